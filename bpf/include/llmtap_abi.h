@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The one kernel/user ABI of llmtap: every record, map value and limit shared by
+ * the BPF programs and userspace. Fixed-width types only; C, so both sides include it.
+ */
+#ifndef LLMTAP_ABI_H
+#define LLMTAP_ABI_H
+
+#ifdef __VMLINUX_H__
+/* BPF side: types come from vmlinux.h. */
+#else
+#include <linux/types.h>
+#endif
+
+#define LLMTAP_COMM_LEN 16
+
+/* A call's bytes travel in fixed-size DATA records followed by one CALL record that carries
+ * the metadata and the tail (1..LLMTAP_CHUNK_SIZE bytes). Records of one call come in order. */
+#define LLMTAP_CHUNK_SIZE 16384
+/* Tail size classes for the CALL record (ring-buffer reservations need constant sizes). */
+#define LLMTAP_TAIL_CLASS_0 64
+#define LLMTAP_TAIL_CLASS_1 512
+#define LLMTAP_TAIL_CLASS_2 4096
+#define LLMTAP_TAIL_CLASS_3 LLMTAP_CHUNK_SIZE
+
+#define LLMTAP_DEFAULT_MAX_BYTES (1u << 20)   /* per call, before `truncated` */
+#define LLMTAP_MAX_BYTES_LIMIT (64u << 20)    /* the largest --max-bytes accepted */
+#define LLMTAP_DEFAULT_RINGBUF_BYTES (32u << 20)
+
+#define LLMTAP_MAX_CONNS 65536   /* (tgid, SSL*) -> connection entries (LRU) */
+#define LLMTAP_MAX_INFLIGHT 16384 /* threads inside an SSL call at once */
+
+enum llmtap_record_kind {
+	LLMTAP_REC_DATA = 1, /* a full LLMTAP_CHUNK_SIZE piece of a call */
+	LLMTAP_REC_CALL = 2, /* the call's metadata and its last piece */
+};
+
+enum llmtap_direction {
+	LLMTAP_DIR_WRITE = 0, /* plaintext the process sent */
+	LLMTAP_DIR_READ = 1,  /* plaintext the process received */
+};
+
+enum llmtap_tls_lib {
+	LLMTAP_LIB_OPENSSL = 1,
+	LLMTAP_LIB_GNUTLS = 2,
+};
+
+enum llmtap_call_flags {
+	LLMTAP_CALL_TRUNCATED = 1 << 0, /* call_len > max_bytes: only a prefix was captured */
+	LLMTAP_CALL_LOST = 1 << 1,      /* a DATA record could not be reserved: lost_len bytes missing */
+	LLMTAP_CALL_FD_GUESSED = 1 << 2, /* fd learned from a syscall after the call (memory BIO) */
+};
+
+/* Indexes of the per-CPU `stats` array map. */
+enum llmtap_stat {
+	LLMTAP_STAT_CALLS = 0,          /* calls that produced data (CALL record submitted) */
+	LLMTAP_STAT_BYTES = 1,          /* bytes delivered to the ring buffer */
+	LLMTAP_STAT_LOST_CALLS = 2,     /* calls whose CALL record could not be reserved */
+	LLMTAP_STAT_LOST_BYTES = 3,     /* bytes that should have been delivered and were not */
+	LLMTAP_STAT_LOST_RECORDS = 4,   /* failed ring-buffer reservations */
+	LLMTAP_STAT_TRUNCATED_CALLS = 5,
+	LLMTAP_STAT_READ_ERRORS = 6,    /* bpf_probe_read_user failed (page not present) */
+	LLMTAP_STAT_COUNT = 8,
+};
+
+struct llmtap_endpoint {
+	__u8 addr[16]; /* IPv4 in the first 4 bytes, or IPv6 */
+	__u16 port;    /* host byte order */
+	__u16 family;  /* AF_INET, AF_INET6, AF_UNIX, or 0 when unknown */
+};
+
+/* Common prefix of every record: lets userspace join a call's pieces. */
+struct llmtap_record_header {
+	__u32 kind;     /* enum llmtap_record_kind */
+	__u32 tid;
+	__u64 call_id;  /* unique per call on this host while the program is loaded */
+	__u32 offset;   /* where this record's data starts within the call */
+	__u32 data_len; /* bytes of data in this record (<= LLMTAP_CHUNK_SIZE) */
+	__u32 total_len; /* bytes the call will deliver in all (lets userspace allocate once) */
+	__u32 reserved;
+};
+
+struct llmtap_data_record {
+	struct llmtap_record_header hdr;
+	__u8 data[LLMTAP_CHUNK_SIZE];
+};
+
+struct llmtap_call_record {
+	struct llmtap_record_header hdr;
+	__u64 mono_ns;      /* bpf_ktime_get_ns() at call entry (CLOCK_MONOTONIC) */
+	__u64 cgroup_id;    /* cgroup v2 id */
+	__u64 ssl;          /* SSL* (or gnutls_session_t): the connection key within the process */
+	__u32 pid;          /* tgid */
+	__u32 uid;
+	__u32 call_len;     /* bytes the call really transferred (its return value) */
+	__u32 captured_len; /* bytes delivered in DATA records + this record's tail */
+	__u32 lost_len;     /* bytes that could not be delivered (ring buffer full) */
+	__u32 flags;        /* enum llmtap_call_flags */
+	__s32 fd;           /* socket fd, or -1 when unknown */
+	__u8 direction;     /* enum llmtap_direction */
+	__u8 lib;           /* enum llmtap_tls_lib */
+	__u16 reserved;
+	struct llmtap_endpoint local;
+	struct llmtap_endpoint remote;
+	char comm[LLMTAP_COMM_LEN];
+	__u8 data[]; /* hdr.data_len bytes of tail */
+};
+
+#endif /* LLMTAP_ABI_H */

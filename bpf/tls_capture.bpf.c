@@ -1,0 +1,477 @@
+// SPDX-License-Identifier: Apache-2.0
+// TLS plaintext capture: uprobes on the TLS library's write/read functions, taken at return
+// with the real byte count, plus syscall tracepoints that tell which socket a call used.
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "llmtap_abi.h"
+
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+
+/* Not emitted: a call that only teaches us the connection's fd (a handshake). */
+#define DIR_NONE 0xff
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Load-time configuration, set by userspace before load. */
+const volatile __u32 targ_tgid = 0; /* 0: every process */
+const volatile __u32 self_tgid = 0; /* llmtap never traces itself */
+const volatile __u32 max_bytes = LLMTAP_DEFAULT_MAX_BYTES;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, LLMTAP_DEFAULT_RINGBUF_BYTES); /* resized by userspace */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LLMTAP_STAT_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} call_seq SEC(".maps");
+
+/* A thread inside a TLS call: what entry saw, completed at return. */
+struct inflight_call {
+	__u64 ssl;
+	__u64 buf;
+	__u64 out_len; /* size_t* of the _ex variants, else 0 */
+	__s32 fd;      /* first socket syscall made inside the call, or -1 */
+	__u16 depth;   /* nested TLS calls on this thread (e.g. SSL_write_ex -> SSL_write) */
+	__u8 direction;
+	__u8 lib;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LLMTAP_MAX_INFLIGHT);
+	__type(key, __u32); /* tid */
+	__type(value, struct inflight_call);
+} inflight SEC(".maps");
+
+struct conn_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 ssl;
+};
+
+struct conn_info {
+	__s32 fd;
+	__u32 flags;
+	struct llmtap_endpoint local;
+	struct llmtap_endpoint remote;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LLMTAP_MAX_CONNS);
+	__type(key, struct conn_key);
+	__type(value, struct conn_info);
+} conns SEC(".maps");
+
+/* A call ended without a nested syscall (memory BIO, as in node): the thread's next socket
+ * read/write names the connection's fd. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LLMTAP_MAX_INFLIGHT);
+	__type(key, __u32); /* tid */
+	__type(value, __u64); /* ssl */
+} pending_fd SEC(".maps");
+
+static __always_inline void stat_add(__u32 idx, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		__sync_fetch_and_add(v, n);
+}
+
+static __always_inline __u64 next_call_id(void)
+{
+	__u32 zero = 0;
+	__u64 *seq = bpf_map_lookup_elem(&call_seq, &zero);
+
+	if (!seq)
+		return 0;
+	*seq += 1;
+	return ((__u64)bpf_get_smp_processor_id() << 48) | (*seq & 0xffffffffffffULL);
+}
+
+static __always_inline bool traced(__u32 tgid)
+{
+	if (tgid == self_tgid)
+		return false;
+	return targ_tgid == 0 || tgid == targ_tgid;
+}
+
+/* Fills local/remote from the socket behind fd in the current task; false if not a socket. */
+static __always_inline bool resolve_socket(int fd, struct conn_info *ci)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *file = NULL;
+	struct socket *sock;
+	struct sock *sk;
+	__u16 family;
+
+	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return false;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_core_read(&file, sizeof(file), &fds[fd]) || !file)
+		return false;
+	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return false;
+	sock = BPF_CORE_READ(file, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return false;
+
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	ci->fd = fd;
+	ci->local.family = family;
+	ci->remote.family = family;
+	if (family == AF_INET) {
+		__be32 local = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__be32 remote = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+
+		__builtin_memcpy(ci->local.addr, &local, sizeof(local));
+		__builtin_memcpy(ci->remote.addr, &remote, sizeof(remote));
+	} else if (family == AF_INET6) {
+		bpf_core_read(ci->local.addr, sizeof(ci->local.addr), &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(ci->remote.addr, sizeof(ci->remote.addr), &sk->__sk_common.skc_v6_daddr);
+	}
+	if (family == AF_INET || family == AF_INET6) {
+		ci->local.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+		ci->remote.port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	}
+	return true;
+}
+
+/* Remembers (or refreshes) which socket the connection `ssl` of this process uses. */
+static __always_inline struct conn_info *learn_conn(__u32 tgid, __u64 ssl, int fd, __u32 flags)
+{
+	struct conn_key key = { .tgid = tgid, .ssl = ssl };
+	struct conn_info ci = {};
+	struct conn_info *known = bpf_map_lookup_elem(&conns, &key);
+
+	if (known && known->fd == fd)
+		return known;
+	if (!resolve_socket(fd, &ci))
+		return known;
+	ci.flags = flags;
+	bpf_map_update_elem(&conns, &key, &ci, BPF_ANY);
+	return bpf_map_lookup_elem(&conns, &key);
+}
+
+static __always_inline int enter_call(__u64 ssl, __u64 buf, __u64 out_len, __u8 direction,
+				      __u8 lib)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct inflight_call *outer;
+	struct inflight_call call = {
+		.ssl = ssl,
+		.buf = buf,
+		.out_len = out_len,
+		.fd = -1,
+		.direction = direction,
+		.lib = lib,
+	};
+
+	if (!traced(id >> 32))
+		return 0;
+	outer = bpf_map_lookup_elem(&inflight, &tid);
+	if (outer) {
+		outer->depth++;
+		return 0;
+	}
+	bpf_map_delete_elem(&pending_fd, &tid);
+	bpf_map_update_elem(&inflight, &tid, &call, BPF_ANY);
+	return 0;
+}
+
+struct emit_ctx {
+	__u64 buf;
+	__u64 call_id;
+	__u32 tid;
+	__u32 offset;
+	__u32 total;
+	bool failed;
+};
+
+/* bpf_loop callback: one full DATA record from the user buffer. */
+static long emit_data_record(__u32 index, void *arg)
+{
+	struct emit_ctx *ec = arg;
+	struct llmtap_data_record *rec;
+
+	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	if (!rec) {
+		ec->failed = true;
+		stat_add(LLMTAP_STAT_LOST_RECORDS, 1);
+		return 1;
+	}
+	rec->hdr.kind = LLMTAP_REC_DATA;
+	rec->hdr.tid = ec->tid;
+	rec->hdr.call_id = ec->call_id;
+	rec->hdr.offset = ec->offset;
+	rec->hdr.data_len = LLMTAP_CHUNK_SIZE;
+	rec->hdr.total_len = ec->total;
+	rec->hdr.reserved = 0;
+	if (bpf_probe_read_user(rec->data, LLMTAP_CHUNK_SIZE, (void *)(ec->buf + ec->offset))) {
+		bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);
+		ec->failed = true;
+		stat_add(LLMTAP_STAT_READ_ERRORS, 1);
+		return 1;
+	}
+	bpf_ringbuf_submit(rec, 0);
+	ec->offset += LLMTAP_CHUNK_SIZE;
+	return 0;
+}
+
+/* Reserves a CALL record whose tail holds `tail` bytes and copies them in: one branch per
+ * size class because reservations need constant sizes. */
+#define RESERVE_TAIL_CLASS(CLASS)                                                            \
+	if (tail <= (CLASS)) {                                                               \
+		rec = bpf_ringbuf_reserve(&events, sizeof(*rec) + (CLASS), 0);               \
+		if (!rec)                                                                    \
+			return NULL;                                                         \
+		barrier_var(tail);                                                           \
+		if (tail > (CLASS) ||                                                        \
+		    (tail && bpf_probe_read_user(rec->data, tail, (void *)src))) {           \
+			bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);                          \
+			*read_failed = true;                                                 \
+			return NULL;                                                         \
+		}                                                                            \
+		return rec;                                                                  \
+	}
+
+static __always_inline struct llmtap_call_record *reserve_call_record(__u64 tail, __u64 src,
+								       bool *read_failed)
+{
+	struct llmtap_call_record *rec;
+
+	RESERVE_TAIL_CLASS(LLMTAP_TAIL_CLASS_0)
+	RESERVE_TAIL_CLASS(LLMTAP_TAIL_CLASS_1)
+	RESERVE_TAIL_CLASS(LLMTAP_TAIL_CLASS_2)
+	RESERVE_TAIL_CLASS(LLMTAP_TAIL_CLASS_3)
+	return NULL;
+}
+
+static __always_inline void emit_call(const struct inflight_call *call, __u32 len,
+				      const struct conn_info *conn, __u32 conn_flags)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 cap = len > max_bytes ? max_bytes : len;
+	struct emit_ctx ec = {
+		.buf = call->buf,
+		.call_id = next_call_id(),
+		.tid = (__u32)id,
+		.total = cap,
+	};
+	struct llmtap_call_record *rec;
+	bool read_failed = false;
+	__u32 full_records = cap ? (cap - 1) / LLMTAP_CHUNK_SIZE : 0;
+	__u32 tail;
+
+	if (full_records)
+		bpf_loop(full_records, emit_data_record, &ec, 0);
+	tail = ec.failed ? 0 : cap - ec.offset;
+
+	rec = reserve_call_record(tail, call->buf + ec.offset, &read_failed);
+	if (!rec) {
+		if (read_failed)
+			stat_add(LLMTAP_STAT_READ_ERRORS, 1);
+		else
+			stat_add(LLMTAP_STAT_LOST_RECORDS, 1);
+		stat_add(LLMTAP_STAT_LOST_CALLS, 1);
+		stat_add(LLMTAP_STAT_LOST_BYTES, cap);
+		return;
+	}
+	if (read_failed || ec.failed)
+		tail = 0;
+
+	rec->hdr.kind = LLMTAP_REC_CALL;
+	rec->hdr.tid = (__u32)id;
+	rec->hdr.call_id = ec.call_id;
+	rec->hdr.offset = ec.offset;
+	rec->hdr.data_len = tail;
+	rec->hdr.total_len = ec.offset + tail;
+	rec->hdr.reserved = 0;
+	rec->mono_ns = bpf_ktime_get_ns();
+	rec->cgroup_id = bpf_get_current_cgroup_id();
+	rec->ssl = call->ssl;
+	rec->pid = id >> 32;
+	rec->uid = (__u32)bpf_get_current_uid_gid();
+	rec->call_len = len;
+	rec->captured_len = ec.offset + tail;
+	rec->lost_len = cap - rec->captured_len;
+	rec->flags = conn_flags;
+	if (cap < len)
+		rec->flags |= LLMTAP_CALL_TRUNCATED;
+	if (rec->lost_len)
+		rec->flags |= LLMTAP_CALL_LOST;
+	rec->direction = call->direction;
+	rec->lib = call->lib;
+	rec->reserved = 0;
+	if (conn) {
+		rec->fd = conn->fd;
+		rec->local = conn->local;
+		rec->remote = conn->remote;
+	} else {
+		rec->fd = -1;
+		__builtin_memset(&rec->local, 0, sizeof(rec->local));
+		__builtin_memset(&rec->remote, 0, sizeof(rec->remote));
+	}
+	bpf_get_current_comm(rec->comm, sizeof(rec->comm));
+	bpf_ringbuf_submit(rec, 0);
+
+	stat_add(LLMTAP_STAT_CALLS, 1);
+	stat_add(LLMTAP_STAT_BYTES, ec.offset + tail);
+	if (cap > ec.offset + tail)
+		stat_add(LLMTAP_STAT_LOST_BYTES, cap - (ec.offset + tail));
+	if (cap < len)
+		stat_add(LLMTAP_STAT_TRUNCATED_CALLS, 1);
+}
+
+/* Completes a call at return: `ret` is the byte count (<= 0: nothing transferred). */
+static __always_inline int exit_call(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct inflight_call *slot = bpf_map_lookup_elem(&inflight, &tid);
+	struct inflight_call call;
+	struct conn_key key = { .tgid = id >> 32 };
+	struct conn_info *conn;
+	__u32 conn_flags = 0;
+	__u64 len = 0;
+
+	if (!slot)
+		return 0;
+	if (slot->depth) {
+		slot->depth--;
+		return 0;
+	}
+	call = *slot;
+	bpf_map_delete_elem(&inflight, &tid);
+
+	if (call.out_len) {
+		/* _ex variants: 1 on success, the count through the out-parameter */
+		if (ret == 1)
+			bpf_probe_read_user(&len, sizeof(len), (void *)call.out_len);
+	} else if (ret > 0) {
+		len = ret;
+	}
+
+	key.ssl = call.ssl;
+	if (call.fd >= 0)
+		conn = learn_conn(key.tgid, call.ssl, call.fd, 0);
+	else
+		conn = bpf_map_lookup_elem(&conns, &key);
+	if (!conn)
+		bpf_map_update_elem(&pending_fd, &tid, &call.ssl, BPF_ANY);
+	else
+		conn_flags = conn->flags;
+
+	if (len == 0 || call.direction == DIR_NONE)
+		return 0;
+	if (len > 0xffffffffULL)
+		len = 0xffffffffULL;
+	emit_call(&call, (__u32)len, conn, conn_flags);
+	return 0;
+}
+
+/* A read/write-family syscall on fd: attributes it to the thread's TLS call in progress, or
+ * to the connection whose call just ended without one. */
+static __always_inline int note_socket_syscall(long fd)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct inflight_call *call = bpf_map_lookup_elem(&inflight, &tid);
+	__u64 *pending;
+
+	if (call) {
+		if (call->fd < 0)
+			call->fd = (__s32)fd;
+		return 0;
+	}
+	pending = bpf_map_lookup_elem(&pending_fd, &tid);
+	if (!pending)
+		return 0;
+	if (learn_conn(id >> 32, *pending, (int)fd, LLMTAP_CALL_FD_GUESSED))
+		bpf_map_delete_elem(&pending_fd, &tid);
+	return 0;
+}
+
+/* OpenSSL (and BoringSSL): int SSL_write(SSL *, const void *, int), int SSL_read(...). */
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_entry, void *ssl, const void *buf, int num)
+{
+	return enter_call((__u64)ssl, (__u64)buf, 0, LLMTAP_DIR_WRITE, LLMTAP_LIB_OPENSSL);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_entry, void *ssl, void *buf, int num)
+{
+	return enter_call((__u64)ssl, (__u64)buf, 0, LLMTAP_DIR_READ, LLMTAP_LIB_OPENSSL);
+}
+
+/* int SSL_write_ex(SSL *, const void *, size_t, size_t *written), SSL_read_ex likewise. */
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_ex_entry, void *ssl, const void *buf, size_t num, size_t *written)
+{
+	return enter_call((__u64)ssl, (__u64)buf, (__u64)written, LLMTAP_DIR_WRITE,
+			  LLMTAP_LIB_OPENSSL);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_ex_entry, void *ssl, void *buf, size_t num, size_t *readbytes)
+{
+	return enter_call((__u64)ssl, (__u64)buf, (__u64)readbytes, LLMTAP_DIR_READ,
+			  LLMTAP_LIB_OPENSSL);
+}
+
+/* int SSL_do_handshake(SSL *): carries no data, but names the socket before the first write. */
+SEC("uprobe")
+int BPF_KPROBE(ssl_handshake_entry, void *ssl)
+{
+	return enter_call((__u64)ssl, 0, 0, DIR_NONE, LLMTAP_LIB_OPENSSL);
+}
+
+/* Every OpenSSL call above returns int: a byte count, or 1/0 for the _ex variants (whose
+ * count comes through the out-parameter). Read as int: the upper half of rax is not -1. */
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_call_return, int ret)
+{
+	return exit_call(ret);
+}
+
+#define SOCKET_SYSCALL_TRACEPOINT(name)                                                      \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                          \
+	int tp_enter_##name(struct trace_event_raw_sys_enter *ctx)                           \
+	{                                                                                    \
+		return note_socket_syscall((long)ctx->args[0]);                              \
+	}
+
+SOCKET_SYSCALL_TRACEPOINT(write)
+SOCKET_SYSCALL_TRACEPOINT(read)
+SOCKET_SYSCALL_TRACEPOINT(writev)
+SOCKET_SYSCALL_TRACEPOINT(readv)
+SOCKET_SYSCALL_TRACEPOINT(sendto)
+SOCKET_SYSCALL_TRACEPOINT(recvfrom)
+SOCKET_SYSCALL_TRACEPOINT(sendmsg)
+SOCKET_SYSCALL_TRACEPOINT(recvmsg)

@@ -1,0 +1,13 @@
+#pragma once
+// Where the host's own TLS libraries live.
+
+#include <string>
+#include <vector>
+
+namespace llmtap::probes {
+
+// The system OpenSSL libraries present on this host (libssl.so.3, libssl.so.1.1), one path
+// per distinct file, from the standard library directories.
+std::vector<std::string> find_system_tls_libraries();
+
+}  // namespace llmtap::probes

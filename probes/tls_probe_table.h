@@ -1,0 +1,29 @@
+#pragma once
+// Which BPF program goes on which function of which TLS library: data, not code.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace llmtap::probes {
+
+enum class TlsLibrary { kOpenSsl, kGnuTls };
+
+std::string_view to_string(TlsLibrary lib);
+
+// One function to probe: an entry program and a return program (both BPF program names).
+struct FunctionProbe {
+  std::string_view symbol;
+  std::string_view entry_program;
+  std::string_view return_program;
+  TlsLibrary library;
+};
+
+// Every function llmtap knows how to probe, across TLS libraries.
+const std::vector<FunctionProbe>& known_function_probes();
+
+// The probes that apply to `path`: those whose symbol the file defines. Empty when the file
+// carries no TLS library llmtap knows. Throws std::runtime_error when it is not readable ELF.
+std::vector<FunctionProbe> plan_probes_for_file(const std::string& path);
+
+}  // namespace llmtap::probes

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs everything llmtap needs to build, run and test on Debian 12, from Debian's packages
+# (and the npm registry for the test clients' SDKs). Idempotent; run as root.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps.sh: must run as root (apt-get)" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+
+packages=(
+  # build
+  build-essential cmake pkg-config git
+  # BPF toolchain: clang -target bpf, bpftool for vmlinux.h and skeletons, libbpf
+  clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
+  # userspace libraries
+  libssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev
+  libnghttp2-dev libbrotli-dev libzstd-dev libsimdjson-dev
+  # tests
+  libgtest-dev libgmock-dev googletest
+  # real TLS clients the tests drive
+  curl openssl gnutls-bin libgnutls28-dev python3 nodejs iproute2 util-linux procps
+)
+apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+echo "install-deps.sh: ${#packages[@]} packages present"

@@ -1,0 +1,55 @@
+#pragma once
+// One captured TLS library call (a write or read of plaintext), as the capture stage hands
+// it to the next stage.
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace llmtap::capture {
+
+enum class Direction : uint8_t { kWrite = 0, kRead = 1 };
+
+enum class TlsLib : uint8_t { kUnknown = 0, kOpenSsl = 1, kGnuTls = 2 };
+
+struct Endpoint {
+  std::array<uint8_t, 16> addr{};  // IPv4 in the first 4 bytes
+  uint16_t port = 0;
+  uint16_t family = 0;  // AF_INET, AF_INET6, AF_UNIX; 0 when unknown
+};
+
+struct TlsCall {
+  uint64_t call_id = 0;
+  uint64_t mono_ns = 0;  // CLOCK_MONOTONIC at the call's return
+  uint64_t cgroup_id = 0;
+  uint64_t ssl = 0;  // the TLS session pointer: connection key within the process
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+  uint32_t uid = 0;
+  uint32_t call_len = 0;  // bytes the call transferred
+  uint32_t lost_len = 0;  // bytes missing because the ring buffer was full
+  int32_t fd = -1;
+  bool truncated = false;  // call_len exceeded the per-call capture limit
+  bool fd_guessed = false;  // fd learned from the syscall after the call (memory BIO)
+  Direction direction = Direction::kWrite;
+  TlsLib lib = TlsLib::kUnknown;
+  Endpoint local;
+  Endpoint remote;
+  std::string comm;
+  // The captured bytes: a prefix of the call's plaintext (all of it unless truncated or
+  // lost). Valid only while the handler that receives the call runs.
+  std::string_view data;
+};
+
+std::string_view to_string(Direction direction);
+std::string_view to_string(TlsLib lib);
+
+}  // namespace llmtap::capture
+
+namespace llmtap::capture {
+
+// "1.2.3.4:443" or "[::1]:443" (IPv4-mapped IPv6 shown as IPv4); empty when unknown.
+std::string to_string(const Endpoint& endpoint);
+
+}  // namespace llmtap::capture

@@ -1,0 +1,21 @@
+#pragma once
+// BPF stamps events with CLOCK_MONOTONIC; users want wall-clock time.
+
+#include <cstdint>
+
+namespace llmtap::capture {
+
+class WallClock {
+ public:
+  WallClock();
+  // Re-reads the offset (call now and then: NTP steps move CLOCK_REALTIME).
+  void resync();
+  uint64_t realtime_ns(uint64_t monotonic_ns) const {
+    return static_cast<uint64_t>(static_cast<int64_t>(monotonic_ns) + offset_ns_);
+  }
+
+ private:
+  int64_t offset_ns_ = 0;
+};
+
+}  // namespace llmtap::capture

@@ -1,0 +1,21 @@
+#pragma once
+// `llmtap trace`: every captured TLS call as one JSON line on stdout.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace llmtap::cli {
+
+struct TraceOptions {
+  uint32_t pid = 0;
+  std::vector<std::string> libs;
+  double duration_seconds = 0;  // 0: until SIGINT/SIGTERM
+  uint32_t max_bytes = 0;
+  uint32_t ring_buffer_bytes = 0;
+};
+
+// Runs until stopped; returns the process exit status. Throws on setup failure.
+int run_trace(const TraceOptions& options);
+
+}  // namespace llmtap::cli

@@ -1,0 +1,41 @@
+#include "sink/tls_event_json.h"
+
+#include <fmt/format.h>
+
+#include <iterator>
+
+#include "sink/json_text.h"
+
+namespace llmtap::sink {
+namespace {
+
+void append_endpoint(std::string& out, const capture::Endpoint& endpoint) {
+  const std::string text = capture::to_string(endpoint);
+  if (text.empty()) {
+    out += "null";
+  } else {
+    append_json_string(out, text);
+  }
+}
+
+}  // namespace
+
+void append_tls_event_json(const capture::TlsCall& call, uint64_t time_ns, std::string& out) {
+  auto it = std::back_inserter(out);
+  fmt::format_to(it,
+                 R"({{"type":"tls","time_ns":{},"mono_ns":{},"pid":{},"tid":{},"uid":{},"comm":)",
+                 time_ns, call.mono_ns, call.pid, call.tid, call.uid);
+  append_json_string(out, call.comm);
+  fmt::format_to(it, R"(,"cgroup_id":{},"lib":"{}","direction":"{}","conn":{{"ssl":"0x{:x}","fd":{},"src":)",
+                 call.cgroup_id, capture::to_string(call.lib), capture::to_string(call.direction),
+                 call.ssl, call.fd);
+  append_endpoint(out, call.local);
+  out += R"(,"dst":)";
+  append_endpoint(out, call.remote);
+  fmt::format_to(it, R"(}},"len":{},"truncated":{},"lost":{},"data":")", call.call_len,
+                 call.truncated ? "true" : "false", call.lost_len);
+  append_base64(out, call.data);
+  out += "\"}\n";
+}
+
+}  // namespace llmtap::sink
