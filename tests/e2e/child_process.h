@@ -1,0 +1,46 @@
+#pragma once
+// A child process for end-to-end tests: spawned suspended (so its pid is known before it
+// runs, e.g. for `llmtap trace --pid`), then released; stdout captured.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace llmtap::e2e {
+
+struct ChildResult {
+  int exit_code = -1;  // or 128 + signal
+  std::string out;
+  std::string err;
+};
+
+class ChildProcess {
+ public:
+  // Forks; the child waits for release() before exec'ing argv[0] (searched in PATH).
+  explicit ChildProcess(std::vector<std::string> argv);
+  ~ChildProcess();  // kills the child if it still runs
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  void release();
+  // Waits for exit (killing it after `timeout`) and returns its status and output.
+  ChildResult wait(std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+ private:
+  pid_t pid_ = -1;
+  int release_fd_ = -1;
+  std::string out_path_;
+  std::string err_path_;
+  bool reaped_ = false;
+};
+
+// Spawns, releases and waits: for clients whose pid needs no filter.
+ChildResult run_child(const std::vector<std::string>& argv, pid_t* pid_out = nullptr,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+std::string read_file(const std::string& path);
+
+}  // namespace llmtap::e2e

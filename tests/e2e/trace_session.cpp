@@ -1,0 +1,168 @@
+#include "trace_session.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "child_process.h"
+
+namespace llmtap::e2e {
+namespace {
+
+std::string decode_base64(const std::string& text) {
+  std::string out(3 * (text.size() / 4), '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (n < 0) throw std::runtime_error("bad base64 in event");
+  size_t padding = 0;
+  if (!text.empty() && text.back() == '=') ++padding;
+  if (text.size() > 1 && text[text.size() - 2] == '=') ++padding;
+  out.resize(static_cast<size_t>(n) - padding);
+  return out;
+}
+
+TraceEvent to_event(nlohmann::json j) {
+  TraceEvent e;
+  e.pid = j.at("pid");
+  e.comm = j.at("comm");
+  e.direction = j.at("direction");
+  const auto& conn = j.at("conn");
+  e.src = conn.at("src").is_null() ? "" : conn.at("src").get<std::string>();
+  e.dst = conn.at("dst").is_null() ? "" : conn.at("dst").get<std::string>();
+  e.len = j.at("len");
+  e.truncated = j.at("truncated");
+  e.lost = j.at("lost");
+  e.data = decode_base64(j.at("data"));
+  e.json = std::move(j);
+  return e;
+}
+
+}  // namespace
+
+std::string llmtap_binary() {
+  if (const char* env = std::getenv("LLMTAP_BINARY")) return env;
+  return LLMTAP_BINARY_PATH;
+}
+
+TraceSession::TraceSession(const std::vector<std::string>& args,
+                           std::chrono::milliseconds ready_timeout) {
+  char tmpl[] = "/tmp/llmtap-trace-XXXXXX";
+  const int fd = mkstemp(tmpl);
+  if (fd < 0) throw std::runtime_error("mkstemp failed");
+  close(fd);
+  out_path_ = std::string(tmpl) + ".out";
+  err_path_ = std::string(tmpl) + ".err";
+  std::remove(tmpl);
+
+  std::vector<std::string> argv = {llmtap_binary(), "trace"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    const int out = open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const int err = open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(out, STDOUT_FILENO);
+    dup2(err, STDERR_FILENO);
+    execv(cargv[0], cargv.data());
+    _exit(127);
+  }
+
+  const auto deadline = std::chrono::steady_clock::now() + ready_timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (stderr_text().find("; ready") != std::string::npos) return;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      pid_ = -1;
+      throw std::runtime_error("llmtap trace exited with " + std::to_string(exit_code_) + ": " +
+                               stderr_text());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  throw std::runtime_error("llmtap trace not ready in time: " + stderr_text());
+}
+
+TraceSession::~TraceSession() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  std::remove(out_path_.c_str());
+  std::remove(err_path_.c_str());
+}
+
+std::string TraceSession::stderr_text() const { return read_file(err_path_); }
+
+std::vector<TraceEvent> TraceSession::events() const {
+  std::vector<TraceEvent> events;
+  std::istringstream in(read_file(out_path_));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (in.eof()) break;  // a line still being written
+    events.push_back(to_event(nlohmann::json::parse(line)));
+  }
+  return events;
+}
+
+std::vector<TraceEvent> TraceSession::events_for(pid_t pid) const {
+  std::vector<TraceEvent> mine;
+  for (auto& e : events()) {
+    if (e.pid == static_cast<uint32_t>(pid)) mine.push_back(std::move(e));
+  }
+  return mine;
+}
+
+std::vector<TraceEvent> TraceSession::wait_for_bytes(pid_t pid, uint64_t total_bytes,
+                                                     std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    auto mine = events_for(pid);
+    uint64_t bytes = 0;
+    for (const auto& e : mine) bytes += e.data.size();
+    if (bytes >= total_bytes || std::chrono::steady_clock::now() > deadline) return mine;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+TraceSummary TraceSession::stop() {
+  if (pid_ > 0) {
+    kill(pid_, SIGINT);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    pid_ = -1;
+  }
+  TraceSummary summary;
+  const std::string err = stderr_text();
+  const auto at = err.rfind("summary:");
+  if (at == std::string::npos) return summary;
+  std::istringstream fields(err.substr(at + 8, err.find('\n', at) - at - 8));
+  std::string field;
+  while (fields >> field) {
+    const auto eq = field.find('=');
+    if (eq != std::string::npos) summary[field.substr(0, eq)] = std::stoull(field.substr(eq + 1));
+  }
+  return summary;
+}
+
+std::string concat_data(const std::vector<TraceEvent>& events, const std::string& direction,
+                        const std::string& src) {
+  std::string out;
+  for (const auto& e : events) {
+    if (e.direction == direction && (src.empty() || e.src == src)) out += e.data;
+  }
+  return out;
+}
+
+}  // namespace llmtap::e2e

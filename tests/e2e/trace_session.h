@@ -1,0 +1,71 @@
+#pragma once
+// Runs the real `llmtap trace` binary for a test and reads back its JSON lines and summary.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace llmtap::e2e {
+
+struct TraceEvent {
+  nlohmann::json json;
+  uint32_t pid = 0;
+  std::string comm;
+  std::string direction;
+  std::string src;  // "" when null
+  std::string dst;
+  uint64_t len = 0;
+  bool truncated = false;
+  uint64_t lost = 0;
+  std::string data;  // decoded
+};
+
+// key=value pairs of the "summary:" line llmtap prints on stderr at exit.
+using TraceSummary = std::map<std::string, uint64_t>;
+
+class TraceSession {
+ public:
+  // Starts `llmtap trace ARGS...`; returns once it reports ready. Throws std::runtime_error
+  // with llmtap's stderr when it fails to start.
+  explicit TraceSession(const std::vector<std::string>& args,
+                        std::chrono::milliseconds ready_timeout = std::chrono::seconds(30));
+  ~TraceSession();
+  TraceSession(const TraceSession&) = delete;
+  TraceSession& operator=(const TraceSession&) = delete;
+
+  // Every complete event written so far.
+  std::vector<TraceEvent> events() const;
+  std::vector<TraceEvent> events_for(pid_t pid) const;
+  // Polls events_for(pid) until `total_bytes` of data (writes + reads) arrived or timeout.
+  std::vector<TraceEvent> wait_for_bytes(pid_t pid, uint64_t total_bytes,
+                                         std::chrono::milliseconds timeout =
+                                             std::chrono::seconds(10)) const;
+
+  // SIGINT, wait for exit; returns the summary. exit_code() is valid afterwards.
+  TraceSummary stop();
+  int exit_code() const { return exit_code_; }
+  std::string stderr_text() const;
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  int exit_code_ = -1;
+  std::string out_path_;
+  std::string err_path_;
+};
+
+// The path of the llmtap binary under test.
+std::string llmtap_binary();
+
+// Concatenated data of `events` in `direction` ("write"/"read"), optionally only those whose
+// conn.src is `src`.
+std::string concat_data(const std::vector<TraceEvent>& events, const std::string& direction,
+                        const std::string& src = "");
+
+}  // namespace llmtap::e2e
