@@ -24,6 +24,9 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 targ_tgid = 0; /* 0: every process */
 const volatile __u32 self_tgid = 0; /* llmtap never traces itself */
 const volatile __u32 max_bytes = LLMTAP_DEFAULT_MAX_BYTES;
+/* Wake the reader only once this much is waiting (0: every call). Waking it per record
+ * costs a context switch per TLS call; userspace also polls on a short timer. */
+const volatile __u32 wakeup_bytes = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -108,6 +111,14 @@ static __always_inline __u64 next_call_id(void)
 		return 0;
 	*seq += 1;
 	return ((__u64)bpf_get_smp_processor_id() << 48) | (*seq & 0xffffffffffffULL);
+}
+
+static __always_inline __u64 call_submit_flags(void)
+{
+	if (!wakeup_bytes)
+		return 0;
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+									       : BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline bool traced(__u32 tgid)
@@ -238,7 +249,7 @@ static long emit_data_record(__u32 index, void *arg)
 		stat_add(LLMTAP_STAT_READ_ERRORS, 1);
 		return 1;
 	}
-	bpf_ringbuf_submit(rec, 0);
+	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP); /* the CALL record that follows wakes */
 	ec->offset += LLMTAP_CHUNK_SIZE;
 	return 0;
 }
@@ -338,7 +349,7 @@ static __always_inline void emit_call(const struct inflight_call *call, __u32 le
 		__builtin_memset(&rec->remote, 0, sizeof(rec->remote));
 	}
 	bpf_get_current_comm(rec->comm, sizeof(rec->comm));
-	bpf_ringbuf_submit(rec, 0);
+	bpf_ringbuf_submit(rec, call_submit_flags());
 
 	stat_add(LLMTAP_STAT_CALLS, 1);
 	stat_add(LLMTAP_STAT_BYTES, ec.offset + tail);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstdarg>
@@ -57,7 +58,9 @@ uint32_t ring_size_for(uint32_t requested) {
 }  // namespace
 
 CaptureOptions::CaptureOptions()
-    : max_bytes_per_call(LLMTAP_DEFAULT_MAX_BYTES), ring_buffer_bytes(LLMTAP_DEFAULT_RINGBUF_BYTES) {}
+    : max_bytes_per_call(LLMTAP_DEFAULT_MAX_BYTES),
+      ring_buffer_bytes(LLMTAP_DEFAULT_RINGBUF_BYTES),
+      wakeup_bytes(LLMTAP_DEFAULT_WAKEUP_BYTES) {}
 
 struct TlsCaptureProgram::Impl {
   std::unique_ptr<tls_capture, SkeletonDeleter> skel;
@@ -94,6 +97,8 @@ TlsCaptureProgram::TlsCaptureProgram(const CaptureOptions& options, RecordHandle
   skel->rodata->self_tgid = static_cast<uint32_t>(getpid());
   skel->rodata->max_bytes = options.max_bytes_per_call;
   impl_->ring_bytes = ring_size_for(options.ring_buffer_bytes);
+  // Never wait for more than an eighth of the ring: a burst must not fill it before we wake.
+  skel->rodata->wakeup_bytes = std::min(options.wakeup_bytes, impl_->ring_bytes / 8);
   bpf_map__set_max_entries(skel->maps.events, impl_->ring_bytes);
 
   if (int err = tls_capture__load(skel); err != 0) {
@@ -164,7 +169,8 @@ size_t TlsCaptureProgram::attached_probe_count() const {
 int TlsCaptureProgram::poll(std::chrono::milliseconds timeout) {
   const int n = ring_buffer__poll(impl_->ring.get(), static_cast<int>(timeout.count()));
   if (n < 0 && n != -EINTR) throw CaptureError("ring buffer poll failed: " + errno_text(n));
-  return n < 0 ? 0 : n;
+  // Records submitted without a wakeup are only found by looking.
+  return (n < 0 ? 0 : n) + drain();
 }
 
 int TlsCaptureProgram::drain() {

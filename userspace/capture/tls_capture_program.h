@@ -20,6 +20,9 @@ struct CaptureOptions {
   uint32_t target_pid = 0;          // 0: every process
   uint32_t max_bytes_per_call;      // captured prefix per call; the rest is `truncated`
   uint32_t ring_buffer_bytes;       // rounded up to a power of two
+  // Records wait in the ring until this many bytes are pending or the next poll tick
+  // (batching saves a wakeup per TLS call); 0 wakes the reader on every call.
+  uint32_t wakeup_bytes;
   CaptureOptions();
 };
 
@@ -52,7 +55,8 @@ class TlsCaptureProgram {
   void detach_file(const std::string& path);
   size_t attached_probe_count() const;
 
-  // Waits up to `timeout` for records and hands each to the handler; returns how many.
+  // Waits up to `timeout` for a wakeup, then hands every pending record to the handler;
+  // returns how many.
   int poll(std::chrono::milliseconds timeout);
   // Hands over whatever is in the ring buffer now, without waiting.
   int drain();

@@ -11,6 +11,7 @@
 #include "capture/tls_capture_program.h"
 #include "capture/wall_clock.h"
 #include "cli/stop_signal.h"
+#include "llmtap_abi.h"
 #include "probes/file_identity.h"
 #include "probes/system_libraries.h"
 #include "probes/tls_probe_table.h"
@@ -117,7 +118,7 @@ int run_trace(const TraceOptions& options) {
   int status = 0;
   auto last_resync = Clock::now();
   while (!stop_requested() && Clock::now() < deadline) {
-    program.poll(std::chrono::milliseconds(100));
+    program.poll(std::chrono::milliseconds(LLMTAP_POLL_INTERVAL_MS));
     if (!out.flush()) {
       spdlog::error("stdout closed; stopping");
       status = 1;
