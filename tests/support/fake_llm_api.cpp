@@ -21,6 +21,13 @@ constexpr std::string_view kModelList =
 constexpr std::string_view kPaddingAlphabet =
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
+void append_padding(std::string& out, size_t count) {
+  for (; count >= kPaddingAlphabet.size(); count -= kPaddingAlphabet.size()) {
+    out.append(kPaddingAlphabet);
+  }
+  out.append(kPaddingAlphabet.substr(0, count));
+}
+
 std::string json_error(std::string_view message) {
   std::string body = R"({"error":{"message":")";
   for (char c : message) {
@@ -68,7 +75,7 @@ std::string chat_completion_body(size_t size) {
   std::string body;
   body.reserve(minimal_chat_completion_body_size() + padding);
   body.append(kCompletionPrefix).append(kCompletionContent);
-  for (size_t i = 0; i < padding; ++i) body += kPaddingAlphabet[i % kPaddingAlphabet.size()];
+  append_padding(body, padding);
   body.append(kCompletionSuffix);
   return body;
 }
