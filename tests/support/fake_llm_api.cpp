@@ -69,9 +69,8 @@ size_t minimal_chat_completion_body_size() {
 }
 
 std::string chat_completion_body(size_t size) {
-  const size_t padding = size > minimal_chat_completion_body_size()
-                             ? size - minimal_chat_completion_body_size()
-                             : 0;
+  const size_t padding =
+      size > minimal_chat_completion_body_size() ? size - minimal_chat_completion_body_size() : 0;
   std::string body;
   body.reserve(minimal_chat_completion_body_size() + padding);
   body.append(kCompletionPrefix).append(kCompletionContent);

@@ -10,7 +10,7 @@
 namespace llmtap::testing {
 
 // Largest body a request may ask for with `x-response-bytes`.
-inline constexpr size_t kMaxResponseBodyBytes = 64 * 1024 * 1024;
+inline constexpr size_t kMaxResponseBodyBytes = size_t{64} * 1024 * 1024;
 
 struct HttpResponse {
   std::string bytes;  // status line, headers and body, ready to write

@@ -16,11 +16,10 @@ HttpRequest request(std::string method, std::vector<HttpHeader> headers = {}) {
 TEST(FakeLlmApiTest, MinimalBodyIsTheDocumentedChatCompletion) {
   const std::string body = chat_completion_body(0);
   EXPECT_EQ(body.size(), minimal_chat_completion_body_size());
-  EXPECT_EQ(body,
-            R"({"id":"chatcmpl-test","object":"chat.completion","model":"gpt-4o-mini",)"
-            R"("choices":[{"index":0,"message":{"role":"assistant",)"
-            R"("content":"Hello from the llmtap test server."},"finish_reason":"stop"}],)"
-            R"("usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17}})");
+  EXPECT_EQ(body, R"({"id":"chatcmpl-test","object":"chat.completion","model":"gpt-4o-mini",)"
+                  R"("choices":[{"index":0,"message":{"role":"assistant",)"
+                  R"("content":"Hello from the llmtap test server."},"finish_reason":"stop"}],)"
+                  R"("usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17}})");
 }
 
 TEST(FakeLlmApiTest, PaddedBodyHasExactlyTheRequestedSize) {

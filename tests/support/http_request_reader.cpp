@@ -8,7 +8,7 @@ namespace llmtap::testing {
 namespace {
 
 constexpr std::string_view kCrlf = "\r\n";
-constexpr size_t kMaxLineBytes = 8 * 1024;  // chunk-size and trailer lines
+constexpr size_t kMaxLineBytes = size_t{8} * 1024;  // chunk-size and trailer lines
 
 char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -123,13 +123,20 @@ HttpRequestReader::Result HttpRequestReader::next(HttpRequest& request) {
 
 HttpRequestReader::Step HttpRequestReader::step() {
   switch (state_) {
-    case State::kHead: return parse_head();
-    case State::kBody: return read_body();
-    case State::kChunkSize: return read_chunk_size();
-    case State::kChunkData: return read_chunk_data();
-    case State::kChunkDataEnd: return read_chunk_data_end();
-    case State::kTrailer: return read_trailer();
-    case State::kFailed: break;
+    case State::kHead:
+      return parse_head();
+    case State::kBody:
+      return read_body();
+    case State::kChunkSize:
+      return read_chunk_size();
+    case State::kChunkData:
+      return read_chunk_data();
+    case State::kChunkDataEnd:
+      return read_chunk_data_end();
+    case State::kTrailer:
+      return read_trailer();
+    case State::kFailed:
+      break;
   }
   return Step::kMalformed;
 }

@@ -33,8 +33,8 @@ class HttpRequestReader {
  public:
   enum class Result { kNeedMore, kComplete, kMalformed };
 
-  static constexpr size_t kMaxHeadBytes = 64 * 1024;
-  static constexpr size_t kMaxBodyBytes = 256 * 1024 * 1024;
+  static constexpr size_t kMaxHeadBytes = size_t{64} * 1024;
+  static constexpr size_t kMaxBodyBytes = size_t{256} * 1024 * 1024;
 
   void feed(std::string_view bytes);
   // On kComplete moves the request into `request`. kMalformed is sticky; see error().

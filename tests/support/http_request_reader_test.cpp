@@ -107,8 +107,8 @@ TEST(HttpRequestReaderTest, RejectsMalformedRequests) {
 }
 
 TEST(HttpRequestReaderTest, RejectsOversizedHead) {
-  const std::string head = "GET / HTTP/1.1\r\nX: " +
-                           std::string(HttpRequestReader::kMaxHeadBytes, 'a');
+  const std::string head =
+      "GET / HTTP/1.1\r\nX: " + std::string(HttpRequestReader::kMaxHeadBytes, 'a');
   HttpRequestReader reader;
   reader.feed(head);
   HttpRequest request;

@@ -90,8 +90,7 @@ void write_records(const std::string& dir, const std::vector<ServerConnectionRec
     index += R"(  {"index":)" + std::to_string(i) + R"(,"peer_address":")" + r.peer_address +
              R"(","peer_port":)" + std::to_string(r.peer_port) + R"(,"received_bytes":)" +
              std::to_string(r.received.size()) + R"(,"sent_bytes":)" +
-             std::to_string(r.sent.size()) + R"(,"closed":)" + (r.closed ? "true" : "false") +
-             "}";
+             std::to_string(r.sent.size()) + R"(,"closed":)" + (r.closed ? "true" : "false") + "}";
   }
   index += "\n]\n";
   write_file(dir + "/connections.json", index);

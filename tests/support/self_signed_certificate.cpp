@@ -5,9 +5,9 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
-#include <stdio.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 
@@ -31,8 +31,7 @@ void set_random_serial(X509* cert) {
   unsigned char bytes[16];
   if (RAND_bytes(bytes, sizeof(bytes)) != 1) throw_openssl_error("generating serial number");
   bytes[0] &= 0x7f;  // serial numbers must be positive
-  std::unique_ptr<BIGNUM, FreeWith<BN_free>> serial(
-      BN_bin2bn(bytes, sizeof(bytes), nullptr));
+  std::unique_ptr<BIGNUM, FreeWith<BN_free>> serial(BN_bin2bn(bytes, sizeof(bytes), nullptr));
   if (!serial || !BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(cert))) {
     throw_openssl_error("setting serial number");
   }

@@ -33,7 +33,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr size_t kReadChunkBytes = 64 * 1024;
+constexpr size_t kReadChunkBytes = size_t{64} * 1024;
 constexpr int kListenBacklog = 128;
 // How long a server-initiated close waits for the peer's FIN (see Connection::close_gracefully).
 constexpr std::chrono::milliseconds kLingerTimeout = 2s;
@@ -231,8 +231,8 @@ class Connection {
     const auto deadline = std::chrono::steady_clock::now() + kLingerTimeout;
     std::array<char, 4096> discard;
     for (;;) {
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       pollfd pfd{.fd = fd_, .events = POLLIN, .revents = 0};
       if (left.count() <= 0 || ::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) break;
       if (::recv(fd_, discard.data(), discard.size(), 0) <= 0) break;
@@ -240,7 +240,7 @@ class Connection {
     finish();
   }
 
-  // The socket itself is closed by the owner after joining this thread (see State::stop).
+  // The descriptor itself is closed by State after joining this thread (reap or stop).
   void finish() {
     ::shutdown(fd_, SHUT_RDWR);
     recorder_.mark_closed(index_);
@@ -273,6 +273,8 @@ struct TlsTestServer::State {
     accept_thread = std::thread([this] { accept_loop(); });
   }
 
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
   ~State() { stop(); }
 
   void accept_loop() {
@@ -289,8 +291,8 @@ struct TlsTestServer::State {
   void accept_one() {
     sockaddr_storage peer{};
     socklen_t length = sizeof(peer);
-    UniqueFd fd(::accept4(listen_fd.get(), reinterpret_cast<sockaddr*>(&peer), &length,
-                          SOCK_CLOEXEC));
+    UniqueFd fd(
+        ::accept4(listen_fd.get(), reinterpret_cast<sockaddr*>(&peer), &length, SOCK_CLOEXEC));
     if (!fd) {
       // Out of descriptors: back off instead of spinning on a permanently readable listener.
       if (errno == EMFILE || errno == ENFILE) std::this_thread::sleep_for(10ms);

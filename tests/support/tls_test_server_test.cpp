@@ -1,12 +1,11 @@
 #include "tls_test_server.h"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
-
-#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <stdexcept>
@@ -151,7 +150,9 @@ class TlsTestServerTest : public ::testing::Test {
   static std::string cert_file() { return (*dir_ / "cert.pem").string(); }
   static std::string key_file() { return (*dir_ / "key.pem").string(); }
   static TlsTestServerOptions options(std::string bind = "127.0.0.1") {
-    return {.bind_address = std::move(bind), .port = 0, .cert_file = cert_file(),
+    return {.bind_address = std::move(bind),
+            .port = 0,
+            .cert_file = cert_file(),
             .key_file = key_file()};
   }
 
