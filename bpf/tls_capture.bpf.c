@@ -27,11 +27,54 @@ const volatile __u32 max_bytes = LLMTAP_DEFAULT_MAX_BYTES;
 /* Wake the reader only once this much is waiting (0: every call). Waking it per record
  * costs a context switch per TLS call; userspace also polls on a short timer. */
 const volatile __u32 wakeup_bytes = 0;
+const volatile char targ_comm[LLMTAP_COMM_LEN] = {}; /* empty: every command */
+const volatile bool filter_cgroup = false; /* only tasks under cgroup_filter[0] */
+/* Stop a process that connects while a TLS library it mapped is being attached, so its
+ * first bytes are not missed; userspace resumes it once the probes are in. */
+const volatile bool hold_while_attaching = true;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, LLMTAP_DEFAULT_RINGBUF_BYTES); /* resized by userspace */
 } events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, LLMTAP_PROC_RINGBUF_BYTES);
+} proc_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} cgroup_filter SEC(".maps");
+
+/* Files userspace has examined (enum llmtap_known_file): a QUIET file's exec/mmap raises no
+ * event. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LLMTAP_MAX_KNOWN_FILES);
+	__type(key, struct llmtap_file_key);
+	__type(value, __u8);
+} known_files SEC(".maps");
+
+/* Processes whose exit userspace wants to hear of (they map attached files or own
+ * connections). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LLMTAP_MAX_WATCHED);
+	__type(key, __u32);
+	__type(value, __u8);
+} watched_tgids SEC(".maps");
+
+/* Processes that mapped a TLS library userspace is attaching right now. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct llmtap_pending_attach);
+} pending_attach SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -72,11 +115,25 @@ struct conn_key {
 };
 
 struct conn_info {
+	__u64 id;
 	__s32 fd;
 	__u32 flags;
 	struct llmtap_endpoint local;
 	struct llmtap_endpoint remote;
 };
+
+struct fd_key {
+	__u32 tgid;
+	__s32 fd;
+};
+
+/* (tgid, fd) -> SSL*: close() of a connection's socket ends the connection. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LLMTAP_MAX_CONNS);
+	__type(key, struct fd_key);
+	__type(value, __u64);
+} fd_conns SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -125,7 +182,29 @@ static __always_inline bool traced(__u32 tgid)
 {
 	if (tgid == self_tgid)
 		return false;
-	return targ_tgid == 0 || tgid == targ_tgid;
+	if (targ_tgid && tgid != targ_tgid)
+		return false;
+	if (targ_comm[0]) {
+		char comm[LLMTAP_COMM_LEN] = {};
+
+		bpf_get_current_comm(comm, sizeof(comm));
+		for (int i = 0; i < LLMTAP_COMM_LEN; i++) {
+			if (comm[i] != targ_comm[i])
+				return false;
+			if (!comm[i])
+				break;
+		}
+	}
+	if (filter_cgroup && bpf_current_task_under_cgroup(&cgroup_filter, 0) != 1)
+		return false;
+	return true;
+}
+
+static __always_inline void watch_tgid(__u32 tgid)
+{
+	__u8 one = 1;
+
+	bpf_map_update_elem(&watched_tgids, &tgid, &one, BPF_NOEXIST);
 }
 
 /* Fills local/remote from the socket behind fd in the current task; false if not a socket. */
@@ -172,20 +251,71 @@ static __always_inline bool resolve_socket(int fd, struct conn_info *ci)
 	return true;
 }
 
-/* Remembers (or refreshes) which socket the connection `ssl` of this process uses. */
-static __always_inline struct conn_info *learn_conn(__u32 tgid, __u64 ssl, int fd, __u32 flags)
+/* The connection `ssl` of process `tgid`, created (with a fresh id, socket unknown) on first
+ * sight so that its id is stable from the first call. */
+static __always_inline struct conn_info *get_conn(__u32 tgid, __u64 ssl)
 {
 	struct conn_key key = { .tgid = tgid, .ssl = ssl };
-	struct conn_info ci = {};
-	struct conn_info *known = bpf_map_lookup_elem(&conns, &key);
+	struct conn_info *conn = bpf_map_lookup_elem(&conns, &key);
+	struct conn_info fresh = { .fd = -1 };
 
-	if (known && known->fd == fd)
-		return known;
-	if (!resolve_socket(fd, &ci))
-		return known;
-	ci.flags = flags;
-	bpf_map_update_elem(&conns, &key, &ci, BPF_ANY);
+	if (conn)
+		return conn;
+	fresh.id = next_call_id();
+	bpf_map_update_elem(&conns, &key, &fresh, BPF_NOEXIST);
+	watch_tgid(tgid);
 	return bpf_map_lookup_elem(&conns, &key);
+}
+
+/* Binds the connection to socket `fd` (reading its addresses); false if fd is no socket. */
+static __always_inline bool bind_socket(__u32 tgid, __u64 ssl, struct conn_info *conn, int fd,
+					__u32 flags)
+{
+	struct fd_key fk = { .tgid = tgid, .fd = fd };
+
+	if (conn->fd == fd)
+		return true;
+	if (!resolve_socket(fd, conn))
+		return false;
+	conn->flags = flags;
+	bpf_map_update_elem(&fd_conns, &fk, &ssl, BPF_ANY);
+	return true;
+}
+
+/* Emits a CLOSE record for the connection and forgets it. */
+static __always_inline void close_conn(__u32 tgid, __u64 ssl, __u32 reason)
+{
+	struct conn_key key = { .tgid = tgid, .ssl = ssl };
+	struct conn_info *conn = bpf_map_lookup_elem(&conns, &key);
+	struct llmtap_close_record *rec;
+	struct fd_key fk = { .tgid = tgid };
+
+	if (!conn)
+		return;
+	fk.fd = conn->fd;
+	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	if (rec) {
+		rec->hdr.kind = LLMTAP_REC_CLOSE;
+		rec->hdr.tid = (__u32)bpf_get_current_pid_tgid();
+		rec->hdr.call_id = 0;
+		rec->hdr.offset = 0;
+		rec->hdr.data_len = 0;
+		rec->hdr.total_len = 0;
+		rec->hdr.reserved = 0;
+		rec->mono_ns = bpf_ktime_get_ns();
+		rec->conn_id = conn->id;
+		rec->ssl = ssl;
+		rec->pid = tgid;
+		rec->fd = conn->fd;
+		rec->reason = reason;
+		rec->reserved = 0;
+		bpf_ringbuf_submit(rec, call_submit_flags());
+	} else {
+		stat_add(LLMTAP_STAT_LOST_RECORDS, 1);
+	}
+	if (fk.fd >= 0)
+		bpf_map_delete_elem(&fd_conns, &fk);
+	bpf_map_delete_elem(&conns, &key);
 }
 
 static __always_inline int enter_call(__u64 ssl, __u64 buf, __u64 out_len, __u8 direction,
@@ -326,6 +456,7 @@ static __always_inline void emit_call(const struct inflight_call *call, __u32 le
 	rec->mono_ns = bpf_ktime_get_ns();
 	rec->cgroup_id = bpf_get_current_cgroup_id();
 	rec->ssl = call->ssl;
+	rec->conn_id = conn ? conn->id : 0;
 	rec->pid = id >> 32;
 	rec->uid = (__u32)bpf_get_current_uid_gid();
 	rec->call_len = len;
@@ -366,7 +497,7 @@ static __always_inline int exit_call(long ret)
 	__u32 tid = (__u32)id;
 	struct inflight_call *slot = bpf_map_lookup_elem(&inflight, &tid);
 	struct inflight_call call;
-	struct conn_key key = { .tgid = id >> 32 };
+	__u32 tgid = id >> 32;
 	struct conn_info *conn;
 	__u32 conn_flags = 0;
 	__u64 len = 0;
@@ -388,14 +519,12 @@ static __always_inline int exit_call(long ret)
 		len = ret;
 	}
 
-	key.ssl = call.ssl;
-	if (call.fd >= 0)
-		conn = learn_conn(key.tgid, call.ssl, call.fd, 0);
-	else
-		conn = bpf_map_lookup_elem(&conns, &key);
-	if (!conn)
+	conn = get_conn(tgid, call.ssl);
+	if (conn && call.fd >= 0)
+		bind_socket(tgid, call.ssl, conn, call.fd, 0);
+	if (conn && conn->fd < 0)
 		bpf_map_update_elem(&pending_fd, &tid, &call.ssl, BPF_ANY);
-	else
+	if (conn)
 		conn_flags = conn->flags;
 
 	if (len == 0 || call.direction == DIR_NONE)
@@ -413,7 +542,9 @@ static __always_inline int note_socket_syscall(long fd)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
 	struct inflight_call *call = bpf_map_lookup_elem(&inflight, &tid);
+	struct conn_info *conn;
 	__u64 *pending;
+	__u64 ssl;
 
 	if (call) {
 		if (call->fd < 0)
@@ -423,7 +554,9 @@ static __always_inline int note_socket_syscall(long fd)
 	pending = bpf_map_lookup_elem(&pending_fd, &tid);
 	if (!pending)
 		return 0;
-	if (learn_conn(id >> 32, *pending, (int)fd, LLMTAP_CALL_FD_GUESSED))
+	ssl = *pending;
+	conn = bpf_map_lookup_elem(&conns, &(struct conn_key){ .tgid = id >> 32, .ssl = ssl });
+	if (!conn || bind_socket(id >> 32, ssl, conn, (int)fd, LLMTAP_CALL_FD_GUESSED))
 		bpf_map_delete_elem(&pending_fd, &tid);
 	return 0;
 }
@@ -486,3 +619,191 @@ SOCKET_SYSCALL_TRACEPOINT(sendto)
 SOCKET_SYSCALL_TRACEPOINT(recvfrom)
 SOCKET_SYSCALL_TRACEPOINT(sendmsg)
 SOCKET_SYSCALL_TRACEPOINT(recvmsg)
+
+/* GnuTLS: ssize_t gnutls_record_send(gnutls_session_t, const void *, size_t), recv alike. */
+SEC("uprobe")
+int BPF_KPROBE(gnutls_send_entry, void *session, const void *data, size_t size)
+{
+	return enter_call((__u64)session, (__u64)data, 0, LLMTAP_DIR_WRITE, LLMTAP_LIB_GNUTLS);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(gnutls_recv_entry, void *session, void *data, size_t size)
+{
+	return enter_call((__u64)session, (__u64)data, 0, LLMTAP_DIR_READ, LLMTAP_LIB_GNUTLS);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(gnutls_call_return, long ret)
+{
+	return exit_call(ret);
+}
+
+/* void SSL_free(SSL *), void gnutls_deinit(gnutls_session_t): the session ends. */
+SEC("uprobe")
+int BPF_KPROBE(tls_session_free, void *session)
+{
+	close_conn(bpf_get_current_pid_tgid() >> 32, (__u64)session, LLMTAP_CLOSE_SESSION);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int tp_enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	struct fd_key fk = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = (__s32)ctx->args[0] };
+	__u64 *ssl = bpf_map_lookup_elem(&fd_conns, &fk);
+
+	if (ssl)
+		close_conn(fk.tgid, *ssl, LLMTAP_CLOSE_FD);
+	return 0;
+}
+
+/* ---- Discovery: tell userspace about files to examine, before their first TLS call. ---- */
+
+static __always_inline bool file_key_of(struct file *file, struct llmtap_file_key *key)
+{
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+
+	if (!inode)
+		return false;
+	key->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	key->ino = BPF_CORE_READ(inode, i_ino);
+	return true;
+}
+
+static __always_inline struct llmtap_proc_event *reserve_proc_event(__u32 kind, __u32 tgid)
+{
+	struct llmtap_proc_event *ev = bpf_ringbuf_reserve(&proc_events, sizeof(*ev), 0);
+
+	if (!ev) {
+		stat_add(LLMTAP_STAT_LOST_PROC_EVENTS, 1);
+		return NULL;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->kind = kind;
+	ev->pid = tgid;
+	ev->mono_ns = bpf_ktime_get_ns();
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	return ev;
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int tp_process_exec(void *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct llmtap_file_key key = {};
+	struct llmtap_proc_event *ev;
+
+	__u8 *known;
+
+	if (tgid == self_tgid || !file_key_of(BPF_CORE_READ(task, mm, exe_file), &key))
+		return 0;
+	known = bpf_map_lookup_elem(&known_files, &key);
+	if (known && *known == LLMTAP_FILE_QUIET)
+		return 0;
+	ev = reserve_proc_event(LLMTAP_PROC_EXEC, tgid);
+	if (!ev)
+		return 0;
+	ev->file = key;
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+/* Names that carry TLS record functions: libssl.so.*, libgnutls.so.* (any directory). */
+static __always_inline bool tls_library_name(const char *name)
+{
+	if (name[0] != 'l' || name[1] != 'i' || name[2] != 'b')
+		return false;
+	if (name[3] == 's' && name[4] == 's' && name[5] == 'l')
+		return true;
+	return name[3] == 'g' && name[4] == 'n' && name[5] == 'u' && name[6] == 't' &&
+	       name[7] == 'l' && name[8] == 's';
+}
+
+#define PROT_EXEC 0x4
+
+/* mmap(addr, len, prot, flags, fd, off) with PROT_EXEC of an unexamined TLS library: the
+ * dynamic loader (at start, or at dlopen) is mapping it in. */
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int tp_enter_mmap(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	int fd = (int)ctx->args[4];
+	struct llmtap_file_key key = {};
+	struct llmtap_pending_attach pending = {};
+	struct llmtap_proc_event *ev;
+	struct file *file = NULL;
+	struct file **fds;
+	struct fdtable *fdt;
+	const unsigned char *dname;
+	char name[LLMTAP_LIB_NAME_LEN] = {};
+	__u8 *known;
+
+	if (!(ctx->args[2] & PROT_EXEC) || fd < 0 || tgid == self_tgid)
+		return 0;
+	fdt = BPF_CORE_READ((struct task_struct *)bpf_get_current_task_btf(), files, fdt);
+	if (!fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_core_read(&file, sizeof(file), &fds[fd]) || !file || !file_key_of(file, &key))
+		return 0;
+	known = bpf_map_lookup_elem(&known_files, &key);
+	if (known && *known == LLMTAP_FILE_QUIET)
+		return 0;
+	dname = BPF_CORE_READ(file, f_path.dentry, d_name.name);
+	if (bpf_probe_read_kernel_str(name, sizeof(name), dname) < 0 || !tls_library_name(name))
+		return 0;
+
+	ev = reserve_proc_event(LLMTAP_PROC_LIB_MAPPED, tgid);
+	if (!ev)
+		return 0;
+	ev->file = key;
+	__builtin_memcpy(ev->name, name, sizeof(name));
+	bpf_ringbuf_submit(ev, 0);
+	if (known)
+		return 0; /* already attached: userspace only counts this user */
+	pending.since_ns = bpf_ktime_get_ns();
+	bpf_map_update_elem(&pending_attach, &tgid, &pending, BPF_ANY);
+	return 0;
+}
+
+/* A process connecting while its TLS library is being attached is stopped until userspace
+ * has attached and resumes it: its first TLS bytes come after this connect. */
+SEC("tracepoint/syscalls/sys_enter_connect")
+int tp_enter_connect(void *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct llmtap_pending_attach *pending;
+
+	if (!hold_while_attaching)
+		return 0;
+	pending = bpf_map_lookup_elem(&pending_attach, &tgid);
+	if (!pending || pending->held)
+		return 0;
+	if (bpf_ktime_get_ns() - pending->since_ns > LLMTAP_HOLD_WINDOW_NS) {
+		bpf_map_delete_elem(&pending_attach, &tgid);
+		return 0;
+	}
+	if (bpf_send_signal(19 /* SIGSTOP */) == 0) {
+		pending->held = 1;
+		stat_add(LLMTAP_STAT_HOLDS, 1);
+	}
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int tp_process_exit(void *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct llmtap_proc_event *ev;
+
+	if ((__u32)id != tgid || !bpf_map_lookup_elem(&watched_tgids, &tgid))
+		return 0;
+	bpf_map_delete_elem(&watched_tgids, &tgid);
+	ev = reserve_proc_event(LLMTAP_PROC_EXIT, tgid);
+	if (ev)
+		bpf_ringbuf_submit(ev, 0);
+	return 0;
+}

@@ -14,7 +14,7 @@ std::vector<std::string> find_system_tls_libraries() {
       "/lib/aarch64-linux-gnu",    "/usr/lib64",            "/lib64",
       "/usr/lib",                  "/lib",
   };
-  static constexpr std::array kNames = {"libssl.so.3", "libssl.so.1.1"};
+  static constexpr std::array kNames = {"libssl.so.3", "libssl.so.1.1", "libgnutls.so.30"};
 
   std::vector<std::string> found;
   std::set<FileIdentity> seen;

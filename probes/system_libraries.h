@@ -6,8 +6,8 @@
 
 namespace llmtap::probes {
 
-// The system OpenSSL libraries present on this host (libssl.so.3, libssl.so.1.1), one path
-// per distinct file, from the standard library directories.
+// The system TLS libraries present on this host (libssl.so.3, libssl.so.1.1,
+// libgnutls.so.30), one path per distinct file, from the standard library directories.
 std::vector<std::string> find_system_tls_libraries();
 
 }  // namespace llmtap::probes

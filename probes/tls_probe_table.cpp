@@ -26,6 +26,11 @@ const std::vector<FunctionProbe>& known_function_probes() {
       {"SSL_read_ex", "ssl_read_ex_entry", "ssl_call_return", TlsLibrary::kOpenSsl},
       // No data: tells which socket a memory-BIO connection uses before its first write.
       {"SSL_do_handshake", "ssl_handshake_entry", "ssl_call_return", TlsLibrary::kOpenSsl},
+      // The session ends: per-connection state can go. Entry only.
+      {"SSL_free", "tls_session_free", "", TlsLibrary::kOpenSsl},
+      {"gnutls_record_send", "gnutls_send_entry", "gnutls_call_return", TlsLibrary::kGnuTls},
+      {"gnutls_record_recv", "gnutls_recv_entry", "gnutls_call_return", TlsLibrary::kGnuTls},
+      {"gnutls_deinit", "tls_session_free", "", TlsLibrary::kGnuTls},
   };
   return table;
 }
@@ -39,9 +44,11 @@ std::vector<FunctionProbe> plan_probes_for_file(const std::string& path) {
   for (const auto& probe : known_function_probes()) {
     if (defined.contains(std::string(probe.symbol))) plan.push_back(probe);
   }
-  // A file with only SSL_do_handshake carries no data functions: nothing to capture.
+  // A file with only lifecycle functions carries no data: nothing to capture.
   const bool has_data_function = std::any_of(plan.begin(), plan.end(), [](const auto& p) {
-    return p.symbol != "SSL_do_handshake";
+    return p.symbol.find("write") != std::string_view::npos ||
+           p.symbol.find("read") != std::string_view::npos ||
+           p.symbol.find("record_") != std::string_view::npos;
   });
   if (!has_data_function) plan.clear();
   return plan;

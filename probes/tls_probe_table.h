@@ -11,7 +11,8 @@ enum class TlsLibrary { kOpenSsl, kGnuTls };
 
 std::string_view to_string(TlsLibrary lib);
 
-// One function to probe: an entry program and a return program (both BPF program names).
+// One function to probe: an entry program and a return program (BPF program names; an
+// empty return program means entry only).
 struct FunctionProbe {
   std::string_view symbol;
   std::string_view entry_program;

@@ -30,11 +30,30 @@
 #define LLMTAP_POLL_INTERVAL_MS 20               /* and look at least this often */
 
 #define LLMTAP_MAX_CONNS 65536   /* (tgid, SSL*) -> connection entries (LRU) */
+#define LLMTAP_MAX_KNOWN_FILES 65536 /* files already examined for TLS functions */
+#define LLMTAP_MAX_WATCHED 65536     /* processes whose exit userspace wants to hear of */
+#define LLMTAP_PROC_RINGBUF_BYTES (256u << 10)
+#define LLMTAP_LIB_NAME_LEN 64
+#define LLMTAP_HOLD_WINDOW_NS 2000000000ULL /* a pending attach older than this holds nobody */
 #define LLMTAP_MAX_INFLIGHT 16384 /* threads inside an SSL call at once */
 
 enum llmtap_record_kind {
-	LLMTAP_REC_DATA = 1, /* a full LLMTAP_CHUNK_SIZE piece of a call */
-	LLMTAP_REC_CALL = 2, /* the call's metadata and its last piece */
+	LLMTAP_REC_DATA = 1,  /* a full LLMTAP_CHUNK_SIZE piece of a call */
+	LLMTAP_REC_CALL = 2,  /* the call's metadata and its last piece */
+	LLMTAP_REC_CLOSE = 3, /* a connection ended (after its last data, same ring) */
+};
+
+enum llmtap_close_reason {
+	LLMTAP_CLOSE_FD = 1,      /* close() of the connection's socket */
+	LLMTAP_CLOSE_SESSION = 2, /* SSL_free / gnutls_deinit */
+};
+
+/* Process events travel on their own small ring, woken at once: discovery must not wait
+ * behind a batch of data, nor be lost when data fills the data ring. */
+enum llmtap_proc_event_kind {
+	LLMTAP_PROC_EXEC = 1,       /* a process exec'ed a file llmtap has not examined */
+	LLMTAP_PROC_LIB_MAPPED = 2, /* a process mapped an unexamined TLS library executable */
+	LLMTAP_PROC_EXIT = 3,       /* a process llmtap watches exited */
 };
 
 enum llmtap_direction {
@@ -62,7 +81,9 @@ enum llmtap_stat {
 	LLMTAP_STAT_LOST_RECORDS = 4,   /* failed ring-buffer reservations */
 	LLMTAP_STAT_TRUNCATED_CALLS = 5,
 	LLMTAP_STAT_READ_ERRORS = 6,    /* bpf_probe_read_user failed (page not present) */
-	LLMTAP_STAT_COUNT = 8,
+	LLMTAP_STAT_LOST_PROC_EVENTS = 7, /* process events dropped: the proc ring was full */
+	LLMTAP_STAT_HOLDS = 8,          /* processes stopped at connect while we attached */
+	LLMTAP_STAT_COUNT = 10,
 };
 
 struct llmtap_endpoint {
@@ -92,6 +113,7 @@ struct llmtap_call_record {
 	__u64 mono_ns;      /* bpf_ktime_get_ns() at call entry (CLOCK_MONOTONIC) */
 	__u64 cgroup_id;    /* cgroup v2 id */
 	__u64 ssl;          /* SSL* (or gnutls_session_t): the connection key within the process */
+	__u64 conn_id;      /* stable id of the connection (many calls, any thread); 0 if unknown */
 	__u32 pid;          /* tgid */
 	__u32 uid;
 	__u32 call_len;     /* bytes the call really transferred (its return value) */
@@ -106,6 +128,46 @@ struct llmtap_call_record {
 	struct llmtap_endpoint remote;
 	char comm[LLMTAP_COMM_LEN];
 	__u8 data[]; /* hdr.data_len bytes of tail */
+};
+
+struct llmtap_close_record {
+	struct llmtap_record_header hdr; /* kind LLMTAP_REC_CLOSE, data_len 0 */
+	__u64 mono_ns;
+	__u64 conn_id;
+	__u64 ssl;
+	__u32 pid;
+	__s32 fd;
+	__u32 reason; /* enum llmtap_close_reason */
+	__u32 reserved;
+};
+
+/* Values of the `known_files` map. */
+enum llmtap_known_file {
+	LLMTAP_FILE_QUIET = 1,       /* examined (no TLS, or attached for good): no events */
+	LLMTAP_FILE_COUNT_USERS = 2, /* attached while used: report each process that maps it */
+};
+
+/* Identity of a file as the kernel sees it: inode->i_sb->s_dev (MAJOR << 20 | MINOR) and
+ * inode number. Also the key of the `known_files` map. */
+struct llmtap_file_key {
+	__u64 dev;
+	__u64 ino;
+};
+
+struct llmtap_proc_event {
+	__u32 kind; /* enum llmtap_proc_event_kind */
+	__u32 pid;  /* tgid */
+	__u64 mono_ns;
+	struct llmtap_file_key file; /* EXEC: the executable; LIB_MAPPED: the library */
+	char comm[LLMTAP_COMM_LEN];
+	char name[LLMTAP_LIB_NAME_LEN]; /* LIB_MAPPED: the file's name (last path component) */
+};
+
+/* Value of the `pending_attach` map: a process mapped a TLS library userspace is attaching. */
+struct llmtap_pending_attach {
+	__u64 since_ns;
+	__u32 held; /* 1 once the process was stopped at connect(); userspace resumes it */
+	__u32 reserved;
 };
 
 #endif /* LLMTAP_ABI_H */

@@ -33,6 +33,7 @@ TlsCall to_call(const llmtap_call_record& rec) {
   call.mono_ns = rec.mono_ns;
   call.cgroup_id = rec.cgroup_id;
   call.ssl = rec.ssl;
+  call.conn_id = rec.conn_id;
   call.pid = rec.pid;
   call.tid = rec.hdr.tid;
   call.uid = rec.uid;
@@ -53,7 +54,8 @@ TlsCall to_call(const llmtap_call_record& rec) {
 
 }  // namespace
 
-CallAssembler::CallAssembler(Handler handler) : handler_(std::move(handler)) {}
+CallAssembler::CallAssembler(Handler handler, CloseHandler on_close)
+    : handler_(std::move(handler)), close_handler_(std::move(on_close)) {}
 
 void CallAssembler::feed(std::span<const std::byte> record) {
   if (record.size() < sizeof(llmtap_record_header)) {
@@ -67,6 +69,9 @@ void CallAssembler::feed(std::span<const std::byte> record) {
       return;
     case LLMTAP_REC_CALL:
       on_call(record);
+      return;
+    case LLMTAP_REC_CLOSE:
+      on_close(record);
       return;
     default:
       ++stats_.malformed_records;
@@ -148,6 +153,27 @@ void CallAssembler::on_call(std::span<const std::byte> record) {
   call.data = partial.bytes;
   ++stats_.calls;
   handler_(call);
+}
+
+void CallAssembler::on_close(std::span<const std::byte> record) {
+  if (record.size() < sizeof(llmtap_close_record)) {
+    ++stats_.malformed_records;
+    return;
+  }
+  const auto rec = read_struct<llmtap_close_record>(record);
+  if (rec.reason != LLMTAP_CLOSE_FD && rec.reason != LLMTAP_CLOSE_SESSION) {
+    ++stats_.malformed_records;
+    return;
+  }
+  TlsClose close;
+  close.mono_ns = rec.mono_ns;
+  close.conn_id = rec.conn_id;
+  close.ssl = rec.ssl;
+  close.pid = rec.pid;
+  close.fd = rec.fd;
+  close.reason = rec.reason == LLMTAP_CLOSE_FD ? CloseReason::kFdClosed : CloseReason::kSessionFreed;
+  ++stats_.closes;
+  if (close_handler_) close_handler_(close);
 }
 
 void CallAssembler::drop_partial(std::unordered_map<uint32_t, Partial>::iterator it) {

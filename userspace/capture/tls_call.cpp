@@ -7,6 +7,18 @@
 
 namespace llmtap::capture {
 
+std::string_view to_string(CloseReason reason) {
+  switch (reason) {
+    case CloseReason::kFdClosed:
+      return "fd_closed";
+    case CloseReason::kSessionFreed:
+      return "session_freed";
+    case CloseReason::kProcessExited:
+      return "process_exited";
+  }
+  return "unknown";
+}
+
 std::string_view to_string(Direction direction) {
   return direction == Direction::kWrite ? "write" : "read";
 }

@@ -24,6 +24,7 @@ struct TlsCall {
   uint64_t mono_ns = 0;  // CLOCK_MONOTONIC at the call's return
   uint64_t cgroup_id = 0;
   uint64_t ssl = 0;  // the TLS session pointer: connection key within the process
+  uint64_t conn_id = 0;  // stable across the connection's calls and threads; 0 if unknown
   uint32_t pid = 0;
   uint32_t tid = 0;
   uint32_t uid = 0;
@@ -42,6 +43,19 @@ struct TlsCall {
   std::string_view data;
 };
 
+enum class CloseReason : uint8_t { kFdClosed = 1, kSessionFreed = 2, kProcessExited = 3 };
+
+// A connection ended: its per-connection state can go.
+struct TlsClose {
+  uint64_t mono_ns = 0;
+  uint64_t conn_id = 0;
+  uint64_t ssl = 0;
+  uint32_t pid = 0;
+  int32_t fd = -1;
+  CloseReason reason = CloseReason::kFdClosed;
+};
+
+std::string_view to_string(CloseReason reason);
 std::string_view to_string(Direction direction);
 std::string_view to_string(TlsLib lib);
 

@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -47,8 +48,29 @@ int forward_libbpf_log(enum libbpf_print_level level, const char* format, va_lis
 
 std::string errno_text(int err) { return std::strerror(err < 0 ? -err : err); }
 
-constexpr std::array<std::string_view, 8> kSocketSyscalls = {
-    "write", "read", "writev", "readv", "sendto", "recvfrom", "sendmsg", "recvmsg"};
+struct Tracepoint {
+  std::string_view program;
+  std::string_view category;
+  std::string_view name;
+};
+
+constexpr std::array<Tracepoint, 13> kTracepoints = {{
+    // Which socket a TLS call uses: the read/write-family syscalls made inside it.
+    {"tp_enter_write", "syscalls", "sys_enter_write"},
+    {"tp_enter_read", "syscalls", "sys_enter_read"},
+    {"tp_enter_writev", "syscalls", "sys_enter_writev"},
+    {"tp_enter_readv", "syscalls", "sys_enter_readv"},
+    {"tp_enter_sendto", "syscalls", "sys_enter_sendto"},
+    {"tp_enter_recvfrom", "syscalls", "sys_enter_recvfrom"},
+    {"tp_enter_sendmsg", "syscalls", "sys_enter_sendmsg"},
+    {"tp_enter_recvmsg", "syscalls", "sys_enter_recvmsg"},
+    // Connection and process lifecycle, and discovery of new TLS users.
+    {"tp_enter_close", "syscalls", "sys_enter_close"},
+    {"tp_enter_connect", "syscalls", "sys_enter_connect"},
+    {"tp_enter_mmap", "syscalls", "sys_enter_mmap"},
+    {"tp_process_exec", "sched", "sched_process_exec"},
+    {"tp_process_exit", "sched", "sched_process_exit"},
+}};
 
 uint32_t ring_size_for(uint32_t requested) {
   const uint32_t page = static_cast<uint32_t>(sysconf(_SC_PAGESIZE));
@@ -68,11 +90,15 @@ struct TlsCaptureProgram::Impl {
   std::vector<Link> tracepoints;
   std::map<std::string, std::vector<Link>> file_links;
   RecordHandler on_record;
+  RecordHandler on_proc_event;
   uint32_t ring_bytes = 0;
 
   static int on_ring_record(void* ctx, void* data, size_t size) {
-    auto* self = static_cast<Impl*>(ctx);
-    self->on_record(std::span(static_cast<const std::byte*>(data), size));
+    static_cast<Impl*>(ctx)->on_record(std::span(static_cast<const std::byte*>(data), size));
+    return 0;
+  }
+  static int on_proc_record(void* ctx, void* data, size_t size) {
+    static_cast<Impl*>(ctx)->on_proc_event(std::span(static_cast<const std::byte*>(data), size));
     return 0;
   }
 
@@ -83,10 +109,12 @@ struct TlsCaptureProgram::Impl {
   }
 };
 
-TlsCaptureProgram::TlsCaptureProgram(const CaptureOptions& options, RecordHandler on_record)
+TlsCaptureProgram::TlsCaptureProgram(const CaptureOptions& options, RecordHandler on_record,
+                                     RecordHandler on_proc_event)
     : impl_(std::make_unique<Impl>()) {
   libbpf_set_print(forward_libbpf_log);
   impl_->on_record = std::move(on_record);
+  impl_->on_proc_event = std::move(on_proc_event);
 
   impl_->skel.reset(tls_capture__open());
   if (!impl_->skel) {
@@ -96,6 +124,13 @@ TlsCaptureProgram::TlsCaptureProgram(const CaptureOptions& options, RecordHandle
   skel->rodata->targ_tgid = options.target_pid;
   skel->rodata->self_tgid = static_cast<uint32_t>(getpid());
   skel->rodata->max_bytes = options.max_bytes_per_call;
+  skel->rodata->hold_while_attaching = options.hold_while_attaching;
+  if (!options.target_comm.empty()) {
+    // The kernel keeps 15 characters of a command name.
+    std::strncpy(const_cast<char*>(skel->rodata->targ_comm), options.target_comm.c_str(),
+                 LLMTAP_COMM_LEN - 1);
+  }
+  skel->rodata->filter_cgroup = !options.target_cgroup.empty();
   impl_->ring_bytes = ring_size_for(options.ring_buffer_bytes);
   // Never wait for more than an eighth of the ring: a burst must not fill it before we wake.
   skel->rodata->wakeup_bytes = std::min(options.wakeup_bytes, impl_->ring_bytes / 8);
@@ -112,13 +147,28 @@ TlsCaptureProgram::TlsCaptureProgram(const CaptureOptions& options, RecordHandle
                        " (run with -v to see libbpf's log)");
   }
 
-  for (std::string_view name : kSocketSyscalls) {
-    const std::string tp = "sys_enter_" + std::string(name);
-    bpf_link* link =
-        bpf_program__attach_tracepoint(impl_->program("tp_enter_" + std::string(name)),
-                                       "syscalls", tp.c_str());
+  if (!options.target_cgroup.empty()) {
+    const int cgroup_fd = open(options.target_cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cgroup_fd < 0) {
+      throw CaptureError("--cgroup " + options.target_cgroup + ": " + errno_text(errno));
+    }
+    const uint32_t zero = 0;
+    const int err = bpf_map__update_elem(skel->maps.cgroup_filter, &zero, sizeof(zero),
+                                         &cgroup_fd, sizeof(cgroup_fd), BPF_ANY);
+    close(cgroup_fd);
+    if (err != 0) {
+      throw CaptureError("--cgroup " + options.target_cgroup +
+                         " is not a cgroup v2 directory: " + errno_text(err));
+    }
+  }
+
+  for (const auto& tp : kTracepoints) {
+    bpf_link* link = bpf_program__attach_tracepoint(impl_->program(tp.program),
+                                                    std::string(tp.category).c_str(),
+                                                    std::string(tp.name).c_str());
     if (link == nullptr) {
-      throw CaptureError("cannot attach tracepoint syscalls/" + tp + ": " + errno_text(errno) +
+      throw CaptureError("cannot attach tracepoint " + std::string(tp.category) + "/" +
+                         std::string(tp.name) + ": " + errno_text(errno) +
                          " (is tracefs mounted at /sys/kernel/tracing?)");
     }
     impl_->tracepoints.emplace_back(link);
@@ -126,21 +176,31 @@ TlsCaptureProgram::TlsCaptureProgram(const CaptureOptions& options, RecordHandle
 
   impl_->ring.reset(
       ring_buffer__new(bpf_map__fd(skel->maps.events), &Impl::on_ring_record, impl_.get(), nullptr));
-  if (!impl_->ring) throw CaptureError("cannot set up the ring buffer: " + errno_text(errno));
+  if (!impl_->ring ||
+      ring_buffer__add(impl_->ring.get(), bpf_map__fd(skel->maps.proc_events),
+                       &Impl::on_proc_record, impl_.get()) != 0) {
+    throw CaptureError("cannot set up the ring buffers: " + errno_text(errno));
+  }
 }
 
 TlsCaptureProgram::~TlsCaptureProgram() = default;
 
 size_t TlsCaptureProgram::attach_file(const std::string& path,
                                       const std::vector<probes::FunctionProbe>& plan) {
+  // Attach through an fd we hold: a path under /proc/PID/root vanishes when that process
+  // exits, possibly halfway through attaching a short-lived process's library.
+  const int file_fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (file_fd < 0) throw CaptureError("cannot open " + path + ": " + errno_text(errno));
+  const std::string fd_path = "/proc/self/fd/" + std::to_string(file_fd);
   std::vector<Link> links;
   std::string failures;
   for (const auto& probe : plan) {
     const std::string symbol(probe.symbol);
     for (const bool retprobe : {false, true}) {
+      if (retprobe && probe.return_program.empty()) continue;
       LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe, .func_name = symbol.c_str());
       bpf_program* prog = impl_->program(retprobe ? probe.return_program : probe.entry_program);
-      bpf_link* link = bpf_program__attach_uprobe_opts(prog, -1, path.c_str(), 0, &opts);
+      bpf_link* link = bpf_program__attach_uprobe_opts(prog, -1, fd_path.c_str(), 0, &opts);
       if (link == nullptr) {
         failures += " " + symbol + (retprobe ? "(return)" : "") + ": " + errno_text(errno) + ";";
         continue;
@@ -148,6 +208,7 @@ size_t TlsCaptureProgram::attach_file(const std::string& path,
       links.emplace_back(link);
     }
   }
+  close(file_fd);
   if (links.empty()) {
     throw CaptureError("cannot attach any probe to " + path + ":" + failures);
   }
@@ -159,6 +220,34 @@ size_t TlsCaptureProgram::attach_file(const std::string& path,
 }
 
 void TlsCaptureProgram::detach_file(const std::string& path) { impl_->file_links.erase(path); }
+
+void TlsCaptureProgram::mark_file_known(const KernelFileKey& file, bool count_users) {
+  const llmtap_file_key key{file.dev, file.ino};
+  const uint8_t state = count_users ? LLMTAP_FILE_COUNT_USERS : LLMTAP_FILE_QUIET;
+  bpf_map__update_elem(impl_->skel->maps.known_files, &key, sizeof(key), &state, sizeof(state),
+                       BPF_ANY);
+}
+
+void TlsCaptureProgram::forget_file(const KernelFileKey& file) {
+  const llmtap_file_key key{file.dev, file.ino};
+  bpf_map__delete_elem(impl_->skel->maps.known_files, &key, sizeof(key), 0);
+}
+
+void TlsCaptureProgram::watch_process(uint32_t pid) {
+  const uint8_t one = 1;
+  bpf_map__update_elem(impl_->skel->maps.watched_tgids, &pid, sizeof(pid), &one, sizeof(one),
+                       BPF_ANY);
+}
+
+bool TlsCaptureProgram::finish_pending_attach(uint32_t pid) {
+  llmtap_pending_attach pending{};
+  // Atomic: a hold the kernel makes after this cannot happen, one before is seen here.
+  if (bpf_map_lookup_and_delete_elem(bpf_map__fd(impl_->skel->maps.pending_attach), &pid,
+                                     &pending) != 0) {
+    return false;
+  }
+  return pending.held != 0;
+}
 
 size_t TlsCaptureProgram::attached_probe_count() const {
   size_t n = 0;
@@ -197,6 +286,8 @@ CaptureCounters TlsCaptureProgram::counters() const {
   c.lost_records = totals[LLMTAP_STAT_LOST_RECORDS];
   c.truncated_calls = totals[LLMTAP_STAT_TRUNCATED_CALLS];
   c.read_errors = totals[LLMTAP_STAT_READ_ERRORS];
+  c.lost_proc_events = totals[LLMTAP_STAT_LOST_PROC_EVENTS];
+  c.holds = totals[LLMTAP_STAT_HOLDS];
   return c;
 }
 

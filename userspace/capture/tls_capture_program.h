@@ -18,6 +18,9 @@ namespace llmtap::capture {
 
 struct CaptureOptions {
   uint32_t target_pid = 0;          // 0: every process
+  std::string target_comm;          // empty: every command
+  std::string target_cgroup;        // cgroup v2 directory; empty: every cgroup
+  bool hold_while_attaching = true;  // stop a process connecting while its TLS lib attaches
   uint32_t max_bytes_per_call;      // captured prefix per call; the rest is `truncated`
   uint32_t ring_buffer_bytes;       // rounded up to a power of two
   // Records wait in the ring until this many bytes are pending or the next poll tick
@@ -35,15 +38,26 @@ struct CaptureCounters {
   uint64_t lost_records = 0;
   uint64_t truncated_calls = 0;
   uint64_t read_errors = 0;
+  uint64_t lost_proc_events = 0;
+  uint64_t holds = 0;
+};
+
+// A file as the kernel names it (inode->i_sb->s_dev, i_ino): see llmtap_file_key.
+struct KernelFileKey {
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  auto operator<=>(const KernelFileKey&) const = default;
 };
 
 class TlsCaptureProgram {
  public:
   using RecordHandler = std::function<void(std::span<const std::byte>)>;
 
-  // Opens, configures and loads the programs, attaches the syscall tracepoints and sets up
-  // the ring buffer. Throws CaptureError with the reason when the kernel refuses.
-  TlsCaptureProgram(const CaptureOptions& options, RecordHandler on_record);
+  // Opens, configures and loads the programs, attaches the tracepoints and sets up the ring
+  // buffers: data records go to `on_record`, process events (llmtap_proc_event) to
+  // `on_proc_event`. Throws CaptureError with the reason when the kernel refuses.
+  TlsCaptureProgram(const CaptureOptions& options, RecordHandler on_record,
+                    RecordHandler on_proc_event);
   ~TlsCaptureProgram();
   TlsCaptureProgram(const TlsCaptureProgram&) = delete;
   TlsCaptureProgram& operator=(const TlsCaptureProgram&) = delete;
@@ -54,6 +68,15 @@ class TlsCaptureProgram {
   // Removes every probe attached to `path`.
   void detach_file(const std::string& path);
   size_t attached_probe_count() const;
+
+  // Discovery bookkeeping shared with the kernel side.
+  // Its exec/mmap raises no more events (`count_users`: events only to count its users).
+  void mark_file_known(const KernelFileKey& file, bool count_users = false);
+  void forget_file(const KernelFileKey& file);  // its next exec/mmap raises an event again
+  void watch_process(uint32_t pid);                   // report its exit
+  // Ends the pending attach of `pid`; true if the kernel stopped it meanwhile (the caller
+  // must resume it).
+  bool finish_pending_attach(uint32_t pid);
 
   // Waits up to `timeout` for a wakeup, then hands every pending record to the handler;
   // returns how many.

@@ -31,6 +31,14 @@ int main(int argc, char** argv) {
   auto* trace_cmd =
       app.add_subcommand("trace", "Write every captured TLS read/write as a JSON line on stdout");
   trace_cmd->add_option("--pid", trace.pid, "Only this process (tgid)");
+  trace_cmd->add_option("--comm", trace.comm, "Only processes with this command name (15 chars)");
+  trace_cmd->add_option("--cgroup", trace.cgroup,
+                        "Only processes in this cgroup v2 directory or below it")
+      ->check(CLI::ExistingDirectory);
+  trace_cmd->add_flag("!--no-discovery", trace.scan_processes,
+                      "Probe only the system libraries and --lib files, not what processes map");
+  trace_cmd->add_flag("!--no-hold", trace.hold_while_attaching,
+                      "Never stop a process that connects while its TLS library is attached");
   trace_cmd->add_option("--lib", trace.libs,
                         "Also probe this library or executable (OpenSSL inside), repeatable")
       ->check(CLI::ExistingFile);

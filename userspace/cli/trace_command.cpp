@@ -4,17 +4,18 @@
 
 #include <chrono>
 #include <cstdio>
-#include <set>
+#include <cstring>
+#include <vector>
 
 #include "capture/call_assembler.h"
 #include "capture/host_requirements.h"
 #include "capture/tls_capture_program.h"
+#include "capture/tls_discovery.h"
 #include "capture/wall_clock.h"
 #include "cli/stop_signal.h"
+#include "conn/connection_table.h"
 #include "llmtap_abi.h"
-#include "probes/file_identity.h"
 #include "probes/system_libraries.h"
-#include "probes/tls_probe_table.h"
 #include "sink/tls_event_json.h"
 
 namespace llmtap::cli {
@@ -38,50 +39,33 @@ class StdoutLines {
   std::string buffer_;
 };
 
-// The files to probe: the system's libssl and every --lib, each distinct file once.
-std::vector<std::string> collect_targets(const TraceOptions& options) {
-  std::vector<std::string> candidates = probes::find_system_tls_libraries();
-  for (const auto& lib : options.libs) {
-    if (!probes::identify_file(lib)) throw capture::CaptureError("--lib " + lib + ": no such file");
-    candidates.push_back(lib);
-  }
-  std::vector<std::string> targets;
-  std::set<probes::FileIdentity> seen;
-  for (const auto& path : candidates) {
-    if (auto id = probes::identify_file(path); id && seen.insert(*id).second) {
-      targets.push_back(path);
-    }
-  }
-  return targets;
+capture::CaptureOptions capture_options_for(const TraceOptions& options) {
+  capture::CaptureOptions c;
+  c.target_pid = options.pid;
+  c.target_comm = options.comm;
+  c.target_cgroup = options.cgroup;
+  c.hold_while_attaching = options.hold_while_attaching;
+  if (options.max_bytes != 0) c.max_bytes_per_call = options.max_bytes;
+  if (options.ring_buffer_bytes != 0) c.ring_buffer_bytes = options.ring_buffer_bytes;
+  return c;
 }
 
-size_t attach_targets(capture::TlsCaptureProgram& program, const TraceOptions& options) {
-  size_t files = 0;
-  for (const auto& path : collect_targets(options)) {
-    const auto plan = probes::plan_probes_for_file(path);
-    if (plan.empty()) {
-      throw capture::CaptureError(path + " defines none of the TLS functions llmtap probes");
-    }
-    const size_t n = program.attach_file(path, plan);
-    spdlog::info("attached {} probes to {}", n, path);
-    ++files;
-  }
-  if (files == 0) {
-    throw capture::CaptureError("no TLS library found on this host; name one with --lib PATH");
-  }
-  return files;
-}
-
-void log_summary(const capture::CaptureCounters& c, const capture::AssemblerStats& a) {
+void log_summary(const capture::CaptureCounters& c, const capture::AssemblerStats& a,
+                 const capture::DiscoveryStats& d) {
   spdlog::info(
       "summary: calls={} bytes={} lost_calls={} lost_bytes={} lost_records={} "
-      "truncated_calls={} read_errors={} events={} malformed_records={} orphaned_records={}",
+      "truncated_calls={} read_errors={} events={} closes={} malformed_records={} "
+      "orphaned_records={} lost_proc_events={} files_attached={} files_detached={} "
+      "files_examined={} attach_failures={} exec_events={} lib_events={} exit_events={} "
+      "holds={} resumed={}",
       c.calls, c.bytes, c.lost_calls, c.lost_bytes, c.lost_records, c.truncated_calls,
-      c.read_errors, a.calls, a.malformed_records, a.orphaned_records);
+      c.read_errors, a.calls, a.closes, a.malformed_records, a.orphaned_records,
+      c.lost_proc_events, d.files_attached, d.files_detached, d.files_examined,
+      d.attach_failures, d.exec_events, d.lib_events, d.exit_events, c.holds, d.resumed);
   if (c.lost_bytes != 0 || c.lost_calls != 0) {
-    spdlog::warn("{} bytes in {} calls were lost: the ring buffer ({}) was full; raise "
+    spdlog::warn("{} bytes in {} calls were lost: the ring buffer was full; raise "
                  "--ring-buffer-size or lower --max-bytes",
-                 c.lost_bytes, c.lost_calls, "see --ring-buffer-size");
+                 c.lost_bytes, c.lost_calls);
   }
 }
 
@@ -95,45 +79,87 @@ int run_trace(const TraceOptions& options) {
 
   capture::WallClock wall_clock;
   StdoutLines out;
-  capture::CallAssembler assembler([&](const capture::TlsCall& call) {
-    sink::append_tls_event_json(call, wall_clock.realtime_ns(call.mono_ns), out.buffer());
-  });
+  conn::ConnectionTable connections;
+  auto write_close = [&](const conn::ConnectionState& state, capture::CloseReason reason,
+                         uint64_t mono_ns) {
+    sink::append_tls_close_json(state, reason, mono_ns, wall_clock.realtime_ns(mono_ns),
+                                out.buffer());
+  };
+  capture::CallAssembler assembler(
+      [&](const capture::TlsCall& call) {
+        connections.on_call(call);
+        sink::append_tls_event_json(call, wall_clock.realtime_ns(call.mono_ns), out.buffer());
+      },
+      [&](const capture::TlsClose& close) {
+        if (auto state = connections.on_close(close)) write_close(*state, close.reason, close.mono_ns);
+      });
 
-  capture::CaptureOptions capture_options;
-  capture_options.target_pid = options.pid;
-  if (options.max_bytes != 0) capture_options.max_bytes_per_call = options.max_bytes;
-  if (options.ring_buffer_bytes != 0) capture_options.ring_buffer_bytes = options.ring_buffer_bytes;
+  // Exits are applied after each poll round: by then the data ring has given up every record
+  // the process wrote before it exited (the two rings are read separately).
+  std::vector<std::pair<uint32_t, uint64_t>> exited;
+  capture::TlsDiscovery* discovery_ptr = nullptr;
   capture::TlsCaptureProgram program(
-      capture_options, [&](std::span<const std::byte> record) { assembler.feed(record); });
+      capture_options_for(options), [&](std::span<const std::byte> r) { assembler.feed(r); },
+      [&](std::span<const std::byte> r) {
+        llmtap_proc_event ev{};
+        if (r.size() >= sizeof(ev)) {
+          std::memcpy(&ev, r.data(), sizeof(ev));
+          if (ev.kind == LLMTAP_PROC_EXIT) exited.emplace_back(ev.pid, ev.mono_ns);
+        }
+        if (discovery_ptr != nullptr) discovery_ptr->on_proc_event(r);
+      });
 
-  const size_t files = attach_targets(program, options);
-  spdlog::info("tracing {} probes on {} files (ring buffer {} bytes, max {} bytes per call); ready",
-               program.attached_probe_count(), files, program.ring_buffer_bytes(),
-               capture_options.max_bytes_per_call);
+  capture::DiscoveryOptions discovery_options;
+  discovery_options.pinned_files = probes::find_system_tls_libraries();
+  discovery_options.pinned_files.insert(discovery_options.pinned_files.end(), options.libs.begin(),
+                                        options.libs.end());
+  discovery_options.scan_processes = options.scan_processes;
+  capture::TlsDiscovery discovery(program, discovery_options);
+  discovery_ptr = &discovery;
+  discovery.on_attached = [](const capture::AttachLatency& a) {
+    spdlog::debug("attach latency {} us ({} of pid {}: {})", a.latency_ns / 1000,
+                  a.from_exec ? "exec" : "library mapped", a.pid, a.path);
+  };
+  discovery.start();
+  spdlog::info(
+      "tracing {} probes on {} files (ring buffer {} bytes, max {} bytes per call); ready",
+      program.attached_probe_count(), discovery.attached_files(), program.ring_buffer_bytes(),
+      capture_options_for(options).max_bytes_per_call);
 
   const auto deadline = options.duration_seconds > 0
                             ? Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                                  std::chrono::duration<double>(options.duration_seconds))
                             : Clock::time_point::max();
   int status = 0;
-  auto last_resync = Clock::now();
+  auto last_housekeeping = Clock::now();
+  auto apply_exits = [&] {
+    for (const auto& [pid, mono_ns] : exited) {
+      for (const auto& state : connections.on_process_exit(pid)) {
+        write_close(state, capture::CloseReason::kProcessExited, mono_ns);
+      }
+    }
+    exited.clear();
+  };
   while (!stop_requested() && Clock::now() < deadline) {
     program.poll(std::chrono::milliseconds(LLMTAP_POLL_INTERVAL_MS));
+    apply_exits();
     if (!out.flush()) {
       spdlog::error("stdout closed; stopping");
       status = 1;
       break;
     }
-    if (Clock::now() - last_resync > std::chrono::seconds(10)) {
+    if (Clock::now() - last_housekeeping > std::chrono::seconds(5)) {
       wall_clock.resync();
-      last_resync = Clock::now();
+      discovery.reconcile();
+      last_housekeeping = Clock::now();
     }
   }
 
   program.drain();
+  apply_exits();
   assembler.flush();
   if (!out.flush()) status = 1;
-  log_summary(program.counters(), assembler.stats());
+  log_summary(program.counters(), assembler.stats(), discovery.stats());
   return status;
 }
 

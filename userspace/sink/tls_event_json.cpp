@@ -26,9 +26,10 @@ void append_tls_event_json(const capture::TlsCall& call, uint64_t time_ns, std::
                  R"({{"type":"tls","time_ns":{},"mono_ns":{},"pid":{},"tid":{},"uid":{},"comm":)",
                  time_ns, call.mono_ns, call.pid, call.tid, call.uid);
   append_json_string(out, call.comm);
-  fmt::format_to(it, R"(,"cgroup_id":{},"lib":"{}","direction":"{}","conn":{{"ssl":"0x{:x}","fd":{},"src":)",
-                 call.cgroup_id, capture::to_string(call.lib), capture::to_string(call.direction),
-                 call.ssl, call.fd);
+  fmt::format_to(
+      it, R"(,"cgroup_id":{},"lib":"{}","direction":"{}","conn":{{"id":{},"ssl":"0x{:x}","fd":{},"src":)",
+      call.cgroup_id, capture::to_string(call.lib), capture::to_string(call.direction),
+      call.conn_id, call.ssl, call.fd);
   append_endpoint(out, call.local);
   out += R"(,"dst":)";
   append_endpoint(out, call.remote);
@@ -36,6 +37,23 @@ void append_tls_event_json(const capture::TlsCall& call, uint64_t time_ns, std::
                  call.truncated ? "true" : "false", call.lost_len);
   append_base64(out, call.data);
   out += "\"}\n";
+}
+
+void append_tls_close_json(const conn::ConnectionState& state, capture::CloseReason reason,
+                           uint64_t mono_ns, uint64_t time_ns, std::string& out) {
+  auto it = std::back_inserter(out);
+  fmt::format_to(it,
+                 R"({{"type":"tls_close","time_ns":{},"mono_ns":{},"pid":{},"reason":"{}",)"
+                 R"("conn":{{"id":{},"ssl":"0x{:x}","fd":{},"src":)",
+                 time_ns, mono_ns, state.pid, capture::to_string(reason), state.id, state.ssl,
+                 state.fd);
+  append_endpoint(out, state.local);
+  out += R"(,"dst":)";
+  append_endpoint(out, state.remote);
+  fmt::format_to(it, R"(}},"calls":{},"bytes_written":{},"bytes_read":{},"duration_ns":{}}})"
+                     "\n",
+                 state.calls, state.bytes_written, state.bytes_read,
+                 mono_ns > state.first_mono_ns ? mono_ns - state.first_mono_ns : 0);
 }
 
 }  // namespace llmtap::sink

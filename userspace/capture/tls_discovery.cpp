@@ -1,0 +1,189 @@
+#include "capture/tls_discovery.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "llmtap_abi.h"
+#include "probes/tls_probe_table.h"
+
+namespace llmtap::capture {
+namespace {
+
+uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+KernelFileKey kernel_key_of(const probes::FileIdentity& id) {
+  return {(static_cast<uint64_t>(major(id.device)) << 20) | minor(id.device), id.inode};
+}
+
+bool process_alive(pid_t pid) { return kill(pid, 0) == 0 || errno == EPERM; }
+
+std::string base_name(const std::string& path) {
+  return std::filesystem::path(path).filename().string();
+}
+
+}  // namespace
+
+TlsDiscovery::TlsDiscovery(TlsCaptureProgram& program, DiscoveryOptions options)
+    : program_(program), options_(std::move(options)) {}
+
+void TlsDiscovery::start() {
+  for (const auto& path : options_.pinned_files) attach_pinned(path);
+  if (!options_.scan_processes) return;
+  for (const pid_t pid : probes::list_processes()) examine_process(pid, true);
+}
+
+void TlsDiscovery::attach_pinned(const std::string& path) {
+  const auto id = probes::identify_file(path);
+  if (!id) throw CaptureError(path + ": no such file");
+  if (attached_.contains(*id)) return;
+  const auto plan = probes::plan_probes_for_file(path);
+  if (plan.empty()) throw CaptureError(path + " defines none of the TLS functions llmtap probes");
+  const size_t n = program_.attach_file(path, plan);
+  spdlog::info("attached {} probes to {}", n, path);
+  attached_[*id] = Attachment{path, kernel_key_of(*id), {}, true};
+  examined_[*id] = true;
+  program_.mark_file_known(kernel_key_of(*id));
+  ++stats_.files_attached;
+}
+
+void TlsDiscovery::examine_process(pid_t pid, bool executable_only) {
+  if (pid == getpid()) return;
+  for (const auto& file : probes::read_mapped_files(pid)) {
+    if (!executable_only || file.executable) consider(pid, file);
+  }
+}
+
+bool TlsDiscovery::consider(pid_t pid, const probes::MappedFile& file) {
+  const std::string host_path = probes::host_path_of(pid, file.path);
+  const auto id = probes::identify_file(host_path);
+  if (!id) return false;
+  if (auto it = attached_.find(*id); it != attached_.end()) {
+    add_user(it, pid);
+    return false;
+  }
+  const KernelFileKey key{file.kernel_dev, file.inode};
+  if (examined_.contains(*id)) return false;
+
+  std::vector<probes::FunctionProbe> plan;
+  try {
+    plan = probes::plan_probes_for_file(host_path);
+  } catch (const std::exception& e) {
+    spdlog::debug("not examining {}: {}", host_path, e.what());
+  }
+  ++stats_.files_examined;
+  examined_[*id] = !plan.empty();
+  if (plan.empty()) {
+    program_.mark_file_known(key);
+    return false;
+  }
+  try {
+    const size_t n = program_.attach_file(host_path, plan);
+    spdlog::info("attached {} probes to {} (pid {})", n, host_path, pid);
+  } catch (const CaptureError& e) {
+    spdlog::warn("{}", e.what());
+    ++stats_.attach_failures;
+    program_.mark_file_known(key);
+    return false;
+  }
+  ++stats_.files_attached;
+  auto it = attached_.emplace(*id, Attachment{host_path, key, {}, false}).first;
+  program_.mark_file_known(key, /*count_users=*/true);
+  add_user(it, pid);
+  return true;
+}
+
+void TlsDiscovery::add_user(Attachments::iterator it, pid_t pid) {
+  if (it->second.pinned) return;  // never detached: no need to count
+  it->second.users.insert(pid);
+  files_of_pid_[pid].insert(it->first);
+  program_.watch_process(static_cast<uint32_t>(pid));
+}
+
+void TlsDiscovery::remove_user(pid_t pid) {
+  const auto node = files_of_pid_.extract(pid);
+  if (node.empty()) return;
+  for (const auto& id : node.mapped()) {
+    auto it = attached_.find(id);
+    if (it == attached_.end()) continue;
+    it->second.users.erase(pid);
+    if (it->second.users.empty() && !it->second.pinned) detach(it);
+  }
+}
+
+void TlsDiscovery::detach(Attachments::iterator it) {
+  spdlog::info("detached {}: no process maps it any more", it->second.path);
+  program_.detach_file(it->second.path);
+  program_.forget_file(it->second.kernel_key);
+  examined_.erase(it->first);
+  attached_.erase(it);
+  ++stats_.files_detached;
+}
+
+void TlsDiscovery::on_library_mapped(pid_t pid, const KernelFileKey& key, const std::string& name,
+                                     uint64_t event_mono_ns) {
+  // sys_enter_mmap of the text: the file is already mapped (read-only) by the loader, so it
+  // is in maps; match by identity, or by name where the two disagree (overlay filesystems).
+  for (const auto& file : probes::read_mapped_files(pid)) {
+    const bool same = (file.kernel_dev == key.dev && file.inode == key.ino) ||
+                      base_name(file.path) == name;
+    if (same && consider(pid, file) && on_attached) {
+      on_attached({probes::host_path_of(pid, file.path), pid, false, monotonic_ns() - event_mono_ns});
+    }
+  }
+  if (program_.finish_pending_attach(static_cast<uint32_t>(pid))) {
+    kill(pid, SIGCONT);
+    ++stats_.resumed;
+    spdlog::debug("resumed pid {} held at connect() while attaching", pid);
+  }
+}
+
+void TlsDiscovery::on_proc_event(std::span<const std::byte> record) {
+  if (record.size() < sizeof(llmtap_proc_event)) return;
+  llmtap_proc_event ev;
+  std::memcpy(&ev, record.data(), sizeof(ev));
+  const auto pid = static_cast<pid_t>(ev.pid);
+  switch (ev.kind) {
+    case LLMTAP_PROC_EXEC: {
+      ++stats_.exec_events;
+      const size_t before = stats_.files_attached;
+      examine_process(pid, true);
+      if (stats_.files_attached != before && on_attached) {
+        on_attached({"/proc/" + std::to_string(pid) + "/exe", pid, true,
+                     monotonic_ns() - ev.mono_ns});
+      }
+      return;
+    }
+    case LLMTAP_PROC_LIB_MAPPED:
+      ++stats_.lib_events;
+      on_library_mapped(pid, {ev.file.dev, ev.file.ino},
+                        std::string(ev.name, strnlen(ev.name, sizeof(ev.name))), ev.mono_ns);
+      return;
+    case LLMTAP_PROC_EXIT:
+      ++stats_.exit_events;
+      remove_user(pid);
+      return;
+    default:
+      return;
+  }
+}
+
+void TlsDiscovery::reconcile() {
+  std::vector<pid_t> gone;
+  for (const auto& [pid, files] : files_of_pid_) {
+    if (!process_alive(pid)) gone.push_back(pid);
+  }
+  for (const pid_t pid : gone) remove_user(pid);
+}
+
+}  // namespace llmtap::capture

@@ -1,0 +1,89 @@
+#pragma once
+// Finds every TLS user on the host and keeps the probes on the files they use: at start from
+// /proc/*/maps (any mount namespace), then from the kernel's exec / library-mapped / exit
+// events. Probes belong to a file: one attach serves every process that maps it; a file
+// nobody maps any more is detached (unless pinned: the system libraries and --lib files).
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "capture/tls_capture_program.h"
+#include "probes/file_identity.h"
+#include "probes/process_maps.h"
+
+namespace llmtap::capture {
+
+struct DiscoveryOptions {
+  std::vector<std::string> pinned_files;  // attached for the whole run
+  bool scan_processes = true;             // also find TLS users among running processes
+};
+
+struct DiscoveryStats {
+  uint64_t files_examined = 0;  // distinct files whose ELF symbols were read
+  uint64_t files_attached = 0;
+  uint64_t files_detached = 0;
+  uint64_t attach_failures = 0;
+  uint64_t exec_events = 0;
+  uint64_t lib_events = 0;
+  uint64_t exit_events = 0;
+  uint64_t resumed = 0;  // processes held at connect() and resumed after the attach
+};
+
+// An attach made in answer to a kernel event: how long after the event it was in place.
+struct AttachLatency {
+  std::string path;
+  pid_t pid = 0;
+  bool from_exec = false;  // exec event (else: library mapped)
+  uint64_t latency_ns = 0;
+};
+
+class TlsDiscovery {
+ public:
+  TlsDiscovery(TlsCaptureProgram& program, DiscoveryOptions options);
+
+  // Attaches the pinned files and, if asked, every TLS file running processes map.
+  void start();
+  // One record from the process-event ring (llmtap_proc_event).
+  void on_proc_event(std::span<const std::byte> record);
+  // Drops users that died without an exit event; detaches files nobody maps.
+  void reconcile();
+
+  const DiscoveryStats& stats() const { return stats_; }
+  size_t attached_files() const { return attached_.size(); }
+  std::function<void(const AttachLatency&)> on_attached;
+
+ private:
+  struct Attachment {
+    std::string path;  // the path attached through (and detached by)
+    KernelFileKey kernel_key;
+    std::set<pid_t> users;
+    bool pinned = false;
+  };
+  using Attachments = std::map<probes::FileIdentity, Attachment>;
+
+  void attach_pinned(const std::string& path);
+  void examine_process(pid_t pid, bool executable_only);
+  // Returns true when this call attached the file.
+  bool consider(pid_t pid, const probes::MappedFile& file);
+  void add_user(Attachments::iterator it, pid_t pid);
+  void remove_user(pid_t pid);
+  void detach(Attachments::iterator it);
+  void on_library_mapped(pid_t pid, const KernelFileKey& key, const std::string& name,
+                         uint64_t event_mono_ns);
+
+  TlsCaptureProgram& program_;
+  DiscoveryOptions options_;
+  std::map<probes::FileIdentity, bool> examined_;  // identity -> carries TLS functions
+  Attachments attached_;
+  std::map<pid_t, std::set<probes::FileIdentity>> files_of_pid_;
+  DiscoveryStats stats_;
+};
+
+}  // namespace llmtap::capture
