@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -12,12 +13,15 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string_view>
@@ -106,7 +110,8 @@ std::vector<std::string> shared_objects(const std::string& program) {
   std::vector<std::string> paths;
   std::istringstream lines(ldd.output);
   for (std::string line; std::getline(lines, line);) {
-    if (auto path = path_on_ldd_line(line, program); !path.empty()) paths.push_back(std::move(path));
+    if (auto path = path_on_ldd_line(line, program); !path.empty())
+      paths.push_back(std::move(path));
   }
   return paths;
 }
@@ -166,9 +171,12 @@ class TreeCopier {
   fs::path root_;
 };
 
+constexpr char kRootPrefix[] = "llmtap-rootfs-";
+
 std::string make_root_directory() {
-  // The pid in the name tells whose tree it is (e.g. to sweep up after a crashed test run).
-  std::string tmpl = "/tmp/llmtap-rootfs-" + std::to_string(getpid()) + "-XXXXXX";
+  ContainerRootfs::remove_stale();  // whoever crashed before us, clean up now
+  // The pid in the name tells whose tree it is, for remove_stale().
+  std::string tmpl = std::string("/tmp/") + kRootPrefix + std::to_string(getpid()) + "-XXXXXX";
   if (mkdtemp(tmpl.data()) == nullptr) fail(std::string("mkdtemp: ") + std::strerror(errno));
   // mkdtemp gives 0700; a container's / is world-readable, which non-root workloads rely on.
   fs::permissions(tmpl, fs::perms(0755));
@@ -211,7 +219,8 @@ std::string unescape_mount_path(std::string_view escaped) {
   std::string out;
   for (size_t i = 0; i < escaped.size(); ++i) {
     if (escaped[i] == '\\' && i + 3 < escaped.size()) {
-      out.push_back(static_cast<char>(std::stoi(std::string(escaped.substr(i + 1, 3)), nullptr, 8)));
+      out.push_back(
+          static_cast<char>(std::stoi(std::string(escaped.substr(i + 1, 3)), nullptr, 8)));
       i += 3;
     } else {
       out.push_back(escaped[i]);
@@ -247,6 +256,31 @@ void remove_tree(const std::string& dir) {
       64, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
+void remove_rootfs(const std::string& dir) {
+  unmount_below(dir);
+  remove_tree(dir);
+}
+
+// The <pid> of a "<prefix><pid>-..." name.
+std::optional<pid_t> owner_pid(const std::string& name, std::string_view prefix) {
+  if (!name.starts_with(prefix)) return std::nullopt;
+  pid_t pid = 0;
+  const char* first = name.data() + prefix.size();
+  const char* last = name.data() + name.size();
+  const auto [end, error] = std::from_chars(first, last, pid);
+  if (error != std::errc() || end == first || end == last || *end != '-') return std::nullopt;
+  return pid;
+}
+
+// A zombie counts as dead: its orphans' reaper (pid 1) may take seconds to collect it.
+bool process_alive(pid_t pid) {
+  if (kill(pid, 0) != 0 && errno != EPERM) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  const std::string line{std::istreambuf_iterator<char>(stat), {}};
+  const auto comm_end = line.rfind(')');  // the command name may contain anything
+  return comm_end == std::string::npos || comm_end + 2 >= line.size() || line[comm_end + 2] != 'Z';
+}
+
 // Absolute path of a program in PATH, so wrapped argvs work whatever the spawner searches.
 std::string find_in_path(const std::string& name) {
   const char* env = std::getenv("PATH");
@@ -260,6 +294,19 @@ std::string find_in_path(const std::string& name) {
 
 }  // namespace
 
+void ContainerRootfs::remove_stale() noexcept {
+  try {
+    for (const auto& entry : fs::directory_iterator("/tmp")) {
+      const auto owner = owner_pid(entry.path().filename().string(), kRootPrefix);
+      if (owner && !process_alive(*owner) && entry.is_directory() && !entry.is_symlink()) {
+        remove_rootfs(entry.path().string());
+      }
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "ContainerRootfs: sweeping stale trees failed: " << e.what() << "\n";
+  }
+}
+
 ContainerRootfs::ContainerRootfs(const std::vector<std::string>& programs)
     : path_(make_root_directory()) {
   try {
@@ -272,8 +319,7 @@ ContainerRootfs::ContainerRootfs(const std::vector<std::string>& programs)
 
 ContainerRootfs::~ContainerRootfs() {
   try {
-    unmount_below(path_);
-    remove_tree(path_);
+    remove_rootfs(path_);
     if (fs::exists(fs::symlink_status(path_))) {
       std::cerr << "ContainerRootfs: could not fully remove " << path_ << "\n";
     }
@@ -299,8 +345,8 @@ std::vector<std::string> ContainerRootfs::wrap(const std::vector<std::string>& a
     wrapped = {"/bin/sh", "-c", R"(echo $$ > "$0/cgroup.procs" || exit 125; exec "$@")", cgroup};
   }
   // --kill-child: killing the launcher (e.g. a test timeout) must not leave pid 1 behind.
-  wrapped.insert(wrapped.end(), {unshare, "--mount", "--pid", "--fork", "--kill-child",
-                                 "--root=" + path_, "--"});
+  wrapped.insert(wrapped.end(),
+                 {unshare, "--mount", "--pid", "--fork", "--kill-child", "--root=" + path_, "--"});
   wrapped.insert(wrapped.end(), argv.begin(), argv.end());
   return wrapped;
 }

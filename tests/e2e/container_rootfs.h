@@ -10,14 +10,14 @@ namespace llmtap::e2e {
 
 class ContainerRootfs {
  public:
-  // Builds a minimal root filesystem in a fresh directory /tmp/llmtap-rootfs-<pid>-XXXXXX holding each program in
-  // `programs` (absolute host paths, e.g. /usr/bin/curl), every shared library `ldd` lists for
-  // them and the dynamic loader, at the same paths as on the host. Symlinks met on the way
-  // (/lib -> usr/lib, libfoo.so.1 -> libfoo.so.1.2.3, ...) are recreated as symlinks and their
-  // targets copied. Every file is copied, never linked or mounted, so each has an inode distinct
-  // from the host's. Also creates /tmp, /dev (with a best-effort null node), /etc (with
+  // Builds a minimal root filesystem in a fresh directory /tmp/llmtap-rootfs-<pid>-XXXXXX: each
+  // program in `programs` (absolute host paths, e.g. /usr/bin/curl), every shared library `ldd`
+  // lists for them and the dynamic loader, at the same paths as on the host. Symlinks met on
+  // the way (/lib -> usr/lib, libfoo.so.1 -> libfoo.so.1.2.3, ...) are recreated as symlinks
+  // and their targets copied. Every file is copied, never linked or mounted, so each has an inode
+  // distinct from the host's. Also creates /tmp, /dev (with a best-effort null node), /etc (with
   // /etc/ssl/openssl.cnf if the host has it) and an empty /proc.
-  // Throws std::runtime_error (the partial tree removed) on failure.
+  // Calls remove_stale() first. Throws std::runtime_error (the partial tree removed) on failure.
   explicit ContainerRootfs(const std::vector<std::string>& programs);
   // Unmounts anything still mounted inside, then removes the tree without crossing into other
   // file systems or following symlinks.
@@ -28,8 +28,13 @@ class ContainerRootfs {
 
   const std::string& path() const { return path_; }
 
-  // Host path of a file inside the rootfs, e.g. host_path("/usr/lib/x86_64-linux-gnu/libssl.so.3").
-  // Purely lexical: symlinks inside the rootfs are not followed (absolute ones would lead back
+  // Removes what test processes killed before their destructors ran left behind: every
+  // /tmp/llmtap-rootfs-<pid>-* whose <pid> no longer exists. Errors go to stderr only.
+  static void remove_stale() noexcept;
+
+  // Host path of a file inside the rootfs, e.g.
+  // host_path("/usr/lib/x86_64-linux-gnu/libssl.so.3"). Purely lexical (and never above the
+  // rootfs): symlinks inside the rootfs are not followed (absolute ones would lead back
   // to the host), so pass the real location, not e.g. /lib/... (a symlink to usr/lib here).
   std::string host_path(const std::string& inside) const;
 

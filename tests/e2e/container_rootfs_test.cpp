@@ -1,5 +1,7 @@
 // As root: ContainerRootfs + TestCgroup really give a client its own namespaces, chroot, cgroup
 // and library inodes, and leave nothing behind.
+#include "container_rootfs.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -19,6 +21,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -26,10 +29,7 @@
 #include <thread>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "child_process.h"
-#include "container_rootfs.h"
 #include "test_cgroup.h"
 #include "tls_test_server.h"
 
@@ -44,7 +44,7 @@ constexpr const char* kKubeletPath =
     "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1234.slice/"
     "cri-containerd-abc.scope";
 
-#define SKIP_UNLESS_ROOT()                                           \
+#define SKIP_UNLESS_ROOT() \
   if (geteuid() != 0) GTEST_SKIP() << "needs root (namespaces, chroot, cgroups)"
 
 struct stat stat_or_throw(const std::string& path) {
@@ -169,28 +169,25 @@ class StalledListener {
   uint16_t port_ = 0;
 };
 
-// The repo's LLM-like TLS server with a throwaway certificate.
-struct ServerFixture {
-  fs::path dir;
-  std::unique_ptr<testing::TlsTestServer> server;
-
-  ServerFixture() {
-    std::string tmpl = "/tmp/llmtap-certs-XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    dir = tmpl;
+// The repo's LLM-like TLS server with a throwaway certificate written to `dir` (a rootfs's
+// /tmp, so that even a killed run's certificate goes with its rootfs).
+class ServerFixture {
+ public:
+  explicit ServerFixture(const fs::path& dir) {
     testing::write_self_signed_certificate(dir / "cert.pem", dir / "key.pem");
     testing::TlsTestServerOptions options;
     options.cert_file = dir / "cert.pem";
     options.key_file = dir / "key.pem";
-    server = std::make_unique<testing::TlsTestServer>(options);
+    server_ = std::make_unique<testing::TlsTestServer>(options);
   }
-  ~ServerFixture() {
-    server.reset();
-    fs::remove_all(dir);
-  }
+
+  const testing::TlsTestServer& server() const { return *server_; }
   std::string url() const {
-    return "https://127.0.0.1:" + std::to_string(server->port()) + "/v1/chat/completions";
+    return "https://127.0.0.1:" + std::to_string(server_->port()) + "/v1/chat/completions";
   }
+
+ private:
+  std::unique_ptr<testing::TlsTestServer> server_;
 };
 
 // This process's rootfs directories (other test processes may be building theirs).
@@ -202,6 +199,14 @@ std::vector<fs::path> rootfs_dirs() {
   }
   std::sort(dirs.begin(), dirs.end());
   return dirs;
+}
+
+// A pid that no process has any more (until the kernel reuses it, which takes a while).
+pid_t dead_pid() {
+  const pid_t pid = fork();
+  if (pid == 0) _exit(0);
+  waitpid(pid, nullptr, 0);
+  return pid;
 }
 
 // ---- ContainerRootfs ----
@@ -263,11 +268,29 @@ TEST(ContainerRootfsTest, FailsClearlyAndCleansUpForAMissingProgram) {
     ContainerRootfs rootfs({"/usr/bin/curl", "/nonexistent/llmtap-no-such-program"});
     FAIL() << "expected an exception";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("/nonexistent/llmtap-no-such-program"),
-              std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/llmtap-no-such-program"), std::string::npos)
         << e.what();
   }
   EXPECT_EQ(rootfs_dirs(), before);
+}
+
+TEST(ContainerRootfsTest, RemoveStaleSweepsOnlyTreesOfDeadProcesses) {
+  SKIP_UNLESS_ROOT();
+  const fs::path stale = "/tmp/llmtap-rootfs-" + std::to_string(dead_pid()) + "-stale";
+  const fs::path live = "/tmp/llmtap-rootfs-" + std::to_string(getpid()) + "-live";
+  for (const auto& dir : {stale, live}) {
+    fs::create_directories(dir / "usr/lib");
+    std::ofstream(dir / "usr/lib/libfake.so") << "x";
+    fs::create_symlink("/usr/lib", dir / "lib");  // absolute, into the host: must not be followed
+    fs::create_symlink(kHostLibssl, dir / "usr/lib/libssl.so.3");
+  }
+
+  ContainerRootfs::remove_stale();
+
+  EXPECT_FALSE(fs::exists(fs::symlink_status(stale)));
+  EXPECT_TRUE(fs::exists(live / "usr/lib/libfake.so"));
+  EXPECT_TRUE(fs::exists(kHostLibssl));
+  fs::remove_all(live);
 }
 
 TEST(ContainerRootfsTest, WrappedArgumentsReachTheProgramVerbatim) {
@@ -287,18 +310,21 @@ TEST(ContainerRootfsTest, WrappedArgumentsReachTheProgramVerbatim) {
 
 TEST(ContainerRootfsTest, CurlInTheContainerTalksToTheHostServer) {
   SKIP_UNLESS_ROOT();
-  const ServerFixture fixture;
   const ContainerRootfs rootfs({"/usr/bin/curl"});
+  const ServerFixture fixture(rootfs.host_path("/tmp"));
   const TestCgroup cgroup(kKubeletPath);
 
-  const ChildResult result = run_child(rootfs.wrap(
-      {"/usr/bin/curl", "-sk", "--max-time", "20", fixture.url(), "-d", "{}"}, cgroup.path()));
+  const ChildResult result = run_child(
+      rootfs.wrap({"/usr/bin/curl", "-sSk", "--max-time", "20", fixture.url(), "-d", "{}"},
+                  cgroup.path()),
+      nullptr, 30s);
 
+  // 137 after 30 s although curl gives up after 20 s: it was stopped (SIGSTOP) all along.
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const auto body = nlohmann::json::parse(result.out);
   EXPECT_EQ(body.at("object"), "chat.completion");
-  ASSERT_TRUE(fixture.server->wait_for_closed_connections(1, 5s));
-  const auto connections = fixture.server->connections();
+  ASSERT_TRUE(fixture.server().wait_for_closed_connections(1, 5s));
+  const auto connections = fixture.server().connections();
   ASSERT_EQ(connections.size(), 1u);
   EXPECT_TRUE(connections[0].received.starts_with("POST /v1/chat/completions HTTP/1.1\r\n"))
       << connections[0].received;
@@ -360,8 +386,8 @@ TEST(TestCgroupTest, CreatesKubeletLikePathWithMatchingIdAndRemovesItAll) {
     const TestCgroup cgroup(kKubeletPath);
     ASSERT_TRUE(cgroup.path().ends_with(std::string("/") + kKubeletPath)) << cgroup.path();
     top = cgroup.path().substr(0, cgroup.path().size() - std::string(kKubeletPath).size() - 1);
-    EXPECT_TRUE(fs::path(top).filename().string().starts_with(
-        "llmtap-test-" + std::to_string(getpid()) + "-"))
+    EXPECT_TRUE(fs::path(top).filename().string().starts_with("llmtap-test-" +
+                                                              std::to_string(getpid()) + "-"))
         << top;
     EXPECT_EQ(fs::path(top).parent_path(), fs::path(TestCgroup::hierarchy_root()));
     EXPECT_EQ(cgroup.id(), stat_or_throw(cgroup.path()).st_ino);
@@ -377,6 +403,24 @@ TEST(TestCgroupTest, CreatesKubeletLikePathWithMatchingIdAndRemovesItAll) {
   EXPECT_FALSE(fs::exists(top));
   const auto lines = lines_of("/proc/" + std::to_string(child.pid()) + "/cgroup");
   EXPECT_NE(std::find(lines.begin(), lines.end(), "0::/"), lines.end());
+}
+
+TEST(TestCgroupTest, RemoveStaleSweepsCgroupsOfDeadProcessesEvenWithMembers) {
+  SKIP_UNLESS_ROOT();
+  const std::string root = TestCgroup::hierarchy_root();
+  const fs::path stale = root + "/llmtap-test-" + std::to_string(dead_pid()) + "-0";
+  fs::create_directories(stale / "a.slice/b.scope");
+  fs::create_directories(stale / "c.slice");
+  ChildProcess child({"sleep", "30"});
+  std::ofstream(stale / "a.slice/b.scope/cgroup.procs") << child.pid() << std::flush;
+  ASSERT_EQ(lines_of(stale / "a.slice/b.scope/cgroup.procs"),
+            std::vector<std::string>{std::to_string(child.pid())});
+  const TestCgroup live;
+
+  TestCgroup::remove_stale();
+
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_TRUE(fs::exists(live.path()));
 }
 
 TEST(TestCgroupTest, NamesAreUniqueAndTopLevelWithoutNesting) {

@@ -2,18 +2,24 @@
 
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
+#include <optional>
 #include <stdexcept>
+#include <string_view>
 #include <system_error>
 #include <thread>
 
@@ -22,6 +28,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+
+constexpr char kTopPrefix[] = "llmtap-test-";
 
 // Exiting tasks can keep a cgroup busy for a moment after they left cgroup.procs.
 constexpr auto kRemoveTimeout = std::chrono::seconds(5);
@@ -71,11 +79,69 @@ void validate_nested(const std::string& nested) {
 std::string make_unique_top(const std::string& root) {
   static std::atomic<unsigned> counter{0};
   while (true) {
-    const std::string dir = root + "/llmtap-test-" + std::to_string(getpid()) + "-" +
-                            std::to_string(counter++);
+    const std::string dir =
+        root + "/" + kTopPrefix + std::to_string(getpid()) + "-" + std::to_string(counter++);
     if (mkdir(dir.c_str(), 0755) == 0) return dir;
     if (errno != EEXIST) fail_errno("mkdir " + dir);
   }
+}
+
+// Moves every member of `dir` to the root cgroup; ESRCH (exited meanwhile) is fine, anything
+// else shows up as a failed rmdir.
+void evacuate(const std::string& root, const std::string& dir) {
+  for (const pid_t pid : member_pids(dir)) {
+    try {
+      write_value(root + "/cgroup.procs", std::to_string(pid));
+    } catch (const std::system_error&) {
+    }
+  }
+}
+
+void remove_directory(const std::string& root, const std::string& dir, Clock::time_point deadline) {
+  while (true) {
+    evacuate(root, dir);  // before every attempt: a member may have forked since the last one
+    if (rmdir(dir.c_str()) == 0 || errno == ENOENT) return;
+    if (const int error = errno; error != EBUSY || Clock::now() > deadline) {
+      std::cerr << "TestCgroup: cannot remove " << dir << ": " << std::strerror(error) << "\n";
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+// `dirs` must list children before their parents.
+void remove_directories(const std::string& root, const std::vector<std::string>& dirs) noexcept {
+  const auto deadline = Clock::now() + kRemoveTimeout;
+  for (const auto& dir : dirs) remove_directory(root, dir, deadline);
+}
+
+std::vector<std::string> directories_deepest_first(const fs::path& top) {
+  std::vector<std::string> dirs{top.string()};
+  for (const auto& entry : fs::recursive_directory_iterator(top)) {
+    if (entry.is_directory() && !entry.is_symlink()) dirs.push_back(entry.path().string());
+  }
+  std::sort(dirs.begin(), dirs.end(), std::greater<>());  // a child sorts before its parent
+  return dirs;
+}
+
+// The <pid> of a "<prefix><pid>-..." name.
+std::optional<pid_t> owner_pid(const std::string& name, std::string_view prefix) {
+  if (!name.starts_with(prefix)) return std::nullopt;
+  pid_t pid = 0;
+  const char* first = name.data() + prefix.size();
+  const char* last = name.data() + name.size();
+  const auto [end, error] = std::from_chars(first, last, pid);
+  if (error != std::errc() || end == first || end == last || *end != '-') return std::nullopt;
+  return pid;
+}
+
+// A zombie counts as dead: its orphans' reaper (pid 1) may take seconds to collect it.
+bool process_alive(pid_t pid) {
+  if (kill(pid, 0) != 0 && errno != EPERM) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  const std::string line{std::istreambuf_iterator<char>(stat), {}};
+  const auto comm_end = line.rfind(')');  // the command name may contain anything
+  return comm_end == std::string::npos || comm_end + 2 >= line.size() || line[comm_end + 2] != 'Z';
 }
 
 }  // namespace
@@ -90,6 +156,7 @@ std::string TestCgroup::hierarchy_root() {
 
 TestCgroup::TestCgroup(const std::string& nested) : root_(hierarchy_root()) {
   validate_nested(nested);
+  remove_stale();
   created_.push_back(make_unique_top(root_));
   try {
     for (const fs::path& part : fs::path(nested)) {
@@ -115,24 +182,19 @@ void TestCgroup::add_process(pid_t pid) const {
 }
 
 void TestCgroup::remove_created() noexcept {
-  const auto deadline = Clock::now() + kRemoveTimeout;
-  for (auto dir = created_.rbegin(); dir != created_.rend(); ++dir) {
-    while (true) {
-      // Evacuate before every attempt: a member may have forked since the last one.
-      for (const pid_t pid : member_pids(*dir)) {
-        try {
-          write_value(root_ + "/cgroup.procs", std::to_string(pid));
-        } catch (const std::system_error&) {
-          // ESRCH: it exited meanwhile. Anything else shows up as a failed rmdir below.
-        }
-      }
-      if (rmdir(dir->c_str()) == 0 || errno == ENOENT) break;
-      if (const int error = errno; error != EBUSY || Clock::now() > deadline) {
-        std::cerr << "TestCgroup: cannot remove " << *dir << ": " << std::strerror(error) << "\n";
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  remove_directories(root_, std::vector<std::string>(created_.rbegin(), created_.rend()));
+}
+
+void TestCgroup::remove_stale() noexcept {
+  try {
+    const std::string root = hierarchy_root();
+    for (const auto& entry : fs::directory_iterator(root)) {
+      const auto owner = owner_pid(entry.path().filename().string(), kTopPrefix);
+      if (!owner || process_alive(*owner)) continue;
+      remove_directories(root, directories_deepest_first(entry.path()));
     }
+  } catch (const std::exception& e) {
+    std::cerr << "TestCgroup: sweeping stale cgroups failed: " << e.what() << "\n";
   }
 }
 

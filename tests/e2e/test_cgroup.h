@@ -12,12 +12,12 @@ namespace llmtap::e2e {
 
 class TestCgroup {
  public:
-  // Creates `<v2 root>/llmtap-test-<pid>-<counter>` and, if `nested` is given (a relative path
-  // such as "kubepods.slice/kubepods-besteffort.slice/cri-containerd-abc.scope"), every
-  // directory of it below that. The v2 root is /sys/fs/cgroup/unified on hybrid hosts, else
-  // /sys/fs/cgroup; it must be cgroup2 (checked by file-system magic). Throws
-  // std::invalid_argument for a bad `nested`, std::runtime_error (system_error) otherwise,
-  // leaving nothing behind.
+  // Creates `<v2 root>/llmtap-test-<pid>-<counter>` (after remove_stale()) and, if `nested` is
+  // given (a relative path such as
+  // "kubepods.slice/kubepods-besteffort.slice/cri-containerd-abc.scope"), every directory of it
+  // below that. The v2 root is /sys/fs/cgroup/unified on hybrid hosts, else /sys/fs/cgroup; it must
+  // be cgroup2 (checked by file-system magic). Throws std::invalid_argument for a bad `nested`,
+  // std::runtime_error (system_error) otherwise, leaving nothing behind.
   explicit TestCgroup(const std::string& nested = "");
   // Moves every process still inside any created directory to the root cgroup, then removes
   // the directories, deepest first. Never throws; reports leftovers on stderr.
@@ -36,6 +36,11 @@ class TestCgroup {
   uint64_t id() const { return id_; }
   // Moves process `pid` (all its threads) into the leaf. Throws std::system_error on failure.
   void add_process(pid_t pid) const;
+
+  // Removes what test processes killed before their destructors ran left behind: every
+  // llmtap-test-<pid>-* tree whose <pid> no longer exists (evacuating it first). The
+  // constructor calls it. Errors are reported on stderr only.
+  static void remove_stale() noexcept;
 
   // The mount point of the cgroup v2 hierarchy. Throws std::runtime_error if there is none.
   static std::string hierarchy_root();

@@ -13,126 +13,12 @@
 
 #include "bpf_gate.h"
 #include "child_process.h"
-#include "tls_test_server.h"
-#include "trace_session.h"
+#include "e2e_fixture.h"
 
 namespace llmtap::e2e {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::ServerConnectionRecord;
-using testing::TlsTestServer;
-
-constexpr uint32_t kOneMiB = 1u << 20;
-
-std::string source_path(const std::string& rel) { return std::string(LLMTAP_SOURCE_DIR) + "/" + rel; }
-
-std::string node_path() {
-  for (const char* p : {"/usr/bin/node", "/usr/local/bin/node"}) {
-    if (fs::exists(p)) return fs::canonical(p);
-  }
-  return {};
-}
-
-struct Fixture {
-  fs::path dir;
-  std::unique_ptr<TlsTestServer> server;
-
-  Fixture() {
-    dir = fs::temp_directory_path() / ("llmtap-e2e-" + std::to_string(getpid()));
-    fs::create_directories(dir);
-    testing::write_self_signed_certificate(dir / "cert.pem", dir / "key.pem");
-    testing::TlsTestServerOptions options;
-    options.cert_file = dir / "cert.pem";
-    options.key_file = dir / "key.pem";
-    server = std::make_unique<TlsTestServer>(options);
-  }
-  ~Fixture() {
-    server.reset();
-    fs::remove_all(dir);
-  }
-  std::string url() const {
-    return "https://127.0.0.1:" + std::to_string(server->port()) + "/v1/chat/completions";
-  }
-  std::string server_endpoint() const { return "127.0.0.1:" + std::to_string(server->port()); }
-};
-
-// Client command lines. Each sends `requests` POSTs of `body` bytes on one keep-alive
-// connection and asks for `response` body bytes back.
-std::vector<std::string> curl_command(const Fixture& f, uint32_t body, uint32_t response) {
-  const fs::path body_file = f.dir / ("body-" + std::to_string(body));
-  if (!fs::exists(body_file)) std::ofstream(body_file, std::ios::binary) << std::string(body, 'c');
-  return {"curl",         "-sSk", "--http1.1", "-o", "/dev/null", "-H", "Expect:",
-          "-H",           "Content-Type: application/json",
-          "-H",           "x-response-bytes: " + std::to_string(response),
-          "--data-binary", "@" + body_file.string(), f.url()};
-}
-
-std::vector<std::string> python_command(const Fixture& f, uint32_t requests, uint32_t body,
-                                        uint32_t response) {
-  return {"python3", source_path("tests/clients/python_client.py"), "--host", "127.0.0.1",
-          "--port", std::to_string(f.server->port()), "--requests", std::to_string(requests),
-          "--body-bytes", std::to_string(body), "--response-bytes", std::to_string(response)};
-}
-
-std::vector<std::string> node_command(const Fixture& f, uint32_t requests, uint32_t body,
-                                      uint32_t response) {
-  return {node_path(), source_path("tests/clients/node_client.js"), "--host", "127.0.0.1",
-          "--port", std::to_string(f.server->port()), "--requests", std::to_string(requests),
-          "--body-bytes", std::to_string(body), "--response-bytes", std::to_string(response)};
-}
-
-// Runs `argv` and returns the server connections it made (all closed) and its pid.
-struct ClientRun {
-  pid_t pid = -1;
-  std::vector<ServerConnectionRecord> connections;
-};
-
-ClientRun run_client(Fixture& f, const std::vector<std::string>& argv) {
-  const size_t before = f.server->connections().size();
-  ClientRun run;
-  const ChildResult result = run_child(argv, &run.pid);
-  EXPECT_EQ(result.exit_code, 0) << argv[0] << " failed: " << result.err << result.out;
-  const auto all_before_wait = f.server->connections().size();
-  f.server->wait_for_closed_connections(all_before_wait, std::chrono::seconds(10));
-  auto all = f.server->connections();
-  run.connections.assign(all.begin() + static_cast<long>(before), all.end());
-  EXPECT_FALSE(run.connections.empty()) << argv[0] << " made no connection";
-  return run;
-}
-
-uint64_t total_bytes(const std::vector<ServerConnectionRecord>& connections) {
-  uint64_t n = 0;
-  for (const auto& c : connections) n += c.received.size() + c.sent.size();
-  return n;
-}
-
-// The heart of the capture contract: per connection, the client's captured writes are what
-// the server read and its captured reads are what the server wrote.
-void expect_byte_exact(const TraceSession& trace, const Fixture& f, const ClientRun& run,
-                       const std::string& comm) {
-  const auto events = trace.wait_for_bytes(run.pid, total_bytes(run.connections));
-  ASSERT_FALSE(events.empty()) << "no event for pid " << run.pid;
-  std::set<std::string> client_endpoints;
-  for (const auto& c : run.connections) {
-    const std::string src = "127.0.0.1:" + std::to_string(c.peer_port);
-    client_endpoints.insert(src);
-    const std::string writes = concat_data(events, "write", src);
-    const std::string reads = concat_data(events, "read", src);
-    EXPECT_EQ(writes.size(), c.received.size()) << comm << " writes on " << src;
-    EXPECT_TRUE(writes == c.received) << comm << " captured writes differ on " << src;
-    EXPECT_EQ(reads.size(), c.sent.size()) << comm << " reads on " << src;
-    EXPECT_TRUE(reads == c.sent) << comm << " captured reads differ on " << src;
-  }
-  for (const auto& e : events) {
-    EXPECT_EQ(e.comm, comm);
-    EXPECT_EQ(e.dst, f.server_endpoint());
-    EXPECT_TRUE(client_endpoints.contains(e.src)) << "unexpected src " << e.src;
-    EXPECT_FALSE(e.truncated);
-    EXPECT_EQ(e.lost, 0u);
-    EXPECT_EQ(e.len, e.data.size());
-  }
-}
 
 // One trace session and one server for the byte-exactness tests.
 class TraceE2E : public ::testing::Test {
@@ -140,8 +26,8 @@ class TraceE2E : public ::testing::Test {
   static void SetUpTestSuite() {
     fixture_ = new Fixture();
     if (geteuid() != 0) return;
+    // Host-wide: no --lib, no --pid. node is found at exec, libssl as a system library.
     std::vector<std::string> args = {"--max-bytes", std::to_string(4 * kOneMiB)};
-    if (!node_path().empty()) args.insert(args.end(), {"--lib", node_path()});
     try {
       trace_ = new TraceSession(args);
     } catch (const std::exception& e) {

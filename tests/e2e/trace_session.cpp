@@ -61,7 +61,9 @@ TraceSession::TraceSession(const std::vector<std::string>& args,
   err_path_ = std::string(tmpl) + ".err";
   std::remove(tmpl);
 
-  std::vector<std::string> argv = {llmtap_binary(), "trace"};
+  std::vector<std::string> argv = {llmtap_binary()};
+  if (std::getenv("LLMTAP_TEST_VERBOSE") != nullptr) argv.push_back("-v");  // for debugging
+  argv.push_back("trace");
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());
@@ -98,21 +100,41 @@ TraceSession::~TraceSession() {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
   }
+  if (std::getenv("LLMTAP_TEST_VERBOSE") != nullptr) {
+    std::fprintf(stderr, "trace output kept: %s %s\n", out_path_.c_str(), err_path_.c_str());
+    return;
+  }
   std::remove(out_path_.c_str());
   std::remove(err_path_.c_str());
 }
 
 std::string TraceSession::stderr_text() const { return read_file(err_path_); }
 
-std::vector<TraceEvent> TraceSession::events() const {
-  std::vector<TraceEvent> events;
+std::vector<nlohmann::json> TraceSession::lines() const {
+  std::vector<nlohmann::json> lines;
   std::istringstream in(read_file(out_path_));
   std::string line;
   while (std::getline(in, line)) {
     if (in.eof()) break;  // a line still being written
-    events.push_back(to_event(nlohmann::json::parse(line)));
+    lines.push_back(nlohmann::json::parse(line));
+  }
+  return lines;
+}
+
+std::vector<TraceEvent> TraceSession::events() const {
+  std::vector<TraceEvent> events;
+  for (auto& j : lines()) {
+    if (j.at("type") == "tls") events.push_back(to_event(std::move(j)));
   }
   return events;
+}
+
+std::vector<nlohmann::json> TraceSession::closes() const {
+  std::vector<nlohmann::json> closes;
+  for (auto& j : lines()) {
+    if (j.at("type") == "tls_close") closes.push_back(std::move(j));
+  }
+  return closes;
 }
 
 std::vector<TraceEvent> TraceSession::events_for(pid_t pid) const {

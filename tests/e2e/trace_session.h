@@ -39,8 +39,10 @@ class TraceSession {
   TraceSession(const TraceSession&) = delete;
   TraceSession& operator=(const TraceSession&) = delete;
 
-  // Every complete event written so far.
+  // Every complete `tls` event written so far.
   std::vector<TraceEvent> events() const;
+  // Every complete `tls_close` event written so far.
+  std::vector<nlohmann::json> closes() const;
   std::vector<TraceEvent> events_for(pid_t pid) const;
   // Polls events_for(pid) until `total_bytes` of data (writes + reads) arrived or timeout.
   std::vector<TraceEvent> wait_for_bytes(pid_t pid, uint64_t total_bytes,
@@ -56,6 +58,8 @@ class TraceSession {
  private:
   pid_t pid_ = -1;
   int exit_code_ = -1;
+  std::vector<nlohmann::json> lines() const;
+
   std::string out_path_;
   std::string err_path_;
 };

@@ -3,10 +3,14 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <array>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -84,11 +88,49 @@ CaptureOptions::CaptureOptions()
       ring_buffer_bytes(LLMTAP_DEFAULT_RINGBUF_BYTES),
       wakeup_bytes(LLMTAP_DEFAULT_WAKEUP_BYTES) {}
 
+// Destroys detached links on its own thread: unregistering a uprobe waits for RCU grace
+// periods (hundreds of ms here), which must not stall reading the ring buffers.
+class LinkReaper {
+ public:
+  LinkReaper() : thread_([this](std::stop_token stop) { run(stop); }) {}
+  ~LinkReaper() {
+    thread_.request_stop();
+    wake_.notify_all();
+  }
+  void reap(std::vector<Link> links) {
+    {
+      std::lock_guard lock(mutex_);
+      for (auto& link : links) pending_.push_back(std::move(link));
+    }
+    wake_.notify_all();
+  }
+
+ private:
+  void run(std::stop_token stop) {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      wake_.wait(lock, [&] { return stop.stop_requested() || !pending_.empty(); });
+      std::vector<Link> batch = std::move(pending_);
+      pending_.clear();
+      lock.unlock();
+      batch.clear();  // the slow part, outside the lock
+      lock.lock();
+      if (stop.stop_requested() && pending_.empty()) return;
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<Link> pending_;
+  std::jthread thread_;  // last: joined (after draining) before the members above go
+};
+
 struct TlsCaptureProgram::Impl {
   std::unique_ptr<tls_capture, SkeletonDeleter> skel;
   std::unique_ptr<ring_buffer, RingBufferDeleter> ring;
   std::vector<Link> tracepoints;
   std::map<std::string, std::vector<Link>> file_links;
+  LinkReaper reaper;  // destroyed (drained) before the links above and the skeleton
   RecordHandler on_record;
   RecordHandler on_proc_event;
   uint32_t ring_bytes = 0;
@@ -183,15 +225,27 @@ TlsCaptureProgram::TlsCaptureProgram(const CaptureOptions& options, RecordHandle
   }
 }
 
-TlsCaptureProgram::~TlsCaptureProgram() = default;
+TlsCaptureProgram::~TlsCaptureProgram() {
+  // Never leave a process stopped behind us: resume any held while we were attaching.
+  const int fd = bpf_map__fd(impl_->skel->maps.pending_attach);
+  uint32_t pid = 0;
+  uint32_t next = 0;
+  uint32_t* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    llmtap_pending_attach pending{};
+    if (bpf_map_lookup_elem(fd, &next, &pending) == 0 && pending.held != 0) {
+      kill(static_cast<pid_t>(next), SIGCONT);
+    }
+    pid = next;
+    prev = &pid;
+  }
+}
 
-size_t TlsCaptureProgram::attach_file(const std::string& path,
+size_t TlsCaptureProgram::attach_file(const std::string& name, int fd,
                                       const std::vector<probes::FunctionProbe>& plan) {
-  // Attach through an fd we hold: a path under /proc/PID/root vanishes when that process
+  // Through the fd the caller holds: a path under /proc/PID/root vanishes when that process
   // exits, possibly halfway through attaching a short-lived process's library.
-  const int file_fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (file_fd < 0) throw CaptureError("cannot open " + path + ": " + errno_text(errno));
-  const std::string fd_path = "/proc/self/fd/" + std::to_string(file_fd);
+  const std::string fd_path = "/proc/self/fd/" + std::to_string(fd);
   std::vector<Link> links;
   std::string failures;
   for (const auto& probe : plan) {
@@ -208,18 +262,20 @@ size_t TlsCaptureProgram::attach_file(const std::string& path,
       links.emplace_back(link);
     }
   }
-  close(file_fd);
   if (links.empty()) {
-    throw CaptureError("cannot attach any probe to " + path + ":" + failures);
+    throw CaptureError("cannot attach any probe to " + name + ":" + failures);
   }
-  if (!failures.empty()) spdlog::warn("{}: some probes failed:{}", path, failures);
+  if (!failures.empty()) spdlog::warn("{}: some probes failed:{}", name, failures);
   const size_t count = links.size();
-  auto& slot = impl_->file_links[path];
+  auto& slot = impl_->file_links[name];
   for (auto& link : links) slot.push_back(std::move(link));
   return count;
 }
 
-void TlsCaptureProgram::detach_file(const std::string& path) { impl_->file_links.erase(path); }
+void TlsCaptureProgram::detach_file(const std::string& name) {
+  auto node = impl_->file_links.extract(name);
+  if (!node.empty()) impl_->reaper.reap(std::move(node.mapped()));
+}
 
 void TlsCaptureProgram::mark_file_known(const KernelFileKey& file, bool count_users) {
   const llmtap_file_key key{file.dev, file.ino};

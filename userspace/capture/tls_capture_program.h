@@ -62,11 +62,13 @@ class TlsCaptureProgram {
   TlsCaptureProgram(const TlsCaptureProgram&) = delete;
   TlsCaptureProgram& operator=(const TlsCaptureProgram&) = delete;
 
-  // Attaches `plan` to the file at `path` (for every process that maps it, now or later).
-  // Returns the number of uprobes attached. Throws CaptureError when none could be.
-  size_t attach_file(const std::string& path, const std::vector<probes::FunctionProbe>& plan);
-  // Removes every probe attached to `path`.
-  void detach_file(const std::string& path);
+  // Attaches `plan` to the open file `fd` (for every process that maps it, now or later),
+  // remembered as `name`. Returns the number of uprobes attached. Throws CaptureError when
+  // none could be.
+  size_t attach_file(const std::string& name, int fd,
+                     const std::vector<probes::FunctionProbe>& plan);
+  // Removes every probe attached as `name`.
+  void detach_file(const std::string& name);
   size_t attached_probe_count() const;
 
   // Discovery bookkeeping shared with the kernel side.

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 #include "llmtap_abi.h"
 #include "probes/tls_probe_table.h"
@@ -44,16 +45,16 @@ void TlsDiscovery::start() {
 }
 
 void TlsDiscovery::attach_pinned(const std::string& path) {
-  const auto id = probes::identify_file(path);
-  if (!id) throw CaptureError(path + ": no such file");
-  if (attached_.contains(*id)) return;
-  const auto plan = probes::plan_probes_for_file(path);
+  const probes::OpenedFile file(path);
+  if (!file.valid()) throw CaptureError(path + ": cannot open: " + std::strerror(errno));
+  if (attached_.contains(file.identity())) return;
+  const auto plan = probes::plan_probes_for_file(file.fd_path());
   if (plan.empty()) throw CaptureError(path + " defines none of the TLS functions llmtap probes");
-  const size_t n = program_.attach_file(path, plan);
+  const size_t n = program_.attach_file(path, file.fd(), plan);
   spdlog::info("attached {} probes to {}", n, path);
-  attached_[*id] = Attachment{path, kernel_key_of(*id), {}, true};
-  examined_[*id] = true;
-  program_.mark_file_known(kernel_key_of(*id));
+  attached_[file.identity()] = Attachment{path, kernel_key_of(file.identity()), {}, true};
+  examined_[file.identity()] = true;
+  program_.mark_file_known(kernel_key_of(file.identity()));
   ++stats_.files_attached;
 }
 
@@ -64,31 +65,45 @@ void TlsDiscovery::examine_process(pid_t pid, bool executable_only) {
   }
 }
 
-bool TlsDiscovery::consider(pid_t pid, const probes::MappedFile& file) {
-  const std::string host_path = probes::host_path_of(pid, file.path);
-  const auto id = probes::identify_file(host_path);
-  if (!id) return false;
-  if (auto it = attached_.find(*id); it != attached_.end()) {
+bool TlsDiscovery::consider(pid_t pid, const probes::MappedFile& mapped) {
+  // maps paths are relative to *our* root where the file is reachable from it (a chroot in
+  // our mount namespace), else to the process's own root (a container's mount namespace):
+  // take whichever opens to the very inode mapped. Opened once: a process gone meanwhile
+  // makes us skip the file, never misjudge it.
+  std::string host_path = probes::host_path_of(pid, mapped.path);
+  std::optional<probes::OpenedFile> opened;
+  for (const std::string& candidate : {host_path, mapped.path}) {
+    opened.emplace(candidate);
+    if (opened->valid() && opened->identity().inode == mapped.inode) {
+      host_path = candidate;
+      break;
+    }
+    opened.reset();
+  }
+  if (!opened) return false;
+  const probes::OpenedFile& file = *opened;
+  const probes::FileIdentity& id = file.identity();
+  if (auto it = attached_.find(id); it != attached_.end()) {
     add_user(it, pid);
     return false;
   }
-  const KernelFileKey key{file.kernel_dev, file.inode};
-  if (examined_.contains(*id)) return false;
+  if (examined_.contains(id)) return false;
 
+  const KernelFileKey key{mapped.kernel_dev, mapped.inode};
   std::vector<probes::FunctionProbe> plan;
   try {
-    plan = probes::plan_probes_for_file(host_path);
+    plan = probes::plan_probes_for_file(file.fd_path());
   } catch (const std::exception& e) {
-    spdlog::debug("not examining {}: {}", host_path, e.what());
+    spdlog::debug("{} is no ELF file llmtap can read: {}", host_path, e.what());
   }
   ++stats_.files_examined;
-  examined_[*id] = !plan.empty();
+  examined_[id] = !plan.empty();
   if (plan.empty()) {
     program_.mark_file_known(key);
     return false;
   }
   try {
-    const size_t n = program_.attach_file(host_path, plan);
+    const size_t n = program_.attach_file(host_path, file.fd(), plan);
     spdlog::info("attached {} probes to {} (pid {})", n, host_path, pid);
   } catch (const CaptureError& e) {
     spdlog::warn("{}", e.what());
@@ -97,7 +112,7 @@ bool TlsDiscovery::consider(pid_t pid, const probes::MappedFile& file) {
     return false;
   }
   ++stats_.files_attached;
-  auto it = attached_.emplace(*id, Attachment{host_path, key, {}, false}).first;
+  auto it = attached_.emplace(id, Attachment{host_path, key, {}, false}).first;
   program_.mark_file_known(key, /*count_users=*/true);
   add_user(it, pid);
   return true;
@@ -134,7 +149,8 @@ void TlsDiscovery::on_library_mapped(pid_t pid, const KernelFileKey& key, const 
                                      uint64_t event_mono_ns) {
   // sys_enter_mmap of the text: the file is already mapped (read-only) by the loader, so it
   // is in maps; match by identity, or by name where the two disagree (overlay filesystems).
-  for (const auto& file : probes::read_mapped_files(pid)) {
+  const auto files = probes::read_mapped_files(pid);
+  for (const auto& file : files) {
     const bool same = (file.kernel_dev == key.dev && file.inode == key.ino) ||
                       base_name(file.path) == name;
     if (same && consider(pid, file) && on_attached) {
