@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 
 namespace llmtap::probes {
@@ -31,9 +32,17 @@ bool is_defined_function(const GElf_Sym& sym) {
          (bind == STB_GLOBAL || bind == STB_WEAK) && sym.st_value != 0;
 }
 
+// A symbol's address -> its offset in the file, through the section that holds it.
+std::optional<uint64_t> file_offset_of(Elf* elf, const GElf_Sym& sym) {
+  Elf_Scn* scn = elf_getscn(elf, sym.st_shndx);
+  GElf_Shdr shdr;
+  if (scn == nullptr || gelf_getshdr(scn, &shdr) == nullptr) return std::nullopt;
+  return sym.st_value - shdr.sh_addr + shdr.sh_offset;
+}
+
 void collect_from_section(Elf* elf, Elf_Scn* scn, const GElf_Shdr& shdr,
                           const std::vector<std::string_view>& wanted,
-                          std::set<std::string>& found) {
+                          std::map<std::string, uint64_t>& found) {
   Elf_Data* data = elf_getdata(scn, nullptr);
   if (data == nullptr || shdr.sh_entsize == 0) return;
   const size_t count = shdr.sh_size / shdr.sh_entsize;
@@ -45,14 +54,15 @@ void collect_from_section(Elf* elf, Elf_Scn* scn, const GElf_Shdr& shdr,
     const char* name = elf_strptr(elf, shdr.sh_link, sym.st_name);
     if (name == nullptr) continue;
     const std::string_view n(name);
-    if (std::find(wanted.begin(), wanted.end(), n) != wanted.end()) found.emplace(n);
+    if (std::find(wanted.begin(), wanted.end(), n) == wanted.end()) continue;
+    if (auto offset = file_offset_of(elf, sym)) found.emplace(n, *offset);
   }
 }
 
 }  // namespace
 
-std::set<std::string> find_defined_functions(const std::string& path,
-                                             const std::vector<std::string_view>& wanted) {
+std::map<std::string, uint64_t> find_defined_functions(const std::string& path,
+                                                       const std::vector<std::string_view>& wanted) {
   if (elf_version(EV_CURRENT) == EV_NONE) throw std::runtime_error("libelf initialisation failed");
   FdCloser file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (file.fd < 0) {
@@ -63,7 +73,7 @@ std::set<std::string> find_defined_functions(const std::string& path,
     throw std::runtime_error(path + " is not an ELF file");
   }
 
-  std::set<std::string> found;
+  std::map<std::string, uint64_t> found;
   Elf_Scn* scn = nullptr;
   while ((scn = elf_nextscn(elf.get(), scn)) != nullptr) {
     GElf_Shdr shdr;

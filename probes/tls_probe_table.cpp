@@ -42,7 +42,10 @@ std::vector<FunctionProbe> plan_probes_for_file(const std::string& path) {
 
   std::vector<FunctionProbe> plan;
   for (const auto& probe : known_function_probes()) {
-    if (defined.contains(std::string(probe.symbol))) plan.push_back(probe);
+    if (auto it = defined.find(std::string(probe.symbol)); it != defined.end()) {
+      plan.push_back(probe);
+      plan.back().file_offset = it->second;
+    }
   }
   // A file with only lifecycle functions carries no data: nothing to capture.
   const bool has_data_function = std::any_of(plan.begin(), plan.end(), [](const auto& p) {

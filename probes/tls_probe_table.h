@@ -1,6 +1,7 @@
 #pragma once
 // Which BPF program goes on which function of which TLS library: data, not code.
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,12 +19,14 @@ struct FunctionProbe {
   std::string_view entry_program;
   std::string_view return_program;
   TlsLibrary library;
+  uint64_t file_offset = 0;  // where the function starts in a given file (set by the plan)
 };
 
 // Every function llmtap knows how to probe, across TLS libraries.
 const std::vector<FunctionProbe>& known_function_probes();
 
-// The probes that apply to `path`: those whose symbol the file defines. Empty when the file
+// The probes that apply to `path`: those whose symbol the file defines, with its offset
+// there (so attaching needs no second symbol lookup). Empty when the file
 // carries no TLS library llmtap knows. Throws std::runtime_error when it is not readable ELF.
 std::vector<FunctionProbe> plan_probes_for_file(const std::string& path);
 

@@ -192,10 +192,22 @@ void make_base_directories(const fs::path& root) {
   make_directory(root / "tmp", fs::perms(01777));
   make_directory(root / "dev", fs::perms(0755));
   make_directory(root / "etc", fs::perms(0755));
-  make_directory(root / "proc", fs::perms(0555));  // no procfs is mounted: pid ns, not /proc
+  make_directory(root / "proc", fs::perms(0555));
+  make_directory(root / ".oldroot", fs::perms(0700));  // pivot_root's put_old, then detached
   // Best effort: mknod may be refused (e.g. in a user namespace); nothing here needs it.
   const std::string null_dev = (root / "dev/null").string();
   if (mknod(null_dev.c_str(), S_IFCHR | 0666, makedev(1, 3)) == 0) chmod(null_dev.c_str(), 0666);
+}
+
+// Absolute path of a program in PATH, so wrapped argvs work whatever the spawner searches.
+std::string find_in_path(const std::string& name) {
+  const char* env = std::getenv("PATH");
+  std::istringstream dirs(env != nullptr ? env : "/usr/sbin:/usr/bin:/sbin:/bin");
+  for (std::string dir; std::getline(dirs, dir, ':');) {
+    const std::string candidate = (fs::path(dir.empty() ? "." : dir) / name).string();
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  fail(name + " not found in PATH");
 }
 
 void check_program(const std::string& program) {
@@ -203,9 +215,11 @@ void check_program(const std::string& program) {
   if (access(program.c_str(), X_OK) != 0) fail(program + " is not an executable file");
 }
 
-void populate(const fs::path& root, const std::vector<std::string>& programs) {
+void populate(const fs::path& root, std::vector<std::string> programs) {
   make_base_directories(root);
   TreeCopier copier(root);
+  // After pivot_root only the rootfs is left to run the umount that detaches the host's root.
+  programs.push_back(find_in_path("umount"));
   for (const auto& program : programs) {
     check_program(program);
     copier.copy(program);
@@ -281,17 +295,6 @@ bool process_alive(pid_t pid) {
   return comm_end == std::string::npos || comm_end + 2 >= line.size() || line[comm_end + 2] != 'Z';
 }
 
-// Absolute path of a program in PATH, so wrapped argvs work whatever the spawner searches.
-std::string find_in_path(const std::string& name) {
-  const char* env = std::getenv("PATH");
-  std::istringstream dirs(env != nullptr ? env : "/usr/sbin:/usr/bin:/sbin:/bin");
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    const std::string candidate = (fs::path(dir.empty() ? "." : dir) / name).string();
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  fail(name + " not found in PATH");
-}
-
 }  // namespace
 
 void ContainerRootfs::remove_stale() noexcept {
@@ -335,18 +338,37 @@ std::string ContainerRootfs::host_path(const std::string& inside) const {
 }
 
 std::vector<std::string> ContainerRootfs::wrap(const std::vector<std::string>& argv,
-                                               const std::string& cgroup) const {
+                                               const std::string& cgroup,
+                                               RootSwitch root_switch) const {
   if (argv.empty()) throw std::invalid_argument("ContainerRootfs::wrap: empty argv");
   static const std::string unshare = find_in_path("unshare");
+  // Every path and argument below travels as a positional parameter ($0, $1, "$@"), never as
+  // script text, so nothing in them is parsed by a shell. `exec` keeps the pid that was set up.
   std::vector<std::string> wrapped;
   if (!cgroup.empty()) {
-    // The cgroup and the command travel as positional parameters ($0, "$@"), never as script
-    // text, so nothing in them is parsed by the shell. `exec` keeps the pid that was moved.
     wrapped = {"/bin/sh", "-c", R"(echo $$ > "$0/cgroup.procs" || exit 125; exec "$@")", cgroup};
   }
   // --kill-child: killing the launcher (e.g. a test timeout) must not leave pid 1 behind.
-  wrapped.insert(wrapped.end(),
-                 {unshare, "--mount", "--pid", "--fork", "--kill-child", "--root=" + path_, "--"});
+  wrapped.insert(wrapped.end(), {unshare, "--mount", "--pid", "--fork", "--kill-child"});
+  if (root_switch == RootSwitch::kChroot) {
+    wrapped.insert(wrapped.end(), {"--root=" + path_, "--"});
+  } else {
+    // Runs as pid 1 of the new namespaces, still seeing the host: bind-mount the rootfs onto
+    // itself (pivot_root wants a mount point), mount this pid namespace's procfs, pivot, then
+    // detach the host's root with the rootfs's own umount (which reads the new /proc).
+    static const std::string mount = find_in_path("mount");
+    static const std::string pivot_root = find_in_path("pivot_root");
+    static const std::string umount = find_in_path("umount");
+    constexpr const char* kPivot =
+        R"(root=$0 mount=$1 pivot_root=$2 umount=$3; shift 3)"
+        "\n"
+        R"("$mount" --bind "$root" "$root" && "$mount" -t proc proc "$root/proc" &&)"
+        R"( cd "$root" && "$pivot_root" . .oldroot && "$umount" -l /.oldroot || exit 125)"
+        "\n"
+        R"(exec "$@")";
+    wrapped.insert(wrapped.end(),
+                   {"--", "/bin/sh", "-c", kPivot, path_, mount, pivot_root, umount});
+  }
   wrapped.insert(wrapped.end(), argv.begin(), argv.end());
   return wrapped;
 }

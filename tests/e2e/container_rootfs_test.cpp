@@ -129,17 +129,22 @@ std::optional<int> reap(pid_t pid, std::chrono::milliseconds timeout = 10s) {
   return std::nullopt;
 }
 
-// Inodes of every mapping of a file named `name` in /proc/<pid>/maps.
-std::vector<ino_t> mapped_inodes(pid_t pid, const std::string& name) {
-  std::vector<ino_t> inodes;
+struct Mapping {
+  std::string path;  // as the kernel shows it to us
+  ino_t inode = 0;
+};
+
+// Every mapping of a file named `name` in /proc/<pid>/maps.
+std::vector<Mapping> mappings_of(pid_t pid, const std::string& name) {
+  std::vector<Mapping> found;
   for (const auto& line : lines_of("/proc/" + std::to_string(pid) + "/maps")) {
     std::istringstream fields(line);
-    std::string range, perms, offset, dev, path;
-    ino_t inode = 0;
-    fields >> range >> perms >> offset >> dev >> inode >> path;
-    if (fs::path(path).filename() == name) inodes.push_back(inode);
+    std::string range, perms, offset, dev;
+    Mapping mapping;
+    fields >> range >> perms >> offset >> dev >> mapping.inode >> mapping.path;
+    if (fs::path(mapping.path).filename() == name) found.push_back(mapping);
   }
-  return inodes;
+  return found;
 }
 
 // A TCP listener that never accepts: the kernel completes the handshake, then a TLS client
@@ -293,30 +298,46 @@ TEST(ContainerRootfsTest, RemoveStaleSweepsOnlyTreesOfDeadProcesses) {
   fs::remove_all(live);
 }
 
-TEST(ContainerRootfsTest, WrappedArgumentsReachTheProgramVerbatim) {
-  SKIP_UNLESS_ROOT();
+// ---- Workloads in the container, with either way of switching roots ----
+
+using RootSwitch = ContainerRootfs::RootSwitch;
+
+class ContainedWorkloadTest : public ::testing::TestWithParam<RootSwitch> {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root (namespaces, chroot, cgroups)";
+  }
+  RootSwitch root_switch() const { return GetParam(); }
+};
+
+INSTANTIATE_TEST_SUITE_P(Roots, ContainedWorkloadTest,
+                         ::testing::Values(RootSwitch::kChroot, RootSwitch::kPivotRoot),
+                         [](const auto& info) {
+                           return info.param == RootSwitch::kChroot ? "Chroot" : "PivotRoot";
+                         });
+
+TEST_P(ContainedWorkloadTest, ArgumentsReachTheProgramVerbatim) {
   const ContainerRootfs rootfs({"/usr/bin/echo"});
   const TestCgroup cgroup;
   const std::vector<std::string> args = {"a  b", "$(touch /tmp/llmtap-pwned)", "'\"`;|&", "-n"};
   std::vector<std::string> argv = {"/usr/bin/echo"};
   argv.insert(argv.end(), args.begin(), args.end());
 
-  const ChildResult result = run_child(rootfs.wrap(argv, cgroup.path()));
+  const ChildResult result = run_child(rootfs.wrap(argv, cgroup.path(), root_switch()));
 
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result.out, "a  b $(touch /tmp/llmtap-pwned) '\"`;|& -n\n");
   EXPECT_FALSE(fs::exists("/tmp/llmtap-pwned"));
 }
 
-TEST(ContainerRootfsTest, CurlInTheContainerTalksToTheHostServer) {
-  SKIP_UNLESS_ROOT();
+TEST_P(ContainedWorkloadTest, CurlTalksToTheHostServer) {
   const ContainerRootfs rootfs({"/usr/bin/curl"});
   const ServerFixture fixture(rootfs.host_path("/tmp"));
   const TestCgroup cgroup(kKubeletPath);
 
   const ChildResult result = run_child(
       rootfs.wrap({"/usr/bin/curl", "-sSk", "--max-time", "20", fixture.url(), "-d", "{}"},
-                  cgroup.path()),
+                  cgroup.path(), root_switch()),
       nullptr, 30s);
 
   // A 137 (killed at 30 s though curl gives up at 20 s) means curl sat stopped the whole time,
@@ -331,8 +352,44 @@ TEST(ContainerRootfsTest, CurlInTheContainerTalksToTheHostServer) {
       << connections[0].received;
 }
 
-TEST(ContainerRootfsTest, WorkloadIsPid1InItsCgroupChrootedWithContainerLibssl) {
-  SKIP_UNLESS_ROOT();
+// What the host sees of a curl stuck in its TLS handshake inside the container.
+void expect_contained(const ContainerRootfs& rootfs, const TestCgroup& cgroup, pid_t workload,
+                      RootSwitch root_switch) {
+  const std::string pid = std::to_string(workload);
+  // pid 1 of its own pid namespace: NSpid lists the host pid, then 1.
+  EXPECT_EQ(status_field(workload, "NSpid"), "\t" + pid + "\t1");
+  EXPECT_NE(ns_link(pid, "pid"), ns_link("self", "pid"));
+  EXPECT_NE(ns_link(pid, "mnt"), ns_link("self", "mnt"));
+  // The cgroup the kernel (and bpf_get_current_cgroup_id) attributes it to.
+  const auto cgroup_lines = lines_of("/proc/" + pid + "/cgroup");
+  EXPECT_NE(std::find(cgroup_lines.begin(), cgroup_lines.end(), "0::" + cgroup.relative_path()),
+            cgroup_lines.end());
+
+  const bool pivoted = root_switch == RootSwitch::kPivotRoot;
+  EXPECT_EQ(fs::read_symlink("/proc/" + pid + "/root"), fs::path(pivoted ? "/" : rootfs.path()));
+  if (pivoted) {  // nothing of the host's root is left in its mount namespace
+    for (const auto& line : lines_of("/proc/" + pid + "/mountinfo")) {
+      EXPECT_EQ(line.find("oldroot"), std::string::npos) << line;
+    }
+  }
+
+  // libssl is mapped once TLS starts: the container's copy, named as the container sees it
+  // after pivot_root (so the same name on the host is another file).
+  std::vector<Mapping> ssl;
+  for (auto deadline = std::chrono::steady_clock::now() + 10s;
+       ssl.empty() && std::chrono::steady_clock::now() < deadline;
+       std::this_thread::sleep_for(5ms)) {
+    ssl = mappings_of(workload, "libssl.so.3");
+  }
+  ASSERT_FALSE(ssl.empty());
+  for (const auto& mapping : ssl) {
+    EXPECT_EQ(mapping.path, pivoted ? kHostLibssl : rootfs.host_path(kHostLibssl));
+    EXPECT_EQ(mapping.inode, stat_or_throw(rootfs.host_path(kHostLibssl)).st_ino);
+    EXPECT_NE(mapping.inode, stat_or_throw(kHostLibssl).st_ino);
+  }
+}
+
+TEST_P(ContainedWorkloadTest, IsPid1InItsCgroupWithContainerLibsslAndDiesWithItsLauncher) {
   const StalledListener listener;
   const ContainerRootfs rootfs({"/usr/bin/curl"});
   const TestCgroup cgroup(kKubeletPath);
@@ -340,37 +397,14 @@ TEST(ContainerRootfsTest, WorkloadIsPid1InItsCgroupChrootedWithContainerLibssl) 
   const SubreaperScope subreaper;
   pid_t workload = -1;
   {
-    ChildProcess launcher(
-        rootfs.wrap({"/usr/bin/curl", "-sk", "--max-time", "30", url}, cgroup.path()));
+    ChildProcess launcher(rootfs.wrap({"/usr/bin/curl", "-sk", "--max-time", "30", url},
+                                      cgroup.path(), root_switch()));
     launcher.release();
     const auto found =
         wait_for_member_running(cgroup, stat_or_throw(rootfs.host_path("/usr/bin/curl")));
     ASSERT_TRUE(found.has_value()) << "no rootfs curl ever ran in " << cgroup.path();
     workload = *found;
-    const std::string pid = std::to_string(workload);
-
-    // pid 1 of its own pid namespace: NSpid lists the host pid, then 1.
-    EXPECT_EQ(status_field(workload, "NSpid"), "\t" + pid + "\t1");
-    EXPECT_NE(ns_link(pid, "pid"), ns_link("self", "pid"));
-    EXPECT_NE(ns_link(pid, "mnt"), ns_link("self", "mnt"));
-    EXPECT_EQ(fs::read_symlink("/proc/" + pid + "/root"), fs::path(rootfs.path()));
-    // The cgroup the kernel (and bpf_get_current_cgroup_id) attributes it to.
-    const auto cgroup_lines = lines_of("/proc/" + pid + "/cgroup");
-    EXPECT_NE(std::find(cgroup_lines.begin(), cgroup_lines.end(), "0::" + cgroup.relative_path()),
-              cgroup_lines.end());
-
-    // libssl is mapped once TLS starts; it must be the container's copy, not the host's.
-    std::vector<ino_t> ssl;
-    for (auto deadline = std::chrono::steady_clock::now() + 10s;
-         ssl.empty() && std::chrono::steady_clock::now() < deadline;
-         std::this_thread::sleep_for(5ms)) {
-      ssl = mapped_inodes(workload, "libssl.so.3");
-    }
-    ASSERT_FALSE(ssl.empty());
-    for (const ino_t inode : ssl) {
-      EXPECT_EQ(inode, stat_or_throw(rootfs.host_path(kHostLibssl)).st_ino);
-      EXPECT_NE(inode, stat_or_throw(kHostLibssl).st_ino);
-    }
+    expect_contained(rootfs, cgroup, workload, root_switch());
   }  // the launcher is SIGKILLed here; --kill-child must take pid 1 with it
   const std::optional<int> status = reap(workload);
   ASSERT_TRUE(status.has_value()) << "pid 1 of the container outlived its launcher";

@@ -52,7 +52,8 @@ std::string llmtap_binary() {
 }
 
 TraceSession::TraceSession(const std::vector<std::string>& args,
-                           std::chrono::milliseconds ready_timeout) {
+                           std::chrono::milliseconds ready_timeout,
+                           const std::vector<std::string>& global_args) {
   char tmpl[] = "/tmp/llmtap-trace-XXXXXX";
   const int fd = mkstemp(tmpl);
   if (fd < 0) throw std::runtime_error("mkstemp failed");
@@ -63,6 +64,7 @@ TraceSession::TraceSession(const std::vector<std::string>& args,
 
   std::vector<std::string> argv = {llmtap_binary()};
   if (std::getenv("LLMTAP_TEST_VERBOSE") != nullptr) argv.push_back("-v");  // for debugging
+  argv.insert(argv.end(), global_args.begin(), global_args.end());
   argv.push_back("trace");
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<char*> cargv;

@@ -34,7 +34,8 @@ class TraceSession {
   // Starts `llmtap trace ARGS...`; returns once it reports ready. Throws std::runtime_error
   // with llmtap's stderr when it fails to start.
   explicit TraceSession(const std::vector<std::string>& args,
-                        std::chrono::milliseconds ready_timeout = std::chrono::seconds(30));
+                        std::chrono::milliseconds ready_timeout = std::chrono::seconds(30),
+                        const std::vector<std::string>& global_args = {});
   ~TraceSession();
   TraceSession(const TraceSession&) = delete;
   TraceSession& operator=(const TraceSession&) = delete;

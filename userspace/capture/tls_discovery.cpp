@@ -53,7 +53,7 @@ void TlsDiscovery::attach_pinned(const std::string& path) {
   const size_t n = program_.attach_file(path, file.fd(), plan);
   spdlog::info("attached {} probes to {}", n, path);
   attached_[file.identity()] = Attachment{path, kernel_key_of(file.identity()), {}, true};
-  examined_[file.identity()] = true;
+  examined_[file.identity()] = plan;
   program_.mark_file_known(kernel_key_of(file.identity()));
   ++stats_.files_attached;
 }
@@ -87,17 +87,20 @@ bool TlsDiscovery::consider(pid_t pid, const probes::MappedFile& mapped) {
     add_user(it, pid);
     return false;
   }
-  if (examined_.contains(id)) return false;
-
   const KernelFileKey key{mapped.kernel_dev, mapped.inode};
-  std::vector<probes::FunctionProbe> plan;
-  try {
-    plan = probes::plan_probes_for_file(file.fd_path());
-  } catch (const std::exception& e) {
-    spdlog::debug("{} is no ELF file llmtap can read: {}", host_path, e.what());
+  // A file's plan is read once per run, even if it is attached and detached many times.
+  auto examined = examined_.find(id);
+  if (examined == examined_.end()) {
+    std::vector<probes::FunctionProbe> plan;
+    try {
+      plan = probes::plan_probes_for_file(file.fd_path());
+    } catch (const std::exception& e) {
+      spdlog::debug("{} is no ELF file llmtap can read: {}", host_path, e.what());
+    }
+    ++stats_.files_examined;
+    examined = examined_.emplace(id, std::move(plan)).first;
   }
-  ++stats_.files_examined;
-  examined_[id] = !plan.empty();
+  const auto& plan = examined->second;
   if (plan.empty()) {
     program_.mark_file_known(key);
     return false;
@@ -140,7 +143,6 @@ void TlsDiscovery::detach(Attachments::iterator it) {
   spdlog::info("detached {}: no process maps it any more", it->second.path);
   program_.detach_file(it->second.path);
   program_.forget_file(it->second.kernel_key);
-  examined_.erase(it->first);
   attached_.erase(it);
   ++stats_.files_detached;
 }

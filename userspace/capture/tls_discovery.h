@@ -17,6 +17,7 @@
 #include "capture/tls_capture_program.h"
 #include "probes/file_identity.h"
 #include "probes/process_maps.h"
+#include "probes/tls_probe_table.h"
 
 namespace llmtap::capture {
 
@@ -80,7 +81,8 @@ class TlsDiscovery {
 
   TlsCaptureProgram& program_;
   DiscoveryOptions options_;
-  std::map<probes::FileIdentity, bool> examined_;  // identity -> carries TLS functions
+  // identity -> its probe plan (empty: no TLS functions)
+  std::map<probes::FileIdentity, std::vector<probes::FunctionProbe>> examined_;
   Attachments attached_;
   std::map<pid_t, std::set<probes::FileIdentity>> files_of_pid_;
   DiscoveryStats stats_;
