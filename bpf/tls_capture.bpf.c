@@ -755,16 +755,18 @@ int tp_enter_mmap(struct trace_event_raw_sys_enter *ctx)
 	if (bpf_probe_read_kernel_str(name, sizeof(name), dname) < 0 || !tls_library_name(name))
 		return 0;
 
+	/* Pending first, event second: userspace may handle the event (and end the pending
+	 * attach) before this program returns. Already attached: only count the user. */
+	if (!known) {
+		pending.since_ns = bpf_ktime_get_ns();
+		bpf_map_update_elem(&pending_attach, &tgid, &pending, BPF_ANY);
+	}
 	ev = reserve_proc_event(LLMTAP_PROC_LIB_MAPPED, tgid);
 	if (!ev)
 		return 0;
 	ev->file = key;
 	__builtin_memcpy(ev->name, name, sizeof(name));
 	bpf_ringbuf_submit(ev, 0);
-	if (known)
-		return 0; /* already attached: userspace only counts this user */
-	pending.since_ns = bpf_ktime_get_ns();
-	bpf_map_update_elem(&pending_attach, &tgid, &pending, BPF_ANY);
 	return 0;
 }
 

@@ -19,6 +19,7 @@ std::string temp_path(const char* tag) {
   const int fd = mkstemp(tmpl);
   if (fd < 0) throw std::runtime_error("mkstemp failed");
   close(fd);
+  std::remove(tmpl);  // only its unique name is wanted
   return std::string(tmpl) + "." + tag;
 }
 

@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <time.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -227,18 +228,35 @@ TlsCaptureProgram::TlsCaptureProgram(const CaptureOptions& options, RecordHandle
 
 TlsCaptureProgram::~TlsCaptureProgram() {
   // Never leave a process stopped behind us: resume any held while we were attaching.
+  expire_pending_attaches(std::chrono::nanoseconds(0));
+}
+
+size_t TlsCaptureProgram::expire_pending_attaches(std::chrono::nanoseconds age) {
   const int fd = bpf_map__fd(impl_->skel->maps.pending_attach);
-  uint32_t pid = 0;
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  const uint64_t now_ns = static_cast<uint64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+  std::vector<uint32_t> expired;
+  uint32_t key = 0;
   uint32_t next = 0;
-  uint32_t* prev = nullptr;
+  const uint32_t* prev = nullptr;
   while (bpf_map_get_next_key(fd, prev, &next) == 0) {
     llmtap_pending_attach pending{};
-    if (bpf_map_lookup_elem(fd, &next, &pending) == 0 && pending.held != 0) {
-      kill(static_cast<pid_t>(next), SIGCONT);
+    if (bpf_map_lookup_elem(fd, &next, &pending) == 0 &&
+        now_ns - pending.since_ns >= static_cast<uint64_t>(age.count())) {
+      expired.push_back(next);
     }
-    pid = next;
-    prev = &pid;
+    key = next;
+    prev = &key;
   }
+  size_t resumed = 0;
+  for (const uint32_t pid : expired) {
+    if (finish_pending_attach(pid)) {
+      kill(static_cast<pid_t>(pid), SIGCONT);
+      ++resumed;
+    }
+  }
+  return resumed;
 }
 
 size_t TlsCaptureProgram::attach_file(const std::string& name, int fd,

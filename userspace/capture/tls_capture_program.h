@@ -79,6 +79,9 @@ class TlsCaptureProgram {
   // Ends the pending attach of `pid`; true if the kernel stopped it meanwhile (the caller
   // must resume it).
   bool finish_pending_attach(uint32_t pid);
+  // Safety net: ends pending attaches older than `age` (their event lost or failed) and
+  // resumes the processes they held. Returns how many were resumed.
+  size_t expire_pending_attaches(std::chrono::nanoseconds age);
 
   // Waits up to `timeout` for a wakeup, then hands every pending record to the handler;
   // returns how many.

@@ -143,6 +143,10 @@ int run_trace(const TraceOptions& options) {
   while (!stop_requested() && Clock::now() < deadline) {
     program.poll(std::chrono::milliseconds(LLMTAP_POLL_INTERVAL_MS));
     apply_exits();
+    // A process held at connect() whose attach never completed must not stay stopped.
+    if (const size_t n = program.expire_pending_attaches(std::chrono::milliseconds(500))) {
+      spdlog::warn("resumed {} processes whose TLS library attach did not complete", n);
+    }
     if (!out.flush()) {
       spdlog::error("stdout closed; stopping");
       status = 1;
