@@ -80,7 +80,11 @@ TEST(Discovery, LibraryDlopenedLaterIsCapturedFromItsFirstByte) {
       << "the dlopen'ed copy should have been attached: " << trace->stderr_text();
 }
 
-TEST(Discovery, ContainerClientWithItsOwnLibsslIsCaptured) {
+// chroot: the container's files are also reachable from the host by path; pivot_root (as runc
+// does): only through /proc/PID/root, and the same path on the host is another file.
+class ContainerDiscovery : public ::testing::TestWithParam<ContainerRootfs::RootSwitch> {};
+
+TEST_P(ContainerDiscovery, ClientWithItsOwnLibsslIsCaptured) {
   // curl in new mount + pid namespaces, chrooted into a rootfs with its own copy of libssl,
   // inside a kubelet-shaped cgroup: llmtap attaches the container's copy through
   // /proc/PID/root and reports host pids and the container's cgroup.
@@ -92,7 +96,7 @@ TEST(Discovery, ContainerClientWithItsOwnLibsslIsCaptured) {
       "cri-containerd-0123abcd.scope");
   START_TRACE(trace, "--cgroup", cgroup.path());
   const size_t before = f.server->connections().size();
-  auto argv = rootfs.wrap(curl_command(f, 1500, 2500), cgroup.path());
+  auto argv = rootfs.wrap(curl_command(f, 1500, 2500), cgroup.path(), GetParam());
   argv.erase(std::remove_if(argv.begin(), argv.end(),
                             [](const std::string& a) { return a.rfind("@/", 0) == 0; }),
              argv.end());
@@ -118,12 +122,23 @@ TEST(Discovery, ContainerClientWithItsOwnLibsslIsCaptured) {
   // The container's copy (its own inode) is what was attached: by the path the host reaches
   // it at (this chroot is visible from the host), or through /proc/PID/root.
   const std::string log = trace->stderr_text();
-  const bool attached_copy =
-      log.find(rootfs.host_path("/usr/lib/x86_64-linux-gnu/libssl.so.3") + " (pid ") !=
-          std::string::npos ||
+  const bool through_proc_root =
       log.find("/root/usr/lib/x86_64-linux-gnu/libssl.so.3 (pid ") != std::string::npos;
+  const bool attached_copy =
+      through_proc_root ||
+      (GetParam() == ContainerRootfs::RootSwitch::kChroot &&
+       log.find(rootfs.host_path("/usr/lib/x86_64-linux-gnu/libssl.so.3") + " (pid ") !=
+           std::string::npos);
   EXPECT_TRUE(attached_copy) << "the container's libssl copy should be attached: " << log;
 }
+
+INSTANTIATE_TEST_SUITE_P(RootSwitch, ContainerDiscovery,
+                         ::testing::Values(ContainerRootfs::RootSwitch::kChroot,
+                                           ContainerRootfs::RootSwitch::kPivotRoot),
+                         [](const auto& info) {
+                           return info.param == ContainerRootfs::RootSwitch::kChroot ? "chroot"
+                                                                                     : "pivot_root";
+                         });
 
 TEST(Discovery, GnuTlsClientIsCapturedByteExact) {
   START_TRACE(trace);
