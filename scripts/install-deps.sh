@@ -22,7 +22,7 @@ packages=(
   # tests
   libgtest-dev libgmock-dev googletest
   # real TLS clients the tests drive
-  curl openssl gnutls-bin libgnutls28-dev python3 nodejs iproute2 util-linux procps
+  curl wget openssl gnutls-bin libgnutls28-dev python3 nodejs iproute2 util-linux mount procps
 )
 apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 echo "install-deps.sh: ${#packages[@]} packages present"
