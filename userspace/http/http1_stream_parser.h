@@ -1,0 +1,112 @@
+#pragma once
+// Incremental HTTP/1.1 framer for one direction of a connection (RFC 9112). Bytes go in as
+// they arrive, in pieces of any size; complete messages come out in order. Where a message
+// is split never changes the result. Pure code: no I/O, no exceptions. Malformed input puts
+// the parser in an error state (counted) that it leaves only through reset(). Memory stays
+// bounded by the limits whatever sizes the peer declares.
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http/http_message.h"
+
+namespace llmtap::http {
+
+class Http1StreamParser {
+ public:
+  enum class Role { kRequest, kResponse };
+  struct Limits {
+    size_t max_header_bytes = 64 * 1024;  // start line + headers; also the trailer section
+    size_t max_headers = 256;             // also the trailer count
+    size_t max_body_kept = 1 << 20;       // longer bodies are counted, not kept
+  };
+  // kOk: between messages (or passing a tunnel through). kNeedMore: inside a message.
+  // kError: stopped on malformed input until reset().
+  enum class State { kOk, kNeedMore, kError };
+
+  explicit Http1StreamParser(Role role, Limits limits = {});
+
+  // Feeds the next bytes of the stream; returns the messages they completed, in order.
+  std::vector<HttpMessage> feed(std::string_view bytes);
+
+  // Response side: the method of the next request on the connection, in request order.
+  // Responses to HEAD (and 2xx to CONNECT) have no body whatever their headers say.
+  void expect_response_to(std::string_view method);
+
+  // The connection closed: returns the message that the close completes (a response with
+  // no declared length). A close inside any other message is an error.
+  std::optional<HttpMessage> finish();
+
+  // Forgets the current message, the error and the expected methods; keeps the counters.
+  void reset();
+
+  // The stream stops being HTTP (accepted Upgrade or CONNECT seen from the other side):
+  // further bytes are counted in ignored_bytes(). Responses 101 and 2xx-to-CONNECT do this
+  // themselves.
+  void enter_tunnel();
+
+  State state() const;
+  std::string_view error() const { return error_; }
+  bool in_tunnel() const { return phase_ == Phase::kTunnel; }
+  uint64_t messages() const { return messages_; }
+  uint64_t errors() const { return errors_; }
+  uint64_t ignored_bytes() const { return ignored_bytes_; }  // after an error or in a tunnel
+
+  // Bounds the queue of expected methods if the caller never sees the responses.
+  static constexpr size_t kMaxPendingMethods = 1024;
+  // A chunk-size line is hex digits plus extensions; nothing legitimate needs more.
+  static constexpr size_t kMaxChunkLineBytes = 4096;
+
+ private:
+  enum class Phase {
+    kStartLine,
+    kHeaders,
+    kFixedBody,      // Content-Length bytes left in body_remaining_
+    kChunkSize,
+    kChunkData,      // chunk bytes left in body_remaining_
+    kChunkDataEnd,   // the CRLF after a chunk's data
+    kTrailers,
+    kBodyUntilClose,
+    kTunnel,
+    kError,
+  };
+  enum class LineStatus { kIncomplete, kComplete, kTooLong };
+
+  // Each consumes from the front of `in` and may complete a message into `out`.
+  void step(std::string_view& in, std::vector<HttpMessage>& out);
+  void on_start_line_byte_stream(std::string_view& in);
+  void on_header_line(std::vector<HttpMessage>& out);
+  void on_chunk_size_line(std::vector<HttpMessage>& out);
+  void on_trailer_line(std::vector<HttpMessage>& out);
+  void take_body_bytes(std::string_view& in);
+
+  LineStatus take_line(std::string_view& in, size_t max_len);
+  bool parse_start_line(std::string_view line);
+  bool parse_request_line(std::string_view line);
+  bool parse_status_line(std::string_view line);
+  bool add_field(std::string_view line, std::vector<HttpHeader>& fields);
+  void start_body(std::vector<HttpMessage>& out);
+  void append_body(std::string_view bytes);
+  void complete_message(std::vector<HttpMessage>& out);
+  void fail(std::string_view why);
+
+  Role role_;
+  Limits limits_;
+  Phase phase_ = Phase::kStartLine;
+  std::string line_;  // the line being assembled, bounded by the caller of take_line
+  HttpMessage current_;
+  uint64_t body_remaining_ = 0;
+  uint64_t trailer_bytes_ = 0;
+  std::deque<std::string> pending_methods_;
+  std::string_view error_;  // always a string literal
+  uint64_t messages_ = 0;
+  uint64_t errors_ = 0;
+  uint64_t ignored_bytes_ = 0;
+};
+
+}  // namespace llmtap::http

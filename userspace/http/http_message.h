@@ -1,0 +1,42 @@
+#pragma once
+// One HTTP/1.x message as framed from a TLS connection's plaintext: the start line, the
+// header fields as received, and the body with transfer coding removed (content codings
+// such as gzip are left alone; a later stage decodes them).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace llmtap::http {
+
+struct HttpHeader {
+  std::string name;  // as received; compare with ascii_iequals
+  std::string value;  // surrounding whitespace removed
+};
+
+struct HttpMessage {
+  bool is_request = false;
+  // Requests: the request method. Responses: the method of the request this answers,
+  // when the caller announced it with expect_response_to (empty otherwise).
+  std::string method;
+  std::string target;  // requests only
+  int status = 0;      // responses only
+  std::string reason;  // responses only
+  int version_minor = 1;
+  std::vector<HttpHeader> headers;
+  std::vector<HttpHeader> trailers;  // chunked bodies only
+  std::string body;  // de-chunked, possibly cut to the body limit
+  uint64_t body_bytes = 0;  // real body length on the wire after de-chunking, even if not kept
+  bool body_truncated = false;
+  uint64_t header_bytes = 0;  // start line + header section, line terminators included
+};
+
+// ASCII case-insensitive equality (header names and tokens are ASCII by definition).
+bool ascii_iequals(std::string_view a, std::string_view b);
+
+// The value of the first header named `name` (case-insensitive), if any.
+std::optional<std::string_view> header(const HttpMessage& message, std::string_view name);
+
+}  // namespace llmtap::http
