@@ -702,6 +702,12 @@ int tp_process_exec(void *ctx)
 	known = bpf_map_lookup_elem(&known_files, &key);
 	if (known && *known == LLMTAP_FILE_QUIET)
 		return 0;
+	/* An executable never examined may carry TLS (node): hold it at connect() until it is. */
+	if (!known) {
+		struct llmtap_pending_attach pending = { .since_ns = bpf_ktime_get_ns() };
+
+		bpf_map_update_elem(&pending_attach, &tgid, &pending, BPF_ANY);
+	}
 	ev = reserve_proc_event(LLMTAP_PROC_EXEC, tgid);
 	if (!ev)
 		return 0;

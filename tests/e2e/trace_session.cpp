@@ -99,8 +99,15 @@ TraceSession::TraceSession(const std::vector<std::string>& args,
 
 TraceSession::~TraceSession() {
   if (pid_ > 0) {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
+    // SIGTERM first: llmtap then resumes any process it holds; SIGKILL only if it hangs.
+    kill(pid_, SIGTERM);
+    for (int i = 0; i < 100 && waitpid(pid_, nullptr, WNOHANG) == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (waitpid(pid_, nullptr, WNOHANG) == 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
   }
   if (std::getenv("LLMTAP_TEST_VERBOSE") != nullptr) {
     std::fprintf(stderr, "trace output kept: %s %s\n", out_path_.c_str(), err_path_.c_str());

@@ -159,6 +159,10 @@ void TlsDiscovery::on_library_mapped(pid_t pid, const KernelFileKey& key, const 
       on_attached({probes::host_path_of(pid, file.path), pid, false, monotonic_ns() - event_mono_ns});
     }
   }
+  resume_if_held(pid);
+}
+
+void TlsDiscovery::resume_if_held(pid_t pid) {
   if (program_.finish_pending_attach(static_cast<uint32_t>(pid))) {
     kill(pid, SIGCONT);
     ++stats_.resumed;
@@ -180,6 +184,7 @@ void TlsDiscovery::on_proc_event(std::span<const std::byte> record) {
         on_attached({"/proc/" + std::to_string(pid) + "/exe", pid, true,
                      monotonic_ns() - ev.mono_ns});
       }
+      resume_if_held(pid);
       return;
     }
     case LLMTAP_PROC_LIB_MAPPED:

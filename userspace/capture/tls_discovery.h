@@ -76,6 +76,8 @@ class TlsDiscovery {
   void add_user(Attachments::iterator it, pid_t pid);
   void remove_user(pid_t pid);
   void detach(Attachments::iterator it);
+  // Ends the pid's pending attach; resumes it if the kernel held it at connect() meanwhile.
+  void resume_if_held(pid_t pid);
   void on_library_mapped(pid_t pid, const KernelFileKey& key, const std::string& name,
                          uint64_t event_mono_ns);
 

@@ -29,7 +29,10 @@ class Http1StreamParser {
   // kError: stopped on malformed input until reset().
   enum class State { kOk, kNeedMore, kError };
 
-  explicit Http1StreamParser(Role role, Limits limits = {});
+  // Two constructors rather than a default argument: a nested struct's member initializers
+  // are not usable in the enclosing class's declarations.
+  explicit Http1StreamParser(Role role);
+  Http1StreamParser(Role role, Limits limits);
 
   // Feeds the next bytes of the stream; returns the messages they completed, in order.
   std::vector<HttpMessage> feed(std::string_view bytes);
@@ -56,6 +59,8 @@ class Http1StreamParser {
   uint64_t messages() const { return messages_; }
   uint64_t errors() const { return errors_; }
   uint64_t ignored_bytes() const { return ignored_bytes_; }  // after an error or in a tunnel
+  // Body bytes of the message in progress so far (progress on long or endless bodies).
+  uint64_t current_body_bytes() const { return current_.body_bytes; }
 
   // Bounds the queue of expected methods if the caller never sees the responses.
   static constexpr size_t kMaxPendingMethods = 1024;
@@ -79,14 +84,17 @@ class Http1StreamParser {
 
   // Each consumes from the front of `in` and may complete a message into `out`.
   void step(std::string_view& in, std::vector<HttpMessage>& out);
-  void on_start_line_byte_stream(std::string_view& in);
-  void on_header_line(std::vector<HttpMessage>& out);
-  void on_chunk_size_line(std::vector<HttpMessage>& out);
-  void on_trailer_line(std::vector<HttpMessage>& out);
-  void take_body_bytes(std::string_view& in);
+  void step_start_line(std::string_view& in);
+  void step_header_line(std::string_view& in, std::vector<HttpMessage>& out);
+  void step_chunk_size_line(std::string_view& in);
+  void step_chunk_data_end(std::string_view& in);
+  void step_trailer_line(std::string_view& in, std::vector<HttpMessage>& out);
+  void step_body_bytes(std::string_view& in, std::vector<HttpMessage>& out);
 
+  // Moves bytes up to the next LF into line_; on kComplete line_ holds the line without its
+  // terminator and line_wire_bytes_ its length on the wire. `max_len` counts the terminator.
   LineStatus take_line(std::string_view& in, size_t max_len);
-  bool parse_start_line(std::string_view line);
+  size_t header_budget() const;
   bool parse_request_line(std::string_view line);
   bool parse_status_line(std::string_view line);
   bool add_field(std::string_view line, std::vector<HttpHeader>& fields);
@@ -99,6 +107,7 @@ class Http1StreamParser {
   Limits limits_;
   Phase phase_ = Phase::kStartLine;
   std::string line_;  // the line being assembled, bounded by the caller of take_line
+  size_t line_wire_bytes_ = 0;
   HttpMessage current_;
   uint64_t body_remaining_ = 0;
   uint64_t trailer_bytes_ = 0;

@@ -14,6 +14,7 @@ namespace llmtap::http {
 struct HttpHeader {
   std::string name;  // as received; compare with ascii_iequals
   std::string value;  // surrounding whitespace removed
+  bool operator==(const HttpHeader&) const = default;
 };
 
 struct HttpMessage {
@@ -31,6 +32,7 @@ struct HttpMessage {
   uint64_t body_bytes = 0;  // real body length on the wire after de-chunking, even if not kept
   bool body_truncated = false;
   uint64_t header_bytes = 0;  // start line + header section, line terminators included
+  bool operator==(const HttpMessage&) const = default;
 };
 
 // ASCII case-insensitive equality (header names and tokens are ASCII by definition).
