@@ -435,7 +435,7 @@ TEST(Http1StreamParser, LenientLineEndingsAndStatusLines) {
   EXPECT_EQ(o.messages[0].status, 200);
   EXPECT_EQ(o.messages[0].reason, "");
   EXPECT_EQ(o.messages[0].body, "x");
-  EXPECT_EQ(o.messages[0].header_bytes, 31u);  // stray leading empty lines are not counted
+  EXPECT_EQ(o.messages[0].header_bytes, 32u);  // stray leading empty lines are not counted
 }
 
 TEST(Http1StreamParser, GarbageInputIsAnErrorAndStaysOne) {
