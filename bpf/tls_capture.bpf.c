@@ -271,12 +271,16 @@ static __always_inline struct conn_info *get_conn(__u32 tgid, __u64 ssl)
 static __always_inline bool bind_socket(__u32 tgid, __u64 ssl, struct conn_info *conn, int fd,
 					__u32 flags)
 {
+	struct fd_key old = { .tgid = tgid, .fd = conn->fd };
 	struct fd_key fk = { .tgid = tgid, .fd = fd };
 
 	if (conn->fd == fd)
 		return true;
 	if (!resolve_socket(fd, conn))
 		return false;
+	/* A rebound connection must not be ended by a later close() of its old fd's number. */
+	if (old.fd >= 0)
+		bpf_map_delete_elem(&fd_conns, &old);
 	conn->flags = flags;
 	bpf_map_update_elem(&fd_conns, &fk, &ssl, BPF_ANY);
 	return true;
