@@ -29,8 +29,9 @@ const volatile __u32 max_bytes = LLMTAP_DEFAULT_MAX_BYTES;
 const volatile __u32 wakeup_bytes = 0;
 const volatile char targ_comm[LLMTAP_COMM_LEN] = {}; /* empty: every command */
 const volatile bool filter_cgroup = false; /* only tasks under cgroup_filter[0] */
-/* Stop a process that connects while a TLS library it mapped is being attached, so its
- * first bytes are not missed; userspace resumes it once the probes are in. */
+/* Stop a process that connects while a TLS library it mapped, or an executable it exec'ed, is
+ * being examined and attached, so its first bytes are not missed; userspace resumes it once
+ * the probes are in. */
 const volatile bool hold_while_attaching = true;
 
 struct {
@@ -68,7 +69,8 @@ struct {
 	__type(value, __u8);
 } watched_tgids SEC(".maps");
 
-/* Processes that mapped a TLS library userspace is attaching right now. */
+/* Processes whose newly mapped TLS library or exec'ed file userspace is examining and
+ * attaching right now. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
@@ -418,7 +420,7 @@ static __always_inline struct llmtap_call_record *reserve_call_record(__u64 tail
 }
 
 static __always_inline void emit_call(const struct inflight_call *call, __u32 len,
-				      const struct conn_info *conn, __u32 conn_flags)
+				      const struct conn_info *conn)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 cap = len > max_bytes ? max_bytes : len;
@@ -466,7 +468,7 @@ static __always_inline void emit_call(const struct inflight_call *call, __u32 le
 	rec->call_len = len;
 	rec->captured_len = ec.offset + tail;
 	rec->lost_len = cap - rec->captured_len;
-	rec->flags = conn_flags;
+	rec->flags = conn ? conn->flags : 0;
 	if (cap < len)
 		rec->flags |= LLMTAP_CALL_TRUNCATED;
 	if (rec->lost_len)
@@ -503,7 +505,6 @@ static __always_inline int exit_call(long ret)
 	struct inflight_call call;
 	__u32 tgid = id >> 32;
 	struct conn_info *conn;
-	__u32 conn_flags = 0;
 	__u64 len = 0;
 
 	if (!slot)
@@ -528,14 +529,12 @@ static __always_inline int exit_call(long ret)
 		bind_socket(tgid, call.ssl, conn, call.fd, 0);
 	if (conn && conn->fd < 0)
 		bpf_map_update_elem(&pending_fd, &tid, &call.ssl, BPF_ANY);
-	if (conn)
-		conn_flags = conn->flags;
 
 	if (len == 0 || call.direction == DIR_NONE)
 		return 0;
 	if (len > 0xffffffffULL)
 		len = 0xffffffffULL;
-	emit_call(&call, (__u32)len, conn, conn_flags);
+	emit_call(&call, (__u32)len, conn);
 	return 0;
 }
 
