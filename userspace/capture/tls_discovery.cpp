@@ -50,12 +50,26 @@ void TlsDiscovery::attach_pinned(const std::string& path) {
   if (attached_.contains(file.identity())) return;
   const auto plan = probes::plan_probes_for_file(file.fd_path());
   if (plan.empty()) throw CaptureError(path + " defines none of the TLS functions llmtap probes");
-  const size_t n = program_.attach_file(path, file.fd(), plan);
-  spdlog::info("attached {} probes to {}", n, path);
-  attached_[file.identity()] = Attachment{path, kernel_key_of(file.identity()), {}, true};
   examined_[file.identity()] = plan;
-  program_.mark_file_known(kernel_key_of(file.identity()));
+  attach(file, path, kernel_key_of(file.identity()), plan, 0);
+}
+
+TlsDiscovery::Attachments::iterator TlsDiscovery::attach(
+    const probes::OpenedFile& file, const std::string& name, const KernelFileKey& key,
+    const std::vector<probes::FunctionProbe>& plan, pid_t user) {
+  const size_t n = program_.attach_file(name, file.fd(), plan);
+  const bool pinned = user == 0;
+  if (pinned) {
+    spdlog::info("attached {} probes to {}", n, name);
+  } else {
+    spdlog::info("attached {} probes to {} (pid {})", n, name, user);
+  }
   ++stats_.files_attached;
+  // A pinned file's users need no counting: its exec/mmap can stay silent.
+  program_.mark_file_known(key, /*count_users=*/!pinned);
+  auto it = attached_.emplace(file.identity(), Attachment{name, key, {}, pinned}).first;
+  if (!pinned) add_user(it, user);
+  return it;
 }
 
 void TlsDiscovery::examine_process(pid_t pid, bool executable_only) {
@@ -106,18 +120,13 @@ bool TlsDiscovery::consider(pid_t pid, const probes::MappedFile& mapped) {
     return false;
   }
   try {
-    const size_t n = program_.attach_file(host_path, file.fd(), plan);
-    spdlog::info("attached {} probes to {} (pid {})", n, host_path, pid);
+    attach(file, host_path, key, plan, pid);
   } catch (const CaptureError& e) {
     spdlog::warn("{}", e.what());
     ++stats_.attach_failures;
     program_.mark_file_known(key);
     return false;
   }
-  ++stats_.files_attached;
-  auto it = attached_.emplace(id, Attachment{host_path, key, {}, false}).first;
-  program_.mark_file_known(key, /*count_users=*/true);
-  add_user(it, pid);
   return true;
 }
 
@@ -195,6 +204,7 @@ void TlsDiscovery::on_proc_event(std::span<const std::byte> record) {
     case LLMTAP_PROC_EXIT:
       ++stats_.exit_events;
       remove_user(pid);
+      if (on_exit) on_exit(pid, ev.mono_ns);
       return;
     default:
       return;

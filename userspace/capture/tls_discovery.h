@@ -59,6 +59,8 @@ class TlsDiscovery {
   const DiscoveryStats& stats() const { return stats_; }
   size_t attached_files() const { return attached_.size(); }
   std::function<void(const AttachLatency&)> on_attached;
+  // A watched process (it maps an attached file or owns a connection) exited.
+  std::function<void(pid_t pid, uint64_t mono_ns)> on_exit;
 
  private:
   struct Attachment {
@@ -70,6 +72,11 @@ class TlsDiscovery {
   using Attachments = std::map<probes::FileIdentity, Attachment>;
 
   void attach_pinned(const std::string& path);
+  // Attaches an examined TLS file as `name` and records it; `user` is the process that maps
+  // it, or 0 for a pinned file. Throws CaptureError when the kernel refuses.
+  Attachments::iterator attach(const probes::OpenedFile& file, const std::string& name,
+                               const KernelFileKey& key,
+                               const std::vector<probes::FunctionProbe>& plan, pid_t user);
   void examine_process(pid_t pid, bool executable_only);
   // Returns true when this call attached the file.
   bool consider(pid_t pid, const probes::MappedFile& file);

@@ -4,7 +4,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <vector>
 
 #include "capture/call_assembler.h"
@@ -101,11 +100,6 @@ int run_trace(const TraceOptions& options) {
   capture::TlsCaptureProgram program(
       capture_options_for(options), [&](std::span<const std::byte> r) { assembler.feed(r); },
       [&](std::span<const std::byte> r) {
-        llmtap_proc_event ev{};
-        if (r.size() >= sizeof(ev)) {
-          std::memcpy(&ev, r.data(), sizeof(ev));
-          if (ev.kind == LLMTAP_PROC_EXIT) exited.emplace_back(ev.pid, ev.mono_ns);
-        }
         if (discovery_ptr != nullptr) discovery_ptr->on_proc_event(r);
       });
 
@@ -116,6 +110,9 @@ int run_trace(const TraceOptions& options) {
   discovery_options.scan_processes = options.scan_processes;
   capture::TlsDiscovery discovery(program, discovery_options);
   discovery_ptr = &discovery;
+  discovery.on_exit = [&](pid_t pid, uint64_t mono_ns) {
+    exited.emplace_back(static_cast<uint32_t>(pid), mono_ns);
+  };
   discovery.on_attached = [](const capture::AttachLatency& a) {
     spdlog::debug("attach latency {} us ({} of pid {}: {})", a.latency_ns / 1000,
                   a.from_exec ? "exec" : "library mapped", a.pid, a.path);
