@@ -61,10 +61,11 @@ ChildProcess::ChildProcess(std::vector<std::string> argv)
 
 ChildProcess::~ChildProcess() {
   if (release_fd_ >= 0) close(release_fd_);
-  if (!reaped_ && pid_ > 0) {
+  if (!exit_code_ && pid_ > 0) {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
   }
+  if (keep_output_) return;
   std::remove(out_path_.c_str());
   std::remove(err_path_.c_str());
 }
@@ -77,23 +78,38 @@ void ChildProcess::release() {
   release_fd_ = -1;
 }
 
-ChildResult ChildProcess::wait(std::chrono::milliseconds timeout) {
-  release();
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+std::optional<int> ChildProcess::poll_exit() {
+  if (exit_code_) return exit_code_;
   int status = 0;
-  while (true) {
-    const pid_t r = waitpid(pid_, &status, WNOHANG);
-    if (r == pid_) break;
+  if (waitpid(pid_, &status, WNOHANG) != pid_) return std::nullopt;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return exit_code_;
+}
+
+int ChildProcess::reap_within(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!poll_exit()) {
     if (std::chrono::steady_clock::now() > deadline) {
       kill(pid_, SIGKILL);
+      int status = 0;
       waitpid(pid_, &status, 0);
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  reaped_ = true;
+  return *exit_code_;
+}
+
+int ChildProcess::stop(int signal, std::chrono::milliseconds grace) {
+  if (!exit_code_) kill(pid_, signal);
+  return reap_within(grace);
+}
+
+ChildResult ChildProcess::wait(std::chrono::milliseconds timeout) {
+  release();
   ChildResult result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.exit_code = reap_within(timeout);
   result.out = read_file(out_path_);
   result.err = read_file(err_path_);
   return result;

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,13 +29,27 @@ class ChildProcess {
   void release();
   // Waits for exit (killing it after `timeout`) and returns its status and output.
   ChildResult wait(std::chrono::milliseconds timeout = std::chrono::seconds(60));
+  // Its exit code if it has exited (reaping it), without waiting.
+  std::optional<int> poll_exit();
+  // Sends `signal`, waits up to `grace`, then SIGKILL; returns the exit code.
+  int stop(int signal, std::chrono::milliseconds grace);
+
+  // Where its stdout and stderr go, readable while it runs.
+  const std::string& out_path() const { return out_path_; }
+  const std::string& err_path() const { return err_path_; }
+  // Leave the output files behind (for debugging a test).
+  void keep_output_files() { keep_output_ = true; }
 
  private:
+  // Reaps the child, killing it if it has not exited within `timeout`; returns the exit code.
+  int reap_within(std::chrono::milliseconds timeout);
+
   pid_t pid_ = -1;
   int release_fd_ = -1;
   std::string out_path_;
   std::string err_path_;
-  bool reaped_ = false;
+  std::optional<int> exit_code_;  // once reaped
+  bool keep_output_ = false;
 };
 
 // Spawns, releases and waits: for clients whose pid needs no filter.

@@ -1,11 +1,9 @@
 #include "trace_session.h"
 
-#include <fcntl.h>
 #include <openssl/evp.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include <cstdio>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -54,41 +52,25 @@ std::string llmtap_binary() {
 TraceSession::TraceSession(const std::vector<std::string>& args,
                            std::chrono::milliseconds ready_timeout,
                            const std::vector<std::string>& global_args) {
-  char tmpl[] = "/tmp/llmtap-trace-XXXXXX";
-  const int fd = mkstemp(tmpl);
-  if (fd < 0) throw std::runtime_error("mkstemp failed");
-  close(fd);
-  out_path_ = std::string(tmpl) + ".out";
-  err_path_ = std::string(tmpl) + ".err";
-  std::remove(tmpl);
-
+  const bool verbose = std::getenv("LLMTAP_TEST_VERBOSE") != nullptr;  // for debugging
   std::vector<std::string> argv = {llmtap_binary()};
-  if (std::getenv("LLMTAP_TEST_VERBOSE") != nullptr) argv.push_back("-v");  // for debugging
+  if (verbose) argv.push_back("-v");
   argv.insert(argv.end(), global_args.begin(), global_args.end());
   argv.push_back("trace");
   argv.insert(argv.end(), args.begin(), args.end());
-  std::vector<char*> cargv;
-  for (auto& a : argv) cargv.push_back(a.data());
-  cargv.push_back(nullptr);
-
-  pid_ = fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    const int out = open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int err = open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(out, STDOUT_FILENO);
-    dup2(err, STDERR_FILENO);
-    execv(cargv[0], cargv.data());
-    _exit(127);
+  process_ = std::make_unique<ChildProcess>(argv);
+  if (verbose) {
+    process_->keep_output_files();
+    std::fprintf(stderr, "trace output kept: %s %s\n", process_->out_path().c_str(),
+                 process_->err_path().c_str());
   }
+  process_->release();
 
   const auto deadline = std::chrono::steady_clock::now() + ready_timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (stderr_text().find("; ready") != std::string::npos) return;
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      pid_ = -1;
+    if (const auto code = process_->poll_exit()) {
+      exit_code_ = *code;
       throw std::runtime_error("llmtap trace exited with " + std::to_string(exit_code_) + ": " +
                                stderr_text());
     }
@@ -98,30 +80,15 @@ TraceSession::TraceSession(const std::vector<std::string>& args,
 }
 
 TraceSession::~TraceSession() {
-  if (pid_ > 0) {
-    // SIGTERM first: llmtap then resumes any process it holds; SIGKILL only if it hangs.
-    kill(pid_, SIGTERM);
-    for (int i = 0; i < 100 && waitpid(pid_, nullptr, WNOHANG) == 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    if (waitpid(pid_, nullptr, WNOHANG) == 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  if (std::getenv("LLMTAP_TEST_VERBOSE") != nullptr) {
-    std::fprintf(stderr, "trace output kept: %s %s\n", out_path_.c_str(), err_path_.c_str());
-    return;
-  }
-  std::remove(out_path_.c_str());
-  std::remove(err_path_.c_str());
+  // SIGTERM: llmtap then resumes any process it holds; SIGKILL only if it hangs.
+  process_->stop(SIGTERM, std::chrono::seconds(5));
 }
 
-std::string TraceSession::stderr_text() const { return read_file(err_path_); }
+std::string TraceSession::stderr_text() const { return read_file(process_->err_path()); }
 
 std::vector<nlohmann::json> TraceSession::lines() const {
   std::vector<nlohmann::json> lines;
-  std::istringstream in(read_file(out_path_));
+  std::istringstream in(read_file(process_->out_path()));
   std::string line;
   while (std::getline(in, line)) {
     if (in.eof()) break;  // a line still being written
@@ -167,13 +134,7 @@ std::vector<TraceEvent> TraceSession::wait_for_bytes(pid_t pid, uint64_t total_b
 }
 
 TraceSummary TraceSession::stop() {
-  if (pid_ > 0) {
-    kill(pid_, SIGINT);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    pid_ = -1;
-  }
+  exit_code_ = process_->stop(SIGINT, std::chrono::seconds(60));
   TraceSummary summary;
   const std::string err = stderr_text();
   const auto at = err.rfind("summary:");

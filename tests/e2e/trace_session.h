@@ -6,10 +6,13 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "child_process.h"
 
 namespace llmtap::e2e {
 
@@ -54,15 +57,13 @@ class TraceSession {
   TraceSummary stop();
   int exit_code() const { return exit_code_; }
   std::string stderr_text() const;
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return process_->pid(); }
 
  private:
-  pid_t pid_ = -1;
-  int exit_code_ = -1;
   std::vector<nlohmann::json> lines() const;
 
-  std::string out_path_;
-  std::string err_path_;
+  std::unique_ptr<ChildProcess> process_;  // llmtap trace; stdout and stderr go to files
+  int exit_code_ = -1;
 };
 
 // The path of the llmtap binary under test.
