@@ -6,31 +6,21 @@
 
 namespace llmtap::probes {
 
-std::string_view to_string(TlsLibrary lib) {
-  switch (lib) {
-    case TlsLibrary::kOpenSsl:
-      return "openssl";
-    case TlsLibrary::kGnuTls:
-      return "gnutls";
-  }
-  return "unknown";
-}
-
 const std::vector<FunctionProbe>& known_function_probes() {
   // Reads are taken at return (the real count); so are writes, since only a call that
   // returned > 0 sent anything (node retries SSL_write with the same buffer).
   static const std::vector<FunctionProbe> table = {
-      {"SSL_write", "ssl_write_entry", "ssl_call_return", TlsLibrary::kOpenSsl},
-      {"SSL_read", "ssl_read_entry", "ssl_call_return", TlsLibrary::kOpenSsl},
-      {"SSL_write_ex", "ssl_write_ex_entry", "ssl_call_return", TlsLibrary::kOpenSsl},
-      {"SSL_read_ex", "ssl_read_ex_entry", "ssl_call_return", TlsLibrary::kOpenSsl},
+      {"SSL_write", "ssl_write_entry", "ssl_call_return"},
+      {"SSL_read", "ssl_read_entry", "ssl_call_return"},
+      {"SSL_write_ex", "ssl_write_ex_entry", "ssl_call_return"},
+      {"SSL_read_ex", "ssl_read_ex_entry", "ssl_call_return"},
       // No data: tells which socket a memory-BIO connection uses before its first write.
-      {"SSL_do_handshake", "ssl_handshake_entry", "ssl_call_return", TlsLibrary::kOpenSsl},
+      {"SSL_do_handshake", "ssl_handshake_entry", "ssl_call_return", false},
       // The session ends: per-connection state can go. Entry only.
-      {"SSL_free", "tls_session_free", "", TlsLibrary::kOpenSsl},
-      {"gnutls_record_send", "gnutls_send_entry", "gnutls_call_return", TlsLibrary::kGnuTls},
-      {"gnutls_record_recv", "gnutls_recv_entry", "gnutls_call_return", TlsLibrary::kGnuTls},
-      {"gnutls_deinit", "tls_session_free", "", TlsLibrary::kGnuTls},
+      {"SSL_free", "tls_session_free", "", false},
+      {"gnutls_record_send", "gnutls_send_entry", "gnutls_call_return"},
+      {"gnutls_record_recv", "gnutls_recv_entry", "gnutls_call_return"},
+      {"gnutls_deinit", "tls_session_free", "", false},
   };
   return table;
 }
@@ -48,11 +38,8 @@ std::vector<FunctionProbe> plan_probes_for_file(const std::string& path) {
     }
   }
   // A file with only lifecycle functions carries no data: nothing to capture.
-  const bool has_data_function = std::any_of(plan.begin(), plan.end(), [](const auto& p) {
-    return p.symbol.find("write") != std::string_view::npos ||
-           p.symbol.find("read") != std::string_view::npos ||
-           p.symbol.find("record_") != std::string_view::npos;
-  });
+  const bool has_data_function =
+      std::any_of(plan.begin(), plan.end(), [](const auto& p) { return p.carries_data; });
   if (!has_data_function) plan.clear();
   return plan;
 }

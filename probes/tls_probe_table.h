@@ -8,17 +8,13 @@
 
 namespace llmtap::probes {
 
-enum class TlsLibrary { kOpenSsl, kGnuTls };
-
-std::string_view to_string(TlsLibrary lib);
-
 // One function to probe: an entry program and a return program (BPF program names; an
 // empty return program means entry only).
 struct FunctionProbe {
   std::string_view symbol;
   std::string_view entry_program;
   std::string_view return_program;
-  TlsLibrary library;
+  bool carries_data = true;  // false for lifecycle functions (handshake, free)
   uint64_t file_offset = 0;  // where the function starts in a given file (set by the plan)
 };
 
