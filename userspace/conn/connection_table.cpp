@@ -9,17 +9,19 @@ ConnectionTable::ConnectionTable(size_t max_connections)
 
 const ConnectionState& ConnectionTable::on_call(const capture::TlsCall& call) {
   const Key key{call.pid, call.ssl};
+  ConnectionState fresh;
+  fresh.id = call.conn_id;
+  fresh.pid = call.pid;
+  fresh.ssl = call.ssl;
+  fresh.first_mono_ns = call.mono_ns;
   auto it = connections_.find(key);
   if (it == connections_.end()) {
     if (connections_.size() >= max_connections_) evict_oldest();
-    ConnectionState fresh;
-    fresh.pid = call.pid;
-    fresh.ssl = call.ssl;
-    fresh.first_mono_ns = call.mono_ns;
     it = connections_.emplace(key, fresh).first;
+  } else if (it->second.id != call.conn_id) {
+    it->second = fresh;  // the SSL* was reused by a new connection whose close we missed
   }
   ConnectionState& state = it->second;
-  if (state.id != call.conn_id) state.id = call.conn_id;  // a reused SSL* whose close we missed
   if (call.fd >= 0) {
     state.fd = call.fd;
     state.local = call.local;
