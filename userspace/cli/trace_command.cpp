@@ -97,8 +97,9 @@ int run_trace(const TraceOptions& options) {
   // the process wrote before it exited (the two rings are read separately).
   std::vector<std::pair<uint32_t, uint64_t>> exited;
   capture::TlsDiscovery* discovery_ptr = nullptr;
+  const capture::CaptureOptions capture_options = capture_options_for(options);
   capture::TlsCaptureProgram program(
-      capture_options_for(options), [&](std::span<const std::byte> r) { assembler.feed(r); },
+      capture_options, [&](std::span<const std::byte> r) { assembler.feed(r); },
       [&](std::span<const std::byte> r) {
         if (discovery_ptr != nullptr) discovery_ptr->on_proc_event(r);
       });
@@ -121,7 +122,7 @@ int run_trace(const TraceOptions& options) {
   spdlog::info(
       "tracing {} probes on {} files (ring buffer {} bytes, max {} bytes per call); ready",
       program.attached_probe_count(), discovery.attached_files(), program.ring_buffer_bytes(),
-      capture_options_for(options).max_bytes_per_call);
+      capture_options.max_bytes_per_call);
 
   const auto deadline = options.duration_seconds > 0
                             ? Clock::now() + std::chrono::duration_cast<Clock::duration>(
