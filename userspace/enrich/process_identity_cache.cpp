@@ -1,0 +1,81 @@
+#include "enrich/process_identity_cache.h"
+
+#include "enrich/command_line_redaction.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <string_view>
+#include <vector>
+#include <utility>
+
+namespace llmtap::enrich {
+
+ProcessIdentityCache::ProcessIdentityCache(std::string proc_root, size_t max_entries,
+                                           size_t max_cmdline_bytes)
+    : proc_root_(std::move(proc_root)),
+      max_entries_(max_entries),
+      max_cmdline_bytes_(max_cmdline_bytes) {}
+
+const llm::ProcessIdentity& ProcessIdentityCache::lookup(uint32_t pid, uint32_t uid,
+                                                         uint64_t cgroup_id,
+                                                         std::string_view comm) {
+  auto it = entries_.find(pid);
+  if (it == entries_.end()) {
+    // No exit seen for a long time (missed exits): start over rather than grow without bound.
+    if (entries_.size() >= max_entries_) {
+      evictions_ += entries_.size();
+      entries_.clear();
+    }
+    llm::ProcessIdentity identity;
+    identity.pid = pid;
+    identity.exe = read_exe(pid);
+    identity.cmdline = read_cmdline(pid);
+    ++proc_reads_;
+    it = entries_.emplace(pid, std::move(identity)).first;
+  }
+  // These can change over a process's life (setuid, prctl, cgroup moves): the capture's
+  // values are the current ones.
+  llm::ProcessIdentity& identity = it->second;
+  identity.uid = uid;
+  identity.cgroup_id = cgroup_id;
+  if (identity.comm != comm) identity.comm.assign(comm);
+  return identity;
+}
+
+void ProcessIdentityCache::forget(uint32_t pid) { entries_.erase(pid); }
+
+std::string ProcessIdentityCache::read_exe(uint32_t pid) const {
+  const std::string link = proc_root_ + "/" + std::to_string(pid) + "/exe";
+  std::array<char, 4096> buffer;
+  const ssize_t n = ::readlink(link.c_str(), buffer.data(), buffer.size());
+  if (n <= 0 || static_cast<size_t>(n) >= buffer.size()) return {};
+  return std::string(buffer.data(), static_cast<size_t>(n));
+}
+
+std::string ProcessIdentityCache::read_cmdline(uint32_t pid) const {
+  const std::string path = proc_root_ + "/" + std::to_string(pid) + "/cmdline";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  std::string text(max_cmdline_bytes_, '\0');
+  size_t used = 0;
+  while (used < text.size()) {
+    const ssize_t n = ::read(fd, text.data() + used, text.size() - used);
+    if (n <= 0) break;
+    used += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  text.resize(used);
+  std::vector<std::string> argv;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\0', start);
+    if (end == std::string::npos) end = text.size();
+    argv.emplace_back(text, start, end - start);
+    start = end + 1;
+  }
+  return redact_command_line(argv);
+}
+
+}  // namespace llmtap::enrich
