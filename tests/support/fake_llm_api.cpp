@@ -39,7 +39,8 @@ std::string json_error(std::string_view message) {
 }
 
 HttpResponse make_response(std::string_view status, std::string_view body, bool close_after) {
-  HttpResponse response{.bytes = {}, .close_after = close_after};
+  HttpResponse response;
+  response.close_after = close_after;
   std::string& out = response.bytes;
   out.reserve(body.size() + 160);
   out.append("HTTP/1.1 ").append(status).append("\r\n");

@@ -1,9 +1,11 @@
 // What the test server answers: OpenAI chat-completions-shaped HTTP responses.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "http_request_reader.h"
 
@@ -15,6 +17,9 @@ inline constexpr size_t kMaxResponseBodyBytes = size_t{64} * 1024 * 1024;
 struct HttpResponse {
   std::string bytes;  // status line, headers and body, ready to write
   bool close_after = false;
+  // Written after `bytes`, each in its own write after `part_delay`: a streamed response.
+  std::vector<std::string> parts;
+  std::chrono::milliseconds part_delay{0};
 };
 
 // A chat.completion JSON object padded (inside the message content) to exactly `size` bytes,

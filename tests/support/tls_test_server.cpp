@@ -167,8 +167,9 @@ class ConnectionRecorder {
 // Serves one accepted connection: TLS handshake, then request/response until it ends.
 class Connection {
  public:
-  Connection(ConnectionRecorder& recorder, size_t index, SSL_CTX* ctx, int fd)
-      : recorder_(recorder), index_(index), fd_(fd), ssl_(SSL_new(ctx)) {}
+  Connection(ConnectionRecorder& recorder, size_t index, SSL_CTX* ctx, int fd,
+             const std::function<HttpResponse(const HttpRequest&)>& responder)
+      : recorder_(recorder), index_(index), fd_(fd), ssl_(SSL_new(ctx)), responder_(responder) {}
 
   void run() {
     if (ssl_ && SSL_set_fd(ssl_.get(), fd_) == 1 && SSL_accept(ssl_.get()) == 1) {
@@ -196,9 +197,13 @@ class Connection {
       for (auto result = reader.next(request); result != HttpRequestReader::Result::kNeedMore;
            result = reader.next(request)) {
         const HttpResponse response = result == HttpRequestReader::Result::kComplete
-                                          ? respond_to(request)
+                                          ? (responder_ ? responder_(request) : respond_to(request))
                                           : bad_request_response(reader.error());
         if (!write_all(response.bytes)) return finish();
+        for (const std::string& part : response.parts) {
+          std::this_thread::sleep_for(response.part_delay);
+          if (!write_all(part)) return finish();
+        }
         if (response.close_after) return close_gracefully();
       }
     }
@@ -250,6 +255,7 @@ class Connection {
   const size_t index_;
   const int fd_;
   const SslPtr ssl_;
+  const std::function<HttpResponse(const HttpRequest&)>& responder_;
 };
 
 }  // namespace
@@ -268,7 +274,8 @@ struct TlsTestServer::State {
       : ctx(make_server_context(options.cert_file, options.key_file)),
         listen_fd(listen_on(options.bind_address, options.port)),
         wake_fd(::eventfd(0, EFD_CLOEXEC)),
-        port(local_port(listen_fd.get())) {
+        port(local_port(listen_fd.get())),
+        responder(options.responder) {
     if (!wake_fd) throw_errno("eventfd");
     accept_thread = std::thread([this] { accept_loop(); });
   }
@@ -308,7 +315,7 @@ struct TlsTestServer::State {
     Worker& worker = workers.emplace_back(std::move(fd));
     try {
       worker.thread = std::thread([this, &worker, index] {
-        Connection(recorder, index, ctx.get(), worker.fd.get()).run();
+        Connection(recorder, index, ctx.get(), worker.fd.get(), responder).run();
         worker.done = true;
       });
     } catch (const std::system_error&) {  // thread limit: drop this connection, keep serving
@@ -339,6 +346,7 @@ struct TlsTestServer::State {
   UniqueFd listen_fd;
   UniqueFd wake_fd;  // eventfd written by stop() to end accept_loop()
   uint16_t port;
+  std::function<HttpResponse(const HttpRequest&)> responder;
   ConnectionRecorder recorder;
   std::list<Worker> workers;  // used by the accept thread only, then by stop() after joining it
   std::thread accept_thread;

@@ -4,10 +4,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "fake_llm_api.h"
 #include "self_signed_certificate.h"
 
 namespace llmtap::testing {
@@ -28,6 +30,8 @@ struct TlsTestServerOptions {
   uint16_t port = 0;                       // 0 = ephemeral
   std::string cert_file;                   // PEM
   std::string key_file;                    // PEM
+  // Answers each request; default: the fake LLM API of fake_llm_api.h.
+  std::function<HttpResponse(const HttpRequest&)> responder;
 };
 
 // HTTP/1.1 over TLS with keep-alive and pipelining; see fake_llm_api.h for the responses.

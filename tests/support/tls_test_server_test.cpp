@@ -153,7 +153,8 @@ class TlsTestServerTest : public ::testing::Test {
     return {.bind_address = std::move(bind),
             .port = 0,
             .cert_file = cert_file(),
-            .key_file = key_file()};
+            .key_file = key_file(),
+            .responder = {}};
   }
 
   static void expect_records_match(const TlsTestServer& server, const RecordingClient& client) {
