@@ -532,3 +532,93 @@ TEST(Http1StreamParser, RandomInputNeverCrashes) {
 
 }  // namespace
 }  // namespace llmtap::http
+
+namespace llmtap::http {
+namespace {
+
+TEST(Http1StreamParser, MessagesCarryTheTimesOfTheirFirstAndLastBytes) {
+  Http1StreamParser parser(Role::kRequest);
+  std::vector<HttpMessage> out;
+  parser.feed("\r\n", 5, out);  // a stray CRLF between messages is not the next message's start
+  parser.feed("POST / HTTP/1.1\r\nContent-Length: 4\r\n", 10, out);
+  parser.feed("\r\nab", 20, out);
+  parser.feed("cdGET /next HTTP/1.1\r\n", 30, out);
+  parser.feed("\r\n", 40, out);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].first_ns, 10u);
+  EXPECT_EQ(out[0].last_ns, 30u);
+  EXPECT_EQ(out[1].first_ns, 30u);
+  EXPECT_EQ(out[1].last_ns, 40u);
+}
+
+TEST(Http1StreamParser, WireBytesCountChunkFramingAndTrailers) {
+  const std::string head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string body = "5;ext=1\r\nhello\r\n1\r\n!\r\n0\r\nX-Trailer: t\r\n\r\n";
+  const Outcome outcome = parse_whole(Role::kResponse, head + body);
+  ASSERT_EQ(outcome.messages.size(), 1u);
+  EXPECT_EQ(outcome.messages[0].header_bytes, head.size());
+  EXPECT_EQ(outcome.messages[0].body_bytes, 6u);
+  EXPECT_EQ(outcome.messages[0].wire_bytes, head.size() + body.size());
+
+  const std::string fixed = "POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc";
+  EXPECT_EQ(parse_whole(Role::kRequest, fixed).messages.at(0).wire_bytes, fixed.size());
+}
+
+TEST(Http1StreamParser, RequestHeadFilterSkipsTheBodyButFramesIt) {
+  Http1StreamParser parser(Role::kRequest);
+  std::vector<std::string> seen;
+  parser.set_request_head_filter([&](const HttpMessage& head) {
+    seen.push_back(head.target);
+    return head.target != "/drop";
+  });
+  const std::vector<HttpMessage> out = parser.feed(
+      "POST /drop HTTP/1.1\r\nContent-Length: 5\r\n\r\nsecrt"
+      "POST /keep HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(seen, (std::vector<std::string>{"/drop", "/keep"}));
+  EXPECT_EQ(out[0].body, "");
+  EXPECT_EQ(out[0].body_bytes, 5u);
+  EXPECT_TRUE(out[0].body_skipped);
+  EXPECT_EQ(out[1].body, "abc");
+  EXPECT_FALSE(out[1].body_skipped);
+}
+
+TEST(Http1StreamParser, ExpectedResponseCanSkipItsBody) {
+  Http1StreamParser parser(Role::kResponse);
+  parser.expect_response_to("POST", false);
+  parser.expect_response_to("POST");
+  const std::vector<HttpMessage> out =
+      parser.feed("HTTP/1.1 100 Continue\r\n\r\n"
+                  "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"
+                  "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\ndef");
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[1].body, "");
+  EXPECT_EQ(out[1].body_bytes, 3u);
+  EXPECT_TRUE(out[1].body_skipped);
+  EXPECT_EQ(out[2].body, "def");
+}
+
+TEST(Http1StreamParser, FinishKeepingPartialReturnsTheCutMessage) {
+  Http1StreamParser parser(Role::kResponse);
+  parser.feed("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", 7);
+  Http1StreamParser::Finished finished = parser.finish_keeping_partial();
+  ASSERT_TRUE(finished.message);
+  EXPECT_FALSE(finished.complete);
+  EXPECT_EQ(finished.message->body, "abc");
+  EXPECT_EQ(finished.message->last_ns, 7u);
+  EXPECT_EQ(parser.state(), State::kError);
+
+  Http1StreamParser until_close(Role::kResponse);
+  until_close.feed("HTTP/1.1 200 OK\r\n\r\nall");
+  finished = until_close.finish_keeping_partial();
+  ASSERT_TRUE(finished.message);
+  EXPECT_TRUE(finished.complete);
+  EXPECT_EQ(finished.message->body, "all");
+
+  Http1StreamParser idle(Role::kRequest);
+  EXPECT_FALSE(idle.finish_keeping_partial().message);
+  EXPECT_EQ(idle.state(), State::kOk);
+}
+
+}  // namespace
+}  // namespace llmtap::http

@@ -129,15 +129,21 @@ Http1StreamParser::Http1StreamParser(Role role) : Http1StreamParser(role, Limits
 
 Http1StreamParser::Http1StreamParser(Role role, Limits limits) : role_(role), limits_(limits) {}
 
-std::vector<HttpMessage> Http1StreamParser::feed(std::string_view bytes) {
+std::vector<HttpMessage> Http1StreamParser::feed(std::string_view bytes, uint64_t mono_ns) {
   std::vector<HttpMessage> out;
-  while (!bytes.empty()) step(bytes, out);
+  feed(bytes, mono_ns, out);
   return out;
 }
 
-void Http1StreamParser::expect_response_to(std::string_view method) {
-  if (pending_methods_.size() >= kMaxPendingMethods) pending_methods_.pop_front();
-  pending_methods_.emplace_back(method);
+void Http1StreamParser::feed(std::string_view bytes, uint64_t mono_ns,
+                             std::vector<HttpMessage>& out) {
+  now_ns_ = mono_ns;
+  while (!bytes.empty()) step(bytes, out);
+}
+
+void Http1StreamParser::expect_response_to(std::string_view method, bool keep_body) {
+  if (pending_methods_.size() >= kMaxPendingMethods) pending_methods_.erase(pending_methods_.begin());
+  pending_methods_.push_back({std::string(method), keep_body});
 }
 
 std::optional<HttpMessage> Http1StreamParser::finish() {
@@ -150,6 +156,17 @@ std::optional<HttpMessage> Http1StreamParser::finish() {
   return std::nullopt;
 }
 
+Http1StreamParser::Finished Http1StreamParser::finish_keeping_partial() {
+  if (phase_ == Phase::kBodyUntilClose) return {finish(), true};
+  std::optional<HttpMessage> partial;
+  if (phase_ != Phase::kStartLine && phase_ != Phase::kTunnel && phase_ != Phase::kError) {
+    current_.last_ns = now_ns_;
+    partial = std::move(current_);
+  }
+  finish();
+  return {std::move(partial), false};
+}
+
 void Http1StreamParser::reset() {
   phase_ = Phase::kStartLine;
   line_.clear();
@@ -157,6 +174,7 @@ void Http1StreamParser::reset() {
   body_remaining_ = 0;
   trailer_bytes_ = 0;
   pending_methods_.clear();
+  keep_body_ = true;
   error_ = {};
 }
 
@@ -227,12 +245,15 @@ size_t Http1StreamParser::header_budget() const {
 }
 
 void Http1StreamParser::step_start_line(std::string_view& in) {
+  if (line_.empty()) start_line_ns_ = now_ns_;
   const LineStatus status = take_line(in, header_budget());
   if (status == LineStatus::kTooLong) return fail("header section too large");
   if (status == LineStatus::kIncomplete) return;
   // RFC 9112 2.2: empty lines before a start line (stray CRLF after a body) are ignored.
   if (!line_.empty()) {
     current_.header_bytes += line_wire_bytes_;
+    current_.wire_bytes += line_wire_bytes_;
+    current_.first_ns = start_line_ns_;
     const bool ok = role_ == Role::kRequest ? parse_request_line(line_) : parse_status_line(line_);
     if (!ok) return;
     phase_ = Phase::kHeaders;
@@ -245,6 +266,7 @@ void Http1StreamParser::step_header_line(std::string_view& in, std::vector<HttpM
   if (status == LineStatus::kTooLong) return fail("header section too large");
   if (status == LineStatus::kIncomplete) return;
   current_.header_bytes += line_wire_bytes_;
+  current_.wire_bytes += line_wire_bytes_;
   if (line_.empty()) {
     start_body(out);
   } else if (!add_field(line_, current_.headers)) {
@@ -257,6 +279,7 @@ void Http1StreamParser::step_chunk_size_line(std::string_view& in) {
   const LineStatus status = take_line(in, kMaxChunkLineBytes);
   if (status == LineStatus::kTooLong) return fail("chunk size line too long");
   if (status == LineStatus::kIncomplete) return;
+  current_.wire_bytes += line_wire_bytes_;
   // chunk-size [BWS] *( ";" chunk-ext ): extensions carry nothing we need, so only validated.
   std::string_view rest = line_;
   uint64_t size = 0;
@@ -286,6 +309,7 @@ void Http1StreamParser::step_chunk_data_end(std::string_view& in) {
   const LineStatus status = take_line(in, 2);
   if (status == LineStatus::kIncomplete) return;
   if (status == LineStatus::kTooLong || !line_.empty()) return fail("chunk data longer than its size");
+  current_.wire_bytes += line_wire_bytes_;
   line_.clear();
   phase_ = Phase::kChunkSize;
 }
@@ -297,6 +321,7 @@ void Http1StreamParser::step_trailer_line(std::string_view& in, std::vector<Http
   if (status == LineStatus::kTooLong) return fail("trailer section too large");
   if (status == LineStatus::kIncomplete) return;
   trailer_bytes_ += line_wire_bytes_;
+  current_.wire_bytes += line_wire_bytes_;
   if (line_.empty()) {
     line_.clear();
     return complete_message(out);
@@ -374,13 +399,19 @@ bool Http1StreamParser::add_field(std::string_view line, std::vector<HttpHeader>
 // RFC 9112 6.3, in order: the request method and status first, then Transfer-Encoding,
 // then Content-Length, then the role's default.
 void Http1StreamParser::start_body(std::vector<HttpMessage>& out) {
-  if (role_ == Role::kResponse) {
+  if (role_ == Role::kRequest) {
+    keep_body_ = !request_head_filter_ || request_head_filter_(current_);
+    current_.body_skipped = !keep_body_;
+  } else {
     const int status = current_.status;
     const bool final = status >= 200 || status == 101;  // other 1xx precede the real answer
+    keep_body_ = true;
     if (!pending_methods_.empty()) {
-      current_.method = pending_methods_.front();
-      if (final) pending_methods_.pop_front();
+      current_.method = pending_methods_.front().method;
+      keep_body_ = pending_methods_.front().keep_body;
+      if (final) pending_methods_.erase(pending_methods_.begin());
     }
+    current_.body_skipped = !keep_body_;
     const bool connect_ok = current_.method == "CONNECT" && status >= 200 && status < 300;
     if (status == 101 || connect_ok) {  // the connection stops speaking HTTP
       complete_message(out);
@@ -422,6 +453,8 @@ void Http1StreamParser::start_body(std::vector<HttpMessage>& out) {
 
 void Http1StreamParser::append_body(std::string_view bytes) {
   current_.body_bytes += bytes.size();
+  current_.wire_bytes += bytes.size();
+  if (!keep_body_) return;
   const size_t room = limits_.max_body_kept - std::min(current_.body.size(), limits_.max_body_kept);
   const size_t kept = std::min(room, bytes.size());
   current_.body.append(bytes.substr(0, kept));
@@ -430,6 +463,8 @@ void Http1StreamParser::append_body(std::string_view bytes) {
 
 void Http1StreamParser::complete_message(std::vector<HttpMessage>& out) {
   ++messages_;
+  current_.last_ns = now_ns_;
+  keep_body_ = true;
   out.push_back(std::move(current_));
   current_ = {};
   body_remaining_ = 0;

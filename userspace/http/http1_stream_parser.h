@@ -7,10 +7,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "http/http_message.h"
@@ -34,16 +35,34 @@ class Http1StreamParser {
   explicit Http1StreamParser(Role role);
   Http1StreamParser(Role role, Limits limits);
 
+  // Request side: called once a request's header section is complete; returning false
+  // means "do not keep this body" (it is still framed and counted in body_bytes).
+  using KeepBodyFilter = std::function<bool(const HttpMessage& head)>;
+  void set_request_head_filter(KeepBodyFilter filter) { request_head_filter_ = std::move(filter); }
+
   // Feeds the next bytes of the stream; returns the messages they completed, in order.
-  std::vector<HttpMessage> feed(std::string_view bytes);
+  // `mono_ns` is the CLOCK_MONOTONIC time the bytes were captured (first_ns/last_ns).
+  std::vector<HttpMessage> feed(std::string_view bytes) { return feed(bytes, 0); }
+  std::vector<HttpMessage> feed(std::string_view bytes, uint64_t mono_ns);
+  // As above, appending to `out` (no allocation when nothing completes).
+  void feed(std::string_view bytes, uint64_t mono_ns, std::vector<HttpMessage>& out);
 
   // Response side: the method of the next request on the connection, in request order.
   // Responses to HEAD (and 2xx to CONNECT) have no body whatever their headers say.
-  void expect_response_to(std::string_view method);
+  // With keep_body false the response's body is framed and counted but not stored.
+  void expect_response_to(std::string_view method, bool keep_body = true);
 
   // The connection closed: returns the message that the close completes (a response with
   // no declared length). A close inside any other message is an error.
   std::optional<HttpMessage> finish();
+
+  // Like finish(), but a message cut short by the close (its start line read) is returned
+  // too, with complete == false, instead of being dropped.
+  struct Finished {
+    std::optional<HttpMessage> message;
+    bool complete = false;
+  };
+  Finished finish_keeping_partial();
 
   // Forgets the current message, the error and the expected methods; keeps the counters.
   void reset();
@@ -71,10 +90,10 @@ class Http1StreamParser {
   enum class Phase {
     kStartLine,
     kHeaders,
-    kFixedBody,      // Content-Length bytes left in body_remaining_
+    kFixedBody,  // Content-Length bytes left in body_remaining_
     kChunkSize,
-    kChunkData,      // chunk bytes left in body_remaining_
-    kChunkDataEnd,   // the CRLF after a chunk's data
+    kChunkData,     // chunk bytes left in body_remaining_
+    kChunkDataEnd,  // the CRLF after a chunk's data
     kTrailers,
     kBodyUntilClose,
     kTunnel,
@@ -103,6 +122,11 @@ class Http1StreamParser {
   void complete_message(std::vector<HttpMessage>& out);
   void fail(std::string_view why);
 
+  struct ExpectedResponse {
+    std::string method;
+    bool keep_body = true;
+  };
+
   Role role_;
   Limits limits_;
   Phase phase_ = Phase::kStartLine;
@@ -111,8 +135,14 @@ class Http1StreamParser {
   HttpMessage current_;
   uint64_t body_remaining_ = 0;
   uint64_t trailer_bytes_ = 0;
-  std::deque<std::string> pending_methods_;
-  std::string_view error_;  // always a string literal
+  // Oldest first. A vector, not a deque: libstdc++'s deque allocates ~600 bytes even empty,
+  // and most connections never have more than one entry.
+  std::vector<ExpectedResponse> pending_methods_;
+  KeepBodyFilter request_head_filter_;
+  bool keep_body_ = true;       // of the message in progress
+  uint64_t now_ns_ = 0;         // capture time of the bytes being fed
+  uint64_t start_line_ns_ = 0;  // capture time of the first byte of line_ in kStartLine
+  std::string_view error_;      // always a string literal
   uint64_t messages_ = 0;
   uint64_t errors_ = 0;
   uint64_t ignored_bytes_ = 0;

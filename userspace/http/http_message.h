@@ -1,7 +1,8 @@
 #pragma once
-// One HTTP/1.x message as framed from a TLS connection's plaintext: the start line, the
-// header fields as received, and the body with transfer coding removed (content codings
-// such as gzip are left alone; a later stage decodes them).
+// One HTTP message as framed from a TLS connection's plaintext: the start line (HTTP/1.x) or
+// pseudo-header fields (HTTP/2), the header fields as received, and the body with transfer
+// coding or frames removed (content codings such as gzip are left alone; a later stage
+// decodes them).
 
 #include <cstdint>
 #include <optional>
@@ -32,6 +33,14 @@ struct HttpMessage {
   uint64_t body_bytes = 0;  // real body length on the wire after de-chunking, even if not kept
   bool body_truncated = false;
   uint64_t header_bytes = 0;  // start line + header section, line terminators included
+  // Everything on the wire for this message: header section and body with its framing
+  // (chunk lines, trailers; for HTTP/2 every frame of the stream, frame headers and padding).
+  uint64_t wire_bytes = 0;
+  uint64_t first_ns = 0;  // CLOCK_MONOTONIC time of the bytes holding its first byte (0 = unknown)
+  uint64_t last_ns = 0;   // ... and of those holding its last byte
+  uint32_t stream_id = 0;  // HTTP/2 stream; 0 for HTTP/1.x
+  // A keep-body decision said not to store the body: it was framed and counted, not kept.
+  bool body_skipped = false;
   bool operator==(const HttpMessage&) const = default;
 };
 

@@ -1,0 +1,169 @@
+#include "http/http2_exchange_assembler.h"
+
+#include <utility>
+
+#include "http/exchange_builder.h"
+
+namespace llmtap::http {
+namespace {
+
+Http2StreamParser::Limits parser_limits(const HttpConnectionOptions& options) {
+  Http2StreamParser::Limits limits;
+  limits.max_body_kept = options.max_body_kept;
+  limits.max_streams = Http2ExchangeAssembler::kMaxStreams;
+  return limits;
+}
+
+}  // namespace
+
+Http2ExchangeAssembler::Http2ExchangeAssembler(HttpConnectionOptions options)
+    : options_(std::move(options)),
+      client_(Http2StreamParser::Side::kClient, parser_limits(options_)),
+      server_(Http2StreamParser::Side::kServer, parser_limits(options_)) {
+  client_.set_head_filter([this](const HttpMessage& head) { return on_request_head(head); });
+  // A response body is kept only when its request was; pushed streams have no slot.
+  server_.set_head_filter([this](const HttpMessage& head) {
+    const auto it = slots_.find(head.stream_id);
+    return it != slots_.end() && it->second.keep;
+  });
+}
+
+std::string_view Http2ExchangeAssembler::error() const {
+  return !client_.error().empty() ? client_.error() : server_.error();
+}
+
+bool Http2ExchangeAssembler::on_request_head(const HttpMessage& head) {
+  const bool keep = !options_.request_filter || options_.request_filter(head);
+  if (!keep) ++filtered_;
+  if (!slots_.contains(head.stream_id) && slots_.size() >= kMaxStreams) {
+    slots_.erase(slots_.begin());
+    ++evicted_;
+  }
+  slots_[head.stream_id].keep = keep;
+  return keep;
+}
+
+void Http2ExchangeAssembler::on_client_bytes(std::string_view bytes, uint64_t mono_ns,
+                                             std::vector<HttpExchange>& out,
+                                             HttpConnectionStats& stats) {
+  if (stopped_) {
+    stats.ignored_bytes += bytes.size();
+    return;
+  }
+  scratch_.clear();
+  client_.feed(bytes, mono_ns, scratch_);
+  on_client_output(out, stats);
+  check_state(stats);
+}
+
+void Http2ExchangeAssembler::on_server_bytes(std::string_view bytes, uint64_t mono_ns,
+                                             std::vector<HttpExchange>& out,
+                                             HttpConnectionStats& stats) {
+  if (stopped_) {
+    stats.ignored_bytes += bytes.size();
+    return;
+  }
+  scratch_.clear();
+  server_.feed(bytes, mono_ns, scratch_);
+  on_server_output(out, stats);
+  check_state(stats);
+}
+
+void Http2ExchangeAssembler::on_client_output(std::vector<HttpExchange>& out,
+                                              HttpConnectionStats& stats) {
+  for (const std::optional<uint32_t>& size : scratch_.settings) server_.on_peer_settings(size);
+  for (HttpMessage& request : scratch_.messages) {
+    const auto it = slots_.find(request.stream_id);
+    if (it == slots_.end()) continue;  // evicted
+    Slot& slot = it->second;
+    slot.request = std::move(request);
+    if (slot.response) {  // the server answered before the request ended
+      emit(slot, false, out, stats);
+      slots_.erase(it);
+    }
+  }
+  for (Http2StreamReset& reset : scratch_.resets) {
+    end_early(reset.stream_id, true, std::move(reset.partial),
+              server_.abort_stream(reset.stream_id), out, stats);
+  }
+  stats.filtered_requests += std::exchange(filtered_, 0);
+  stats.evicted_requests += std::exchange(evicted_, 0);
+}
+
+void Http2ExchangeAssembler::on_server_output(std::vector<HttpExchange>& out,
+                                              HttpConnectionStats& stats) {
+  for (const std::optional<uint32_t>& size : scratch_.settings) client_.on_peer_settings(size);
+  for (HttpMessage& response : scratch_.messages) {
+    const auto it = slots_.find(response.stream_id);
+    if (it == slots_.end()) {
+      ++stats.orphan_responses;  // pushed, evicted, or begun before the capture
+      continue;
+    }
+    Slot& slot = it->second;
+    slot.response = std::move(response);
+    if (slot.request || !slot.keep) {
+      emit(slot, false, out, stats);
+      slots_.erase(it);
+    }
+  }
+  for (Http2StreamReset& reset : scratch_.resets) {
+    end_early(reset.stream_id, true, client_.abort_stream(reset.stream_id),
+              std::move(reset.partial), out, stats);
+  }
+}
+
+void Http2ExchangeAssembler::on_close(std::vector<HttpExchange>& out, HttpConnectionStats& stats) {
+  if (!stopped_) {
+    for (HttpMessage& request : client_.take_open_streams()) {
+      const auto it = slots_.find(request.stream_id);
+      if (it != slots_.end() && !it->second.request) {
+        end_early(request.stream_id, false, std::move(request), std::nullopt, out, stats);
+      }
+    }
+    for (HttpMessage& response : server_.take_open_streams()) {
+      end_early(response.stream_id, false, std::nullopt, std::move(response), out, stats);
+    }
+  }
+  for (auto& [id, slot] : slots_) {
+    if (slot.request) emit(slot, false, out, stats);  // whole requests never answered
+  }
+  slots_.clear();
+}
+
+void Http2ExchangeAssembler::end_early(uint32_t stream_id, bool reset,
+                                       std::optional<HttpMessage> partial_request,
+                                       std::optional<HttpMessage> partial_response,
+                                       std::vector<HttpExchange>& out, HttpConnectionStats& stats) {
+  const auto it = slots_.find(stream_id);
+  if (it == slots_.end()) return;
+  Slot& slot = it->second;
+  bool cut = reset;
+  if (!slot.request && partial_request) {
+    slot.request = std::move(partial_request);
+    cut = true;
+  }
+  if (!slot.response && partial_response) {
+    slot.response = std::move(partial_response);
+    cut = true;
+  }
+  if (slot.request) emit(slot, cut, out, stats);
+  slots_.erase(it);
+}
+
+void Http2ExchangeAssembler::emit(Slot& slot, bool cut, std::vector<HttpExchange>& out,
+                                  HttpConnectionStats& stats) {
+  if (!slot.keep || !slot.request) return;  // filtered requests were counted at their head
+  out.push_back(build_exchange(HttpVersion::kHttp2, std::move(*slot.request),
+                               std::move(slot.response), cut, options_.max_decoded_body, stats));
+}
+
+void Http2ExchangeAssembler::check_state(HttpConnectionStats& stats) {
+  if (!client_.failed() && !server_.failed()) return;
+  stopped_ = true;
+  ++stats.parse_errors;
+  stats.ignored_bytes += client_.ignored_bytes() + server_.ignored_bytes();
+  // Streams in progress are dropped; whole requests still waiting are emitted at close.
+  std::erase_if(slots_, [](const auto& entry) { return !entry.second.request; });
+}
+
+}  // namespace llmtap::http
