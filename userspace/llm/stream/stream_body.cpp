@@ -1,0 +1,99 @@
+#include "llm/stream/stream_body.h"
+
+#include <algorithm>
+#include <cctype>
+#include <string>
+
+#include "llm/stream/aws_event_stream_decoder.h"
+#include "llm/stream/json_array_stream_decoder.h"
+#include "llm/stream/ndjson_decoder.h"
+#include "llm/stream/sse_decoder.h"
+
+namespace llmtap::llm {
+namespace {
+
+// The body is fed in slices so that the cap applies before a huge body's events pile up.
+constexpr size_t kSliceBytes = size_t{64} << 10;
+
+// "Text/Event-Stream; charset=utf-8" -> "text/event-stream".
+std::string media_type(std::string_view content_type) {
+  std::string_view type = content_type.substr(0, content_type.find(';'));
+  const size_t first = type.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  type = type.substr(first, type.find_last_not_of(" \t") - first + 1);
+  std::string lower(type);
+  std::ranges::transform(lower, lower.begin(),
+                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return lower;
+}
+
+template <typename Decoder>
+std::vector<StreamEvent> decode_with(std::string_view body, StreamDecodeStats* stats) {
+  Decoder decoder;
+  std::vector<StreamEvent> events;
+  uint64_t over_cap = 0;
+  const auto apply_cap = [&] {
+    if (events.size() <= kMaxStreamBodyEvents) return;
+    over_cap += events.size() - kMaxStreamBodyEvents;
+    events.resize(kMaxStreamBodyEvents);
+  };
+  while (!body.empty()) {
+    const size_t n = std::min(kSliceBytes, body.size());
+    decoder.feed(body.substr(0, n), events);
+    body.remove_prefix(n);
+    apply_cap();
+  }
+  decoder.finish(events);
+  apply_cap();
+  if (stats != nullptr) {
+    *stats = {.events = events.size(),
+              .events_over_cap = over_cap,
+              .errors = decoder.errors(),
+              .dropped_bytes = decoder.dropped_bytes()};
+  }
+  return events;
+}
+
+}  // namespace
+
+StreamFraming framing_for_content_type(std::string_view content_type) {
+  const std::string type = media_type(content_type);
+  if (type == "text/event-stream") return StreamFraming::kSse;
+  if (type == "application/x-ndjson" || type == "application/ndjson" ||
+      type == "application/jsonl" || type == "application/x-jsonlines") {
+    return StreamFraming::kNdjson;
+  }
+  if (type == "application/vnd.amazon.eventstream") return StreamFraming::kAwsEventStream;
+  return StreamFraming::kNone;
+}
+
+StreamFraming framing_for_response(ApiFamily family, std::string_view content_type) {
+  const StreamFraming framing = framing_for_content_type(content_type);
+  if (framing != StreamFraming::kNone) return framing;
+  const std::string type = media_type(content_type);
+  if (family == ApiFamily::kGeminiStreamGenerateContent &&
+      (type == "application/json" || type.empty())) {
+    return StreamFraming::kJsonArray;
+  }
+  return StreamFraming::kNone;
+}
+
+std::vector<StreamEvent> decode_stream_body(StreamFraming framing, std::string_view body,
+                                            StreamDecodeStats* stats) {
+  switch (framing) {
+    case StreamFraming::kSse:
+      return decode_with<SseDecoder>(body, stats);
+    case StreamFraming::kNdjson:
+      return decode_with<NdjsonDecoder>(body, stats);
+    case StreamFraming::kJsonArray:
+      return decode_with<JsonArrayStreamDecoder>(body, stats);
+    case StreamFraming::kAwsEventStream:
+      return decode_with<AwsEventStreamDecoder>(body, stats);
+    case StreamFraming::kNone:
+      break;
+  }
+  if (stats != nullptr) *stats = {};
+  return {};
+}
+
+}  // namespace llmtap::llm
