@@ -1,0 +1,21 @@
+#pragma once
+// UTF-8 hygiene for text copied out of captured bodies: whatever the bytes were, what we hand
+// on (to JSON sinks, to policy) must be valid UTF-8, and cutting must not split a character.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace llmtap::llm {
+
+// `text` with every invalid or truncated UTF-8 sequence replaced by U+FFFD.
+std::string to_valid_utf8(std::string_view text);
+
+// The longest prefix of `text` of at most `max_bytes` bytes that does not end inside a
+// character. `text` is assumed valid UTF-8 (pass it through to_valid_utf8 first if unsure).
+std::string_view cut_utf8(std::string_view text, size_t max_bytes);
+
+// Length of the valid UTF-8 sequence starting at text[i], or 0 when it is not valid there.
+size_t utf8_sequence_length(std::string_view text, size_t i);
+
+}  // namespace llmtap::llm
