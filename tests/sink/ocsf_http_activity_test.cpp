@@ -1,0 +1,360 @@
+#include "sink/ocsf_http_activity.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "llm_call_samples.h"
+
+namespace llmtap::sink {
+namespace {
+
+using nlohmann::json;
+using testing::endpoint;
+using testing::full_call;
+using testing::kStartNs;
+
+const OcsfContext kContext{"0.3.0", "node-7.example", "b3f1c2d4"};
+
+json event_of(const llm::LlmCall& call, const OcsfContext& context = kContext) {
+  std::string line;
+  append_ocsf_http_activity(call, context, line);
+  EXPECT_EQ(line.back(), '\n');
+  EXPECT_EQ(line.find('\n'), line.size() - 1) << "one event, one line";
+  return json::parse(line);
+}
+
+// Absent values are left out, so no member anywhere may be null.
+void expect_no_nulls(const json& value, const std::string& path = "") {
+  ASSERT_FALSE(value.is_null()) << path;
+  if (value.is_object()) {
+    for (const auto& [key, member] : value.items()) expect_no_nulls(member, path + "." + key);
+  } else if (value.is_array()) {
+    for (const auto& element : value) expect_no_nulls(element, path + "[]");
+  }
+}
+
+TEST(OcsfHttpActivity, ClassificationAndOccurrence) {
+  const json e = event_of(full_call());
+  EXPECT_EQ(e["class_uid"], 4002);
+  EXPECT_EQ(e["class_name"], "HTTP Activity");
+  EXPECT_EQ(e["category_uid"], 4);
+  EXPECT_EQ(e["category_name"], "Network Activity");
+  EXPECT_EQ(e["activity_id"], 6);
+  EXPECT_EQ(e["activity_name"], "Post");
+  EXPECT_EQ(e["type_uid"], 400206);
+  EXPECT_EQ(e["type_name"], "HTTP Activity: Post");
+  EXPECT_EQ(e["severity_id"], 1);
+  EXPECT_EQ(e["severity"], "Informational");
+  EXPECT_EQ(e["status_id"], 1);
+  EXPECT_EQ(e["status"], "Success");
+  EXPECT_FALSE(e.contains("status_code"));
+  EXPECT_FALSE(e.contains("status_detail"));
+  EXPECT_EQ(e["time"], kStartNs / 1'000'000);
+  EXPECT_EQ(e["start_time"], kStartNs / 1'000'000);
+  EXPECT_EQ(e["end_time"], (kStartNs + 1'850'000'000) / 1'000'000);
+  EXPECT_EQ(e["duration"], 1850);
+  expect_no_nulls(e);
+}
+
+TEST(OcsfHttpActivity, Metadata) {
+  const json m = event_of(full_call())["metadata"];
+  EXPECT_EQ(m["version"], kOcsfSchemaVersion);
+  EXPECT_EQ(m["product"]["name"], "llmtap");
+  EXPECT_EQ(m["product"]["vendor_name"], "llmtap");
+  EXPECT_EQ(m["product"]["version"], "0.3.0");
+  EXPECT_EQ(m["uid"], "b3f1c2d4-42");
+  EXPECT_EQ(m["sequence"], 42);
+  EXPECT_EQ(m["log_name"], "llm");
+  EXPECT_EQ(m["profiles"], json::array({"host", "ai_operation"}));
+}
+
+TEST(OcsfHttpActivity, UidIsUniquePerCallAndRun) {
+  std::set<std::string> uids;
+  auto call = full_call();
+  for (uint64_t seq = 0; seq < 100; ++seq) {
+    call.sequence = seq;
+    uids.insert(event_of(call)["metadata"]["uid"]);
+    uids.insert(event_of(call, OcsfContext{"0.3.0", "h", "another-run"})["metadata"]["uid"]);
+  }
+  EXPECT_EQ(uids.size(), 200u);
+  EXPECT_EQ(event_of(call, OcsfContext{})["metadata"]["uid"], "99");
+}
+
+TEST(OcsfHttpActivity, ActorDeviceAndNetwork) {
+  const json e = event_of(full_call());
+  const json& p = e["actor"]["process"];
+  EXPECT_EQ(p["pid"], 4242);
+  EXPECT_EQ(p["name"], "python3");
+  EXPECT_EQ(p["cmd_line"], "python3 agent.py --task summarize");
+  EXPECT_EQ(p["file"]["path"], "/usr/bin/python3.11");
+  EXPECT_EQ(p["file"]["name"], "python3.11");
+  EXPECT_EQ(p["file"]["type_id"], 1);
+  EXPECT_EQ(p["user"]["uid"], "1000");
+  EXPECT_EQ(e["device"]["hostname"], "node-7.example");
+  EXPECT_EQ(e["device"]["type_id"], 0);
+
+  EXPECT_EQ(e["src_endpoint"], json({{"ip", "10.0.0.5"}, {"port", 51514}}));
+  EXPECT_EQ(e["dst_endpoint"],
+            json({{"hostname", "api.openai.com"}, {"ip", "162.159.140.245"}, {"port", 443}}));
+  const json& c = e["connection_info"];
+  EXPECT_EQ(c["direction_id"], 2);
+  EXPECT_EQ(c["direction"], "Outbound");
+  EXPECT_EQ(c["protocol_name"], "tcp");
+  EXPECT_EQ(c["protocol_num"], 6);
+  EXPECT_EQ(c["protocol_ver_id"], 4);
+  EXPECT_EQ(c["uid"], "77");
+  EXPECT_EQ(e["traffic"], json({{"bytes_out", 5321}, {"bytes_in", 48213}, {"bytes", 53534}}));
+  EXPECT_FALSE(e.contains("tls"));
+}
+
+TEST(OcsfHttpActivity, HttpRequestAndResponse) {
+  const json e = event_of(full_call());
+  const json& r = e["http_request"];
+  EXPECT_EQ(r["http_method"], "POST");
+  EXPECT_EQ(r["url"]["scheme"], "https");
+  EXPECT_EQ(r["url"]["hostname"], "api.openai.com");
+  EXPECT_EQ(r["url"]["port"], 443);
+  EXPECT_EQ(r["url"]["path"], "/v1/chat/completions");
+  EXPECT_EQ(r["url"]["url_string"], "https://api.openai.com/v1/chat/completions");
+  EXPECT_EQ(r["version"], "HTTP/1.1");
+  EXPECT_EQ(r["user_agent"], "OpenAI/Python 1.51.0");
+  EXPECT_EQ(r["length"], 5321);
+  EXPECT_EQ(e["http_response"], json({{"code", 200}, {"length", 48213}, {"latency", 310}}));
+  EXPECT_EQ(e["http_status"], 200);
+}
+
+TEST(OcsfHttpActivity, AiOperationProfile) {
+  const json e = event_of(full_call());
+  EXPECT_EQ(e["ai_model"], json({{"ai_provider", "openai"}, {"name", "gpt-4o-mini-2024-07-18"}}));
+  const json& m = e["message_context"];
+  EXPECT_EQ(m["uid"], "chatcmpl-AbC123");
+  EXPECT_EQ(m["service"]["name"], "api.openai.com");
+  EXPECT_EQ(m["prompt_tokens"], 1200);
+  EXPECT_EQ(m["completion_tokens"], 350);
+  EXPECT_EQ(m["total_tokens"], 1550);
+  EXPECT_FALSE(m.contains("prompt_text"));
+  EXPECT_FALSE(m.contains("response_text"));
+}
+
+TEST(OcsfHttpActivity, UnmappedLlmtapFields) {
+  const json u = event_of(full_call())["unmapped"]["llmtap"];
+  EXPECT_EQ(u["provider"], "openai");
+  EXPECT_EQ(u["api"], "openai.chat_completions");
+  EXPECT_EQ(u["operation"], "chat_completions");
+  EXPECT_EQ(u["request_model"], "gpt-4o-mini");
+  EXPECT_EQ(u["response_model"], "gpt-4o-mini-2024-07-18");
+  EXPECT_EQ(u["stream"], true);
+  EXPECT_EQ(u["stream_events"], 87);
+  EXPECT_EQ(u["cached_tokens"], 1024);
+  EXPECT_EQ(u["reasoning_tokens"], 0);  // reported as zero is not absent
+  EXPECT_FALSE(u.contains("cache_creation_tokens"));
+  EXPECT_EQ(u["ttfb_ms"], 310);
+  EXPECT_EQ(u["finish_reason"], "stop");
+  EXPECT_EQ(u["response_id"], "chatcmpl-AbC123");
+  EXPECT_EQ(u["request_body_bytes"], 4980);
+  EXPECT_EQ(u["response_body_bytes"], 47700);
+  EXPECT_EQ(u["request_truncated"], false);
+  EXPECT_EQ(u["response_truncated"], false);
+  EXPECT_EQ(u["response_incomplete"], false);
+  EXPECT_EQ(u["auth_style"], "bearer");
+  EXPECT_EQ(u["cgroup_id"], 9876);
+  EXPECT_EQ(u["tls_lib"], "openssl");
+  EXPECT_FALSE(u.contains("error_type"));
+  EXPECT_FALSE(u.contains("error_message"));
+}
+
+TEST(OcsfHttpActivity, ActivityFollowsTheMethod) {
+  const std::pair<const char*, int> methods[] = {{"CONNECT", 1}, {"DELETE", 2},  {"GET", 3},
+                                                 {"HEAD", 4},    {"OPTIONS", 5}, {"POST", 6},
+                                                 {"PUT", 7},     {"TRACE", 8},   {"PATCH", 9}};
+  auto call = full_call();
+  for (const auto& [method, id] : methods) {
+    call.method = method;
+    const json e = event_of(call);
+    EXPECT_EQ(e["activity_id"], id) << method;
+    EXPECT_EQ(e["type_uid"], 4002 * 100 + id) << method;
+    EXPECT_EQ(e["type_name"], "HTTP Activity: " + e["activity_name"].get<std::string>());
+  }
+  call.method = "PROPFIND";
+  json e = event_of(call);
+  EXPECT_EQ(e["activity_id"], 99);
+  EXPECT_EQ(e["activity_name"], "PROPFIND");  // Other: the source's own value
+  EXPECT_EQ(e["type_uid"], 400299);
+  EXPECT_EQ(e["type_name"], "HTTP Activity: Other");
+  call.method = "";
+  e = event_of(call);
+  EXPECT_EQ(e["activity_id"], 0);
+  EXPECT_EQ(e["activity_name"], "Unknown");
+  EXPECT_EQ(e["type_uid"], 400200);
+  EXPECT_FALSE(e["http_request"].contains("http_method"));
+}
+
+TEST(OcsfHttpActivity, AbsentValuesAreLeftOut) {
+  const json e = event_of(testing::bare_call(), OcsfContext{});
+  expect_no_nulls(e);
+  EXPECT_FALSE(e.contains("ai_model"));
+  EXPECT_FALSE(e.contains("message_context"));
+  EXPECT_FALSE(e.contains("src_endpoint"));
+  EXPECT_FALSE(e.contains("dst_endpoint"));
+  EXPECT_FALSE(e["metadata"]["product"].contains("version"));
+  EXPECT_FALSE(e["device"].contains("hostname"));
+  const json& p = e["actor"]["process"];
+  EXPECT_FALSE(p.contains("name"));
+  EXPECT_FALSE(p.contains("file"));
+  EXPECT_FALSE(p.contains("cmd_line"));
+  EXPECT_FALSE(e["connection_info"].contains("uid"));
+  EXPECT_FALSE(e["connection_info"].contains("protocol_ver_id"));
+  const json& r = e["http_request"];
+  EXPECT_FALSE(r.contains("version"));
+  EXPECT_FALSE(r.contains("user_agent"));
+  EXPECT_FALSE(r.contains("length"));
+  EXPECT_FALSE(r["url"].contains("hostname"));
+  EXPECT_FALSE(r["url"].contains("port"));
+  EXPECT_FALSE(r["url"].contains("url_string"));
+  EXPECT_EQ(r["url"]["path"], "/v1/embeddings");
+  EXPECT_EQ(e["http_response"], json({{"code", 200}}));
+  const json& u = e["unmapped"]["llmtap"];
+  for (const char* key : {"api", "operation", "request_model", "response_model", "stream_events",
+                          "cached_tokens", "cache_creation_tokens", "reasoning_tokens", "ttfb_ms",
+                          "error_type", "error_message", "finish_reason", "response_id",
+                          "auth_style", "cgroup_id", "tls_lib", "prompt_text", "completion_text"}) {
+    EXPECT_FALSE(u.contains(key)) << key;
+  }
+}
+
+TEST(OcsfHttpActivity, ModelFallsBackToTheRequestedOne) {
+  auto call = full_call();
+  call.response_model.clear();
+  EXPECT_EQ(event_of(call)["ai_model"]["name"], "gpt-4o-mini");
+}
+
+TEST(OcsfHttpActivity, TokensAloneMakeAMessageContext) {
+  auto call = testing::bare_call();
+  call.tokens.input = 12;
+  const json e = event_of(call);
+  EXPECT_EQ(e["message_context"], json({{"prompt_tokens", 12}}));
+}
+
+TEST(OcsfHttpActivity, ContentGoesToMessageContext) {
+  auto call = full_call();
+  call.prompt_text = "Summarize this.";
+  call.completion_text = "It says hello.";
+  const json m = event_of(call)["message_context"];
+  EXPECT_EQ(m["prompt_text"], "Summarize this.");
+  EXPECT_EQ(m["response_text"], "It says hello.");
+}
+
+TEST(OcsfHttpActivity, NoResponseIsUnknown) {
+  auto call = full_call();
+  call.status = 0;
+  call.ttfb_ns = 0;
+  call.latency_ns = 0;
+  call.response_bytes = 0;
+  call.response_incomplete = true;
+  call.error_type = "incomplete";
+  const json e = event_of(call);
+  EXPECT_EQ(e["status_id"], 0);
+  EXPECT_EQ(e["status"], "Unknown");
+  EXPECT_EQ(e["status_code"], "incomplete");
+  EXPECT_FALSE(e.contains("status_detail"));
+  EXPECT_FALSE(e.contains("http_response"));
+  EXPECT_FALSE(e.contains("http_status"));
+  EXPECT_FALSE(e.contains("end_time"));
+  EXPECT_FALSE(e.contains("duration"));
+  EXPECT_TRUE(e.contains("http_request"));
+  EXPECT_EQ(e["unmapped"]["llmtap"]["response_incomplete"], true);
+  expect_no_nulls(e);
+}
+
+TEST(OcsfHttpActivity, ErrorResponseIsFailure) {
+  auto call = full_call();
+  call.status = 429;
+  call.error_type = "rate_limit_exceeded";
+  call.error_message = "Rate limit reached for gpt-4o-mini";
+  const json e = event_of(call);
+  EXPECT_EQ(e["status_id"], 2);
+  EXPECT_EQ(e["status"], "Failure");
+  EXPECT_EQ(e["status_code"], "rate_limit_exceeded");
+  EXPECT_EQ(e["status_detail"], "Rate limit reached for gpt-4o-mini");
+  EXPECT_EQ(e["http_response"]["code"], 429);
+  EXPECT_EQ(e["unmapped"]["llmtap"]["error_message"], "Rate limit reached for gpt-4o-mini");
+
+  call.error_type.clear();
+  call.error_message.clear();
+  call.status = 500;
+  EXPECT_EQ(event_of(call)["status_code"], "500");
+}
+
+TEST(OcsfHttpActivity, CutShort2xxIsFailure) {
+  auto call = full_call();
+  call.response_incomplete = true;
+  EXPECT_EQ(event_of(call)["status_id"], 2);
+  call.response_incomplete = false;
+  call.error_type = "overloaded_error";  // an SSE error event after a 200
+  EXPECT_EQ(event_of(call)["status_id"], 2);
+}
+
+TEST(OcsfHttpActivity, HostileStringsStayValidJson) {
+  auto call = full_call();
+  call.response_model = std::string("gpt\"}\\\n\x01\x1b[31m\xff\xfe", 15);
+  call.error_type = std::string("bad\0type", 8);
+  call.error_message = "\xC0\xAF \xED\xA0\x80 \"quoted\" \t tab";
+  call.process.comm = "evil\"comm\x7f";
+  call.process.cmdline = std::string("a\0b", 3);
+  call.user_agent = "UA\r\nX-Injected: 1";
+  call.server_name = "host\xe2\x82";
+  call.status = 400;
+  const json e = event_of(call);
+  EXPECT_EQ(e["ai_model"]["name"], "gpt\"}\\\n\x01\x1b[31m\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(e["status_code"], std::string("bad\0type", 8));
+  EXPECT_EQ(e["status_detail"],
+            "\xEF\xBF\xBD\xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD \"quoted\" \t tab");
+  EXPECT_EQ(e["actor"]["process"]["name"], "evil\"comm\x7f");
+  EXPECT_EQ(e["actor"]["process"]["cmd_line"], std::string("a\0b", 3));
+  EXPECT_EQ(e["http_request"]["user_agent"], "UA\r\nX-Injected: 1");
+  EXPECT_EQ(e["dst_endpoint"]["hostname"], "host\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(e["http_request"]["url"]["url_string"],
+            "https://host\xEF\xBF\xBD\xEF\xBF\xBD/v1/chat/completions");
+}
+
+TEST(OcsfHttpActivity, Ipv6Endpoints) {
+  auto call = full_call();
+  call.local = endpoint(AF_INET6, "fd00::5", 40000);
+  call.remote = endpoint(AF_INET6, "2606:4700::6812:1", 8443);
+  call.server_name.clear();
+  call.http_version = "2";
+  const json e = event_of(call);
+  EXPECT_EQ(e["src_endpoint"]["ip"], "fd00::5");
+  EXPECT_EQ(e["dst_endpoint"], json({{"ip", "2606:4700::6812:1"}, {"port", 8443}}));
+  EXPECT_EQ(e["connection_info"]["protocol_ver_id"], 6);
+  EXPECT_EQ(e["http_request"]["url"]["hostname"], "2606:4700::6812:1");
+  EXPECT_EQ(e["http_request"]["url"]["url_string"],
+            "https://[2606:4700::6812:1]:8443/v1/chat/completions");
+  EXPECT_EQ(e["http_request"]["version"], "HTTP/2");
+  EXPECT_FALSE(e["message_context"].contains("service"));
+}
+
+TEST(OcsfHttpActivity, MappedIpv4IsShownAsIpv4) {
+  auto call = full_call();
+  call.remote = endpoint(AF_INET6, "::ffff:10.1.2.3", 443);
+  const json e = event_of(call);
+  EXPECT_EQ(e["dst_endpoint"]["ip"], "10.1.2.3");
+  EXPECT_EQ(e["connection_info"]["protocol_ver_id"], 4);
+}
+
+TEST(OcsfHttpActivity, AppendsToTheCallersBuffer) {
+  std::string out = "{\"previous\":1}\n";
+  append_ocsf_http_activity(full_call(), kContext, out);
+  append_ocsf_http_activity(testing::bare_call(), kContext, out);
+  size_t lines = 0;
+  size_t start = 0;
+  for (size_t nl; (nl = out.find('\n', start)) != std::string::npos; start = nl + 1, ++lines) {
+    EXPECT_TRUE(json::accept(out.substr(start, nl - start)));
+  }
+  EXPECT_EQ(lines, 3u);
+}
+
+}  // namespace
+}  // namespace llmtap::sink

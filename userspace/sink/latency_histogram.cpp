@@ -1,0 +1,47 @@
+#include "sink/latency_histogram.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace llmtap::sink {
+namespace {
+
+constexpr double kFirstBoundNs = 1e6;  // bucket 0 holds up to 1 ms
+constexpr double kGrowth = 1.25;
+
+double upper_bound_ns(size_t bucket) { return kFirstBoundNs * std::pow(kGrowth, bucket); }
+
+size_t bucket_of(uint64_t ns, size_t buckets) {
+  if (ns <= kFirstBoundNs) return 0;
+  const double index = std::ceil(std::log(ns / kFirstBoundNs) / std::log(kGrowth));
+  return std::min(static_cast<size_t>(index), buckets - 1);
+}
+
+}  // namespace
+
+void LatencyHistogram::add(uint64_t ns) {
+  ++counts_[bucket_of(ns, kBuckets)];
+  ++count_;
+  max_ns_ = std::max(max_ns_, ns);
+}
+
+uint64_t LatencyHistogram::percentile(double fraction) const {
+  if (count_ == 0) return 0;
+  const auto rank = static_cast<uint64_t>(std::max(1.0, std::ceil(fraction * count_)));
+  uint64_t seen = 0;
+  for (size_t bucket = 0; bucket < kBuckets; ++bucket) {
+    seen += counts_[bucket];
+    if (seen >= rank) {
+      return std::min(static_cast<uint64_t>(upper_bound_ns(bucket)), max_ns_);
+    }
+  }
+  return max_ns_;
+}
+
+void LatencyHistogram::merge(const LatencyHistogram& other) {
+  for (size_t bucket = 0; bucket < kBuckets; ++bucket) counts_[bucket] += other.counts_[bucket];
+  count_ += other.count_;
+  max_ns_ = std::max(max_ns_, other.max_ns_);
+}
+
+}  // namespace llmtap::sink
