@@ -19,10 +19,15 @@ packages=(
   # userspace libraries
   libssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev
   libnghttp2-dev libbrotli-dev libzstd-dev libsimdjson-dev
-  # tests
-  libgtest-dev libgmock-dev googletest
+  # tests; libFuzzer and the sanitizers for scripts/fuzz.sh
+  libgtest-dev libgmock-dev googletest libclang-rt-14-dev
   # real TLS clients the tests drive
   curl wget openssl gnutls-bin libgnutls28-dev python3 nodejs iproute2 util-linux mount procps
 )
 apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 echo "install-deps.sh: ${#packages[@]} packages present"
+
+# The official LLM SDKs the end-to-end tests drive (versions pinned in package-lock.json).
+cd "$(dirname "$0")/../tests/clients"
+npm ci --no-audit --no-fund --loglevel=error >/dev/null
+echo "install-deps.sh: test SDKs installed: $(ls node_modules | tr '\n' ' ')"

@@ -28,7 +28,9 @@ std::string endpoint_text(const std::string& address, uint16_t port) {
   return (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
 }
 
-Fixture::Fixture(std::string bind) : bind_address(std::move(bind)) {
+Fixture::Fixture(std::string bind,
+                 std::function<testing::HttpResponse(const testing::HttpRequest&)> responder)
+    : bind_address(std::move(bind)) {
   static int counter = 0;
   dir = fs::temp_directory_path() /
         ("llmtap-e2e-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
@@ -38,6 +40,7 @@ Fixture::Fixture(std::string bind) : bind_address(std::move(bind)) {
   options.bind_address = bind_address;
   options.cert_file = dir / "cert.pem";
   options.key_file = dir / "key.pem";
+  options.responder = std::move(responder);
   server = std::make_unique<testing::TlsTestServer>(options);
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,7 +29,8 @@ struct Fixture {
   std::string bind_address;
   std::unique_ptr<testing::TlsTestServer> server;
 
-  explicit Fixture(std::string bind = "127.0.0.1");
+  explicit Fixture(std::string bind = "127.0.0.1",
+                   std::function<testing::HttpResponse(const testing::HttpRequest&)> responder = {});
   ~Fixture();
   std::string url() const;
   std::string server_endpoint() const;

@@ -51,12 +51,13 @@ std::string llmtap_binary() {
 
 TraceSession::TraceSession(const std::vector<std::string>& args,
                            std::chrono::milliseconds ready_timeout,
-                           const std::vector<std::string>& global_args) {
+                           const std::vector<std::string>& global_args,
+                           const std::string& command) {
   const bool verbose = std::getenv("LLMTAP_TEST_VERBOSE") != nullptr;  // for debugging
   std::vector<std::string> argv = {llmtap_binary()};
   if (verbose) argv.push_back("-v");
   argv.insert(argv.end(), global_args.begin(), global_args.end());
-  argv.push_back("trace");
+  argv.push_back(command);
   argv.insert(argv.end(), args.begin(), args.end());
   process_ = std::make_unique<ChildProcess>(argv);
   if (verbose) {
@@ -71,12 +72,12 @@ TraceSession::TraceSession(const std::vector<std::string>& args,
     if (stderr_text().find("; ready") != std::string::npos) return;
     if (const auto code = process_->poll_exit()) {
       exit_code_ = *code;
-      throw std::runtime_error("llmtap trace exited with " + std::to_string(exit_code_) + ": " +
+      throw std::runtime_error("llmtap " + command + " exited with " + std::to_string(exit_code_) + ": " +
                                stderr_text());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  throw std::runtime_error("llmtap trace not ready in time: " + stderr_text());
+  throw std::runtime_error("llmtap " + command + " not ready in time: " + stderr_text());
 }
 
 TraceSession::~TraceSession() {
@@ -86,7 +87,9 @@ TraceSession::~TraceSession() {
 
 std::string TraceSession::stderr_text() const { return read_file(process_->err_path()); }
 
-std::vector<nlohmann::json> TraceSession::lines() const {
+std::string TraceSession::stdout_text() const { return read_file(process_->out_path()); }
+
+std::vector<nlohmann::json> TraceSession::json_lines() const {
   std::vector<nlohmann::json> lines;
   std::istringstream in(read_file(process_->out_path()));
   std::string line;
@@ -99,7 +102,7 @@ std::vector<nlohmann::json> TraceSession::lines() const {
 
 std::vector<TraceEvent> TraceSession::events() const {
   std::vector<TraceEvent> events;
-  for (auto& j : lines()) {
+  for (auto& j : json_lines()) {
     if (j.at("type") == "tls") events.push_back(to_event(std::move(j)));
   }
   return events;
@@ -107,7 +110,7 @@ std::vector<TraceEvent> TraceSession::events() const {
 
 std::vector<nlohmann::json> TraceSession::closes() const {
   std::vector<nlohmann::json> closes;
-  for (auto& j : lines()) {
+  for (auto& j : json_lines()) {
     if (j.at("type") == "tls_close") closes.push_back(std::move(j));
   }
   return closes;
@@ -136,14 +139,17 @@ std::vector<TraceEvent> TraceSession::wait_for_bytes(pid_t pid, uint64_t total_b
 TraceSummary TraceSession::stop() {
   exit_code_ = process_->stop(SIGINT, std::chrono::seconds(60));
   TraceSummary summary;
-  const std::string err = stderr_text();
-  const auto at = err.rfind("summary:");
-  if (at == std::string::npos) return summary;
-  std::istringstream fields(err.substr(at + 8, err.find('\n', at) - at - 8));
-  std::string field;
-  while (fields >> field) {
-    const auto eq = field.find('=');
-    if (eq != std::string::npos) summary[field.substr(0, eq)] = std::stoull(field.substr(eq + 1));
+  std::istringstream err(stderr_text());
+  std::string line;
+  while (std::getline(err, line)) {
+    const auto at = line.find("summary:");
+    if (at == std::string::npos) continue;
+    std::istringstream fields(line.substr(at + 8));
+    std::string field;
+    while (fields >> field) {
+      const auto eq = field.find('=');
+      if (eq != std::string::npos) summary[field.substr(0, eq)] = std::stoull(field.substr(eq + 1));
+    }
   }
   return summary;
 }

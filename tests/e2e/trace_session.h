@@ -34,11 +34,12 @@ using TraceSummary = std::map<std::string, uint64_t>;
 
 class TraceSession {
  public:
-  // Starts `llmtap trace ARGS...`; returns once it reports ready. Throws std::runtime_error
-  // with llmtap's stderr when it fails to start.
+  // Starts `llmtap COMMAND ARGS...` (trace, daemon, watch); returns once it reports ready.
+  // Throws std::runtime_error with llmtap's stderr when it fails to start.
   explicit TraceSession(const std::vector<std::string>& args,
                         std::chrono::milliseconds ready_timeout = std::chrono::seconds(30),
-                        const std::vector<std::string>& global_args = {});
+                        const std::vector<std::string>& global_args = {},
+                        const std::string& command = "trace");
   ~TraceSession();
   TraceSession(const TraceSession&) = delete;
   TraceSession& operator=(const TraceSession&) = delete;
@@ -53,15 +54,19 @@ class TraceSession {
                                          std::chrono::milliseconds timeout =
                                              std::chrono::seconds(10)) const;
 
-  // SIGINT, wait for exit; returns the summary. exit_code() is valid afterwards.
+  // Every complete JSON line written so far (daemon: OCSF events).
+  std::vector<nlohmann::json> json_lines() const;
+  // stdout as text (watch).
+  std::string stdout_text() const;
+
+  // SIGINT, wait for exit; returns the key=value pairs of every "summary:" line on stderr.
+  // exit_code() is valid afterwards.
   TraceSummary stop();
   int exit_code() const { return exit_code_; }
   std::string stderr_text() const;
   pid_t pid() const { return process_->pid(); }
 
  private:
-  std::vector<nlohmann::json> lines() const;
-
   std::unique_ptr<ChildProcess> process_;  // llmtap trace; stdout and stderr go to files
   int exit_code_ = -1;
 };

@@ -2,10 +2,16 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 
 #include "capture/capture_error.h"
+#include "cli/catalog_command.h"
+#include "cli/daemon_command.h"
 #include "cli/trace_command.h"
+#include "cli/watch_command.h"
+#include "llm/catalog/provider_catalog.h"
 #include "llmtap_abi.h"
 
 namespace {
@@ -19,6 +25,48 @@ void setup_logging(int verbosity) {
   spdlog::set_default_logger(logger);
 }
 
+void add_capture_options(CLI::App* cmd, llmtap::cli::CaptureSelection& c) {
+  cmd->add_option("--pid", c.pid, "Only this process (tgid)");
+  cmd->add_option("--comm", c.comm, "Only processes with this command name (15 chars)");
+  cmd->add_option("--cgroup", c.cgroup, "Only processes in this cgroup v2 directory or below it")
+      ->check(CLI::ExistingDirectory);
+  cmd->add_flag("!--no-discovery", c.scan_processes,
+                "Probe only the system libraries and --lib files, not what processes map");
+  cmd->add_flag("!--no-hold", c.hold_while_attaching,
+                "Never stop a process that connects while its TLS library is attached");
+  cmd->add_option("--lib", c.libs,
+                  "Also probe this library or executable (OpenSSL inside), repeatable")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--max-bytes", c.max_bytes,
+                  "Bytes captured per TLS call before the call counts as truncated")
+      ->default_val(LLMTAP_DEFAULT_MAX_BYTES)
+      ->check(CLI::Range(1u, LLMTAP_MAX_BYTES_LIMIT));
+  cmd->add_option("--ring-buffer-size", c.ring_buffer_bytes,
+                  "Kernel ring buffer bytes (rounded up to a power of two)")
+      ->default_val(LLMTAP_DEFAULT_RINGBUF_BYTES)
+      ->check(CLI::Range(4096u, 1u << 30));
+}
+
+void add_duration_option(CLI::App* cmd, double& seconds) {
+  cmd->add_option("--duration", seconds, "Stop after this many seconds")
+      ->check(CLI::NonNegativeNumber);
+}
+
+void add_llm_options(CLI::App* cmd, llmtap::cli::LlmSessionOptions& o) {
+  cmd->add_option("--catalog", o.catalog_files,
+                  "Extra provider catalog YAML, tried before the built-in one (repeatable)")
+      ->check(CLI::ExistingFile);
+  cmd->add_flag("--include-content", o.include_content,
+                "Put prompt and completion text in records (off by default)");
+  cmd->add_option("--content-limit", o.content_limit, "Bytes of prompt/completion text kept")
+      ->default_val(4096)
+      ->check(CLI::Range(size_t{1}, size_t{1} << 24));
+  cmd->add_option("--max-body", o.max_body_bytes,
+                  "Body bytes kept per HTTP message for parsing (longer bodies are counted)")
+      ->default_val(size_t{8} << 20)
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 30));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -30,34 +78,50 @@ int main(int argc, char** argv) {
   llmtap::cli::TraceOptions trace;
   auto* trace_cmd =
       app.add_subcommand("trace", "Write every captured TLS read/write as a JSON line on stdout");
-  trace_cmd->add_option("--pid", trace.pid, "Only this process (tgid)");
-  trace_cmd->add_option("--comm", trace.comm, "Only processes with this command name (15 chars)");
-  trace_cmd->add_option("--cgroup", trace.cgroup,
-                        "Only processes in this cgroup v2 directory or below it")
-      ->check(CLI::ExistingDirectory);
-  trace_cmd->add_flag("!--no-discovery", trace.scan_processes,
-                      "Probe only the system libraries and --lib files, not what processes map");
-  trace_cmd->add_flag("!--no-hold", trace.hold_while_attaching,
-                      "Never stop a process that connects while its TLS library is attached");
-  trace_cmd->add_option("--lib", trace.libs,
-                        "Also probe this library or executable (OpenSSL inside), repeatable")
-      ->check(CLI::ExistingFile);
-  trace_cmd->add_option("--duration", trace.duration_seconds, "Stop after this many seconds")
+  add_capture_options(trace_cmd, trace.capture);
+  add_duration_option(trace_cmd, trace.duration_seconds);
+
+  llmtap::cli::LlmSessionOptions daemon;
+  auto* daemon_cmd = app.add_subcommand(
+      "daemon", "Report every LLM API call on the host as an OCSF JSON line on stdout");
+  add_capture_options(daemon_cmd, daemon.capture);
+  add_duration_option(daemon_cmd, daemon.duration_seconds);
+  add_llm_options(daemon_cmd, daemon);
+
+  llmtap::cli::WatchOptions watch;
+  auto* watch_cmd = app.add_subcommand(
+      "watch", "Show LLM API calls as they happen, with a summary by provider and model");
+  add_capture_options(watch_cmd, watch.session.capture);
+  add_duration_option(watch_cmd, watch.session.duration_seconds);
+  add_llm_options(watch_cmd, watch.session);
+  watch_cmd->add_option("--summary-interval", watch.summary_interval_seconds,
+                        "Seconds between summaries (0: only at exit)")
+      ->default_val(60)
       ->check(CLI::NonNegativeNumber);
-  trace_cmd->add_option("--max-bytes", trace.max_bytes,
-                        "Bytes captured per call before the event says truncated")
-      ->default_val(LLMTAP_DEFAULT_MAX_BYTES)
-      ->check(CLI::Range(1u, LLMTAP_MAX_BYTES_LIMIT));
-  trace_cmd->add_option("--ring-buffer-size", trace.ring_buffer_bytes,
-                        "Kernel ring buffer bytes (rounded up to a power of two)")
-      ->default_val(LLMTAP_DEFAULT_RINGBUF_BYTES)
-      ->check(CLI::Range(4096u, 1u << 30));
+  std::string color = "auto";
+  watch_cmd->add_option("--color", color, "Colour errors: auto, always or never")
+      ->default_val("auto")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+
+  std::vector<std::string> catalog_files;
+  auto* catalog_cmd = app.add_subcommand(
+      "check-catalog", "Validate provider catalog files (errors name file:line:column)");
+  catalog_cmd->add_option("files", catalog_files, "Catalog YAML files")->required();
 
   CLI11_PARSE(app, argc, argv);
   setup_logging(verbosity);
 
   try {
     if (trace_cmd->parsed()) return llmtap::cli::run_trace(trace);
+    if (daemon_cmd->parsed()) return llmtap::cli::run_daemon(daemon);
+    if (watch_cmd->parsed()) {
+      watch.color = color == "always" || (color == "auto" && ::isatty(STDOUT_FILENO) == 1);
+      return llmtap::cli::run_watch(watch);
+    }
+    if (catalog_cmd->parsed()) return llmtap::cli::check_catalogs(catalog_files);
+  } catch (const llmtap::llm::CatalogError& e) {
+    spdlog::error("{}", e.what());
+    return 2;
   } catch (const llmtap::capture::CaptureError& e) {
     spdlog::error("{}", e.what());
     return 2;

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Sends what a broken or hostile client might, each on its own TLS connection, to check that
+the agent neither crashes nor stalls: random bytes, half a request, a 50 MB body, broken JSON,
+invalid UTF-8. Prints {"pid":..., "done":[...]}.
+
+    garbage_client.py --port P --case CASE
+"""
+import argparse
+import json
+import os
+import random
+import socket
+import ssl
+
+
+def connect(port):
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    raw = socket.create_connection(("127.0.0.1", port), timeout=60)
+    return context.wrap_socket(raw)
+
+
+def request(path, body, case, extra=b""):
+    head = (f"POST {path} HTTP/1.1\r\nHost: api.openai.com\r\n"
+            f"Content-Type: application/json\r\nAuthorization: Bearer sk-test-garbage\r\n"
+            f"x-llmtap-case: {case}\r\nContent-Length: {len(body)}\r\n").encode()
+    return head + extra + b"\r\n" + body
+
+
+def read_response(sock):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    return head
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--case", required=True)
+    args = parser.parse_args()
+    done = []
+    rng = random.Random(1234)
+
+    with connect(args.port) as s:  # random bytes, then close
+        s.sendall(bytes(rng.getrandbits(8) for _ in range(65536)))
+    done.append("random_bytes")
+
+    with connect(args.port) as s:  # half a request, then close
+        s.sendall(request("/v1/chat/completions", b'{"model":"gpt-4o","messages":[', args.case)[:-10])
+    done.append("half_request")
+
+    with connect(args.port) as s:  # a 50 MB body
+        filler = b"x" * (50 * 1024 * 1024)
+        body = b'{"model":"gpt-4o-big","messages":[{"role":"user","content":"' + filler + b'"}]}'
+        s.sendall(request("/v1/chat/completions", body, args.case))
+        read_response(s)
+    done.append("fifty_mb_body")
+
+    with connect(args.port) as s:  # broken JSON, then invalid UTF-8 in the model name
+        s.sendall(request("/v1/chat/completions", b'{"model": "gpt-4o", "messages": [{{{', args.case))
+        read_response(s)
+        s.sendall(request("/v1/chat/completions", b'{"model":"gpt-\xff\xfe\xc3","messages":[]}',
+                          args.case))
+        read_response(s)
+    done.append("broken_json_and_invalid_utf8")
+
+    with connect(args.port) as s:  # garbage after a valid request on the same connection
+        s.sendall(request("/v1/chat/completions", b'{"model":"gpt-4o"}', args.case))
+        read_response(s)
+        s.sendall(b"\x00\x01\x02 NOT HTTP AT ALL \r\n\r\n" * 100)
+    done.append("garbage_after_request")
+
+    print(json.dumps({"pid": os.getpid(), "done": done}))
+
+
+if __name__ == "__main__":
+    main()

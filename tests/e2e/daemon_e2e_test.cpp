@@ -1,0 +1,239 @@
+// End to end, as root: real clients (python http.client, the official openai and
+// @anthropic-ai/sdk npm packages) call a local TLS server that replays corpus responses while
+// the real `llmtap daemon` (or `watch`) runs host-wide; its records must name the right
+// provider, API, model and tokens, one per call.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "bpf_gate.h"
+#include "child_process.h"
+#include "corpus_replay.h"
+#include "corpus_wire.h"
+#include "e2e_fixture.h"
+#include "llm/llm_call_builder.h"
+
+namespace llmtap::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+fs::path corpus_dir() { return source_path("tests/data/corpus"); }
+
+// The fields a test checks, read from one OCSF HTTP Activity line.
+struct Record {
+  json event;
+  uint32_t pid = 0;
+  std::string comm;
+  std::string provider;
+  std::string api;
+  std::string request_model;
+  std::string response_model;
+  bool stream = false;
+  int status = 0;
+  std::optional<uint64_t> input_tokens;
+  std::optional<uint64_t> output_tokens;
+  std::optional<uint64_t> total_tokens;
+  std::optional<uint64_t> cached_tokens;
+  std::optional<uint64_t> reasoning_tokens;
+  std::optional<std::string> error_type;
+  std::string server_name;
+  std::string conn_uid;
+};
+
+std::optional<uint64_t> optional_count(const json& object, const char* key) {
+  if (!object.is_object() || !object.contains(key)) return std::nullopt;
+  return object.at(key).get<uint64_t>();
+}
+
+Record to_record(const json& e) {
+  Record r;
+  r.event = e;
+  const json& process = e.at("actor").at("process");
+  r.pid = process.at("pid").get<uint32_t>();
+  r.comm = process.value("name", "");
+  const json& llm = e.at("unmapped").at("llmtap");
+  r.provider = llm.value("provider", "");
+  r.api = llm.value("api", "");
+  r.request_model = llm.value("request_model", "");
+  r.response_model = llm.value("response_model", "");
+  r.stream = llm.value("stream", false);
+  if (e.contains("http_response")) r.status = e.at("http_response").value("code", 0);
+  const json context = e.value("message_context", json::object());
+  r.input_tokens = optional_count(context, "prompt_tokens");
+  r.output_tokens = optional_count(context, "completion_tokens");
+  r.total_tokens = optional_count(context, "total_tokens");
+  r.cached_tokens = optional_count(llm, "cached_tokens");
+  r.reasoning_tokens = optional_count(llm, "reasoning_tokens");
+  if (llm.contains("error_type")) r.error_type = llm.at("error_type").get<std::string>();
+  r.server_name = e.at("dst_endpoint").value("hostname", "");
+  r.conn_uid = e.at("connection_info").at("uid").dump();
+  return r;
+}
+
+class DaemonE2E : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    replay_ = new CorpusReplay(corpus_dir());
+    fixture_ = new Fixture("127.0.0.1", [](const testing::HttpRequest& request) {
+      return replay_->respond(request);
+    });
+    if (geteuid() != 0) return;
+    try {
+      daemon_ = new TraceSession({}, std::chrono::seconds(30), {}, "daemon");
+    } catch (const std::exception& e) {
+      start_error_ = e.what();
+    }
+  }
+  static void TearDownTestSuite() {
+    if (daemon_ != nullptr) {
+      const auto summary = daemon_->stop();
+      EXPECT_EQ(daemon_->exit_code(), 0) << daemon_->stderr_text();
+      EXPECT_EQ(summary.at("lost_bytes"), 0u);
+      delete daemon_;
+      daemon_ = nullptr;
+    }
+    delete fixture_;
+    fixture_ = nullptr;
+    delete replay_;
+    replay_ = nullptr;
+  }
+  void SetUp() override {
+    LLMTAP_REQUIRE_ROOT();
+    if (daemon_ == nullptr) LLMTAP_BPF_UNAVAILABLE(start_error_);
+  }
+
+  static std::vector<Record> records_for(pid_t pid) {
+    std::vector<Record> mine;
+    for (const json& e : daemon_->json_lines()) {
+      if (e.value("class_uid", 0) != 4002) continue;
+      Record r = to_record(e);
+      if (r.pid == static_cast<uint32_t>(pid)) mine.push_back(std::move(r));
+    }
+    return mine;
+  }
+  static std::vector<Record> wait_for_records(pid_t pid, size_t count,
+                                              std::chrono::milliseconds timeout =
+                                                  std::chrono::seconds(20)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      auto mine = records_for(pid);
+      if (mine.size() >= count || std::chrono::steady_clock::now() > deadline) return mine;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+
+  static std::vector<std::string> corpus_command(const std::vector<std::string>& cases,
+                                                 int repeat = 1) {
+    std::vector<std::string> argv = {"python3", source_path("tests/clients/corpus_client.py"),
+                                     "--port", std::to_string(fixture_->server->port()),
+                                     "--corpus-dir", corpus_dir(), "--repeat",
+                                     std::to_string(repeat)};
+    argv.insert(argv.end(), cases.begin(), cases.end());
+    return argv;
+  }
+
+  static inline CorpusReplay* replay_ = nullptr;
+  static inline Fixture* fixture_ = nullptr;
+  static inline TraceSession* daemon_ = nullptr;
+  static inline std::string start_error_;
+};
+
+std::vector<std::string> all_case_names() {
+  std::vector<std::string> names;
+  for (const fs::path& file : testing::corpus_case_files(corpus_dir())) {
+    names.push_back(fs::relative(file, corpus_dir()).string());
+  }
+  return names;
+}
+
+void expect_matches_case(const Record& r, const testing::CorpusCase& c) {
+  const testing::CorpusExpect& x = c.expect;
+  SCOPED_TRACE(c.name);
+  EXPECT_EQ(r.provider, x.provider);
+  EXPECT_EQ(r.api, x.api);
+  EXPECT_EQ(r.request_model, x.request_model);
+  EXPECT_EQ(r.response_model, x.response_model);
+  EXPECT_EQ(r.stream, x.stream);
+  EXPECT_EQ(r.status, x.status);
+  EXPECT_EQ(r.input_tokens, x.input_tokens);
+  EXPECT_EQ(r.output_tokens, x.output_tokens);
+  EXPECT_EQ(r.total_tokens, x.total_tokens);
+  EXPECT_EQ(r.cached_tokens, x.cached_tokens);
+  EXPECT_EQ(r.reasoning_tokens, x.reasoning_tokens);
+  EXPECT_EQ(r.error_type, x.error_type);
+  EXPECT_EQ(r.server_name, llm::host_without_port(c.host));
+}
+
+TEST_F(DaemonE2E, EveryCorpusCaseThroughPythonGivesItsRecord) {
+  const auto names = all_case_names();
+  ASSERT_GE(names.size(), 40u);
+  pid_t pid = -1;
+  const ChildResult result = run_child(corpus_command(names), &pid);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto records = wait_for_records(pid, names.size());
+  ASSERT_EQ(records.size(), names.size()) << daemon_->stderr_text();
+  std::set<std::string> connections;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const auto c = testing::load_corpus_case(corpus_dir() / names[i]);
+    expect_matches_case(records[i], c);
+    EXPECT_EQ(records[i].comm, "python3");
+    connections.insert(records[i].conn_uid);
+  }
+  EXPECT_EQ(connections.size(), 1u) << "one keep-alive connection";
+}
+
+TEST_F(DaemonE2E, HundredCallsOnOneKeepAliveConnectionGiveHundredRecords) {
+  const std::string name = all_case_names().front();
+  pid_t pid = -1;
+  const ChildResult result = run_child(corpus_command({name}, 100), &pid);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto records = wait_for_records(pid, 100);
+  ASSERT_EQ(records.size(), 100u);
+  const auto c = testing::load_corpus_case(corpus_dir() / name);
+  for (const Record& r : records) {
+    expect_matches_case(r, c);
+    EXPECT_EQ(r.conn_uid, records.front().conn_uid);
+  }
+  std::set<std::string> uids;
+  for (const Record& r : records) uids.insert(r.event.at("metadata").at("uid").get<std::string>());
+  EXPECT_EQ(uids.size(), 100u) << "metadata.uid is unique per event";
+}
+
+TEST_F(DaemonE2E, GarbageNeverCrashesNorStallsOtherConnections) {
+  const std::string name = all_case_names().front();
+  ChildProcess garbage({"python3", source_path("tests/clients/garbage_client.py"), "--port",
+                        std::to_string(fixture_->server->port()), "--case", name});
+  garbage.release();
+  // Meanwhile a well-behaved client is reported as usual.
+  pid_t pid = -1;
+  const ChildResult result = run_child(corpus_command({name}, 5), &pid);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(wait_for_records(pid, 5).size(), 5u);
+
+  const ChildResult garbage_result = garbage.wait(std::chrono::seconds(120));
+  ASSERT_EQ(garbage_result.exit_code, 0) << garbage_result.err;
+  const auto records = wait_for_records(garbage.pid(), 5, std::chrono::seconds(30));
+  // The 50 MB call, broken JSON, invalid UTF-8 and the call before the garbage are reported;
+  // random bytes and the half request are not calls.
+  ASSERT_EQ(records.size(), 4u) << daemon_->stderr_text();
+  const Record& big = records[0];
+  EXPECT_EQ(big.request_model, "gpt-4o-big");
+  const json& llm = big.event.at("unmapped").at("llmtap");
+  EXPECT_GT(llm.at("request_body_bytes").get<uint64_t>(), 50u << 20);
+  EXPECT_TRUE(llm.value("request_truncated", false));
+  EXPECT_EQ(records[1].request_model, "");  // broken JSON: no model, still a record
+  EXPECT_FALSE(records[2].request_model.empty());  // invalid UTF-8 replaced, still a string
+  EXPECT_EQ(records[3].request_model, "gpt-4o");
+  EXPECT_EQ(daemon_->json_lines().size(), daemon_->json_lines().size());  // every line parses
+}
+
+}  // namespace
+}  // namespace llmtap::e2e

@@ -1,0 +1,216 @@
+#include "pipeline/traffic_pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "corpus_wire.h"
+#include "llm/catalog/provider_catalog.h"
+
+namespace llmtap::pipeline {
+namespace {
+
+using capture::Direction;
+
+// Feeds a pipeline TLS calls as one client process would make them.
+class PipelineHarness {
+ public:
+  explicit PipelineHarness(PipelineOptions options = {})
+      : catalog_(llm::ProviderCatalog::builtin()),
+        processes_("/nonexistent"),
+        pipeline_(catalog_, options, processes_, [](uint64_t ns) { return ns + 1'000'000'000; },
+                  [this](const llm::LlmCall& call) { calls.push_back(call); }) {}
+
+  void send(uint64_t conn, Direction direction, std::string_view bytes, uint32_t lost = 0) {
+    capture::TlsCall call;
+    call.pid = 4242;
+    call.tid = 4242;
+    call.uid = 1000;
+    call.ssl = 0xabc000 + conn;
+    call.conn_id = conn;
+    call.mono_ns = now_ += 1'000'000;
+    call.direction = direction;
+    call.call_len = static_cast<uint32_t>(bytes.size()) + lost;
+    call.lost_len = lost;
+    call.data = bytes;
+    call.comm = "client";
+    call.remote.family = 2;
+    call.remote.port = 443;
+    pipeline_.on_tls_call(call);
+  }
+  // Sends `bytes` cut into calls of at most `piece` bytes.
+  void send_in_pieces(uint64_t conn, Direction direction, std::string_view bytes, size_t piece) {
+    for (size_t at = 0; at < bytes.size(); at += piece) send(conn, direction, bytes.substr(at, piece));
+  }
+  void close(uint64_t conn) {
+    capture::TlsClose c;
+    c.pid = 4242;
+    c.ssl = 0xabc000 + conn;
+    c.conn_id = conn;
+    c.mono_ns = now_ += 1'000'000;
+    pipeline_.on_tls_close(c);
+  }
+  TrafficPipeline& pipeline() { return pipeline_; }
+
+  std::vector<llm::LlmCall> calls;
+
+ private:
+  llm::ProviderCatalog catalog_;
+  enrich::ProcessIdentityCache processes_;
+  TrafficPipeline pipeline_;
+  uint64_t now_ = 1'000'000'000;
+};
+
+std::vector<testing::CorpusCase> corpus() {
+  std::vector<testing::CorpusCase> cases;
+  for (const auto& file : testing::corpus_case_files(LLMTAP_CORPUS_DIR)) {
+    cases.push_back(testing::load_corpus_case(file));
+  }
+  return cases;
+}
+
+void expect_matches(const llm::LlmCall& call, const testing::CorpusCase& c) {
+  const testing::CorpusExpect& x = c.expect;
+  SCOPED_TRACE(c.name);
+  EXPECT_EQ(call.provider, x.provider);
+  EXPECT_EQ(call.api, x.api);
+  EXPECT_EQ(call.request_model, x.request_model);
+  EXPECT_EQ(call.response_model, x.response_model);
+  EXPECT_EQ(call.stream, x.stream);
+  EXPECT_EQ(call.status, x.status);
+  EXPECT_EQ(call.tokens.input, x.input_tokens);
+  EXPECT_EQ(call.tokens.output, x.output_tokens);
+  EXPECT_EQ(call.tokens.total, x.total_tokens);
+  EXPECT_EQ(call.tokens.cached, x.cached_tokens);
+  EXPECT_EQ(call.tokens.reasoning, x.reasoning_tokens);
+  EXPECT_EQ(call.error_type.empty() ? std::nullopt : std::optional(call.error_type), x.error_type);
+  EXPECT_EQ(call.server_name, llm::host_without_port(c.host));
+  EXPECT_EQ(call.path, c.path.substr(0, c.path.find('?')));
+  EXPECT_EQ(call.request_bytes, c.request_bytes.size());
+  EXPECT_EQ(call.response_bytes, c.response_bytes.size());
+}
+
+TEST(TrafficPipeline, EveryCorpusCaseFromTheWireGivesItsRecord) {
+  const auto cases = corpus();
+  ASSERT_GE(cases.size(), 40u);
+  for (const auto& c : cases) {
+    PipelineHarness h;
+    h.send_in_pieces(1, Direction::kWrite, c.request_bytes, 16384);
+    h.send_in_pieces(1, Direction::kRead, c.response_bytes, 16384);
+    ASSERT_EQ(h.calls.size(), 1u) << c.name;
+    expect_matches(h.calls[0], c);
+    EXPECT_EQ(h.calls[0].process.pid, 4242u);
+    EXPECT_EQ(h.calls[0].conn_id, 1u);
+    EXPECT_GT(h.calls[0].ttfb_ns, 0u);
+    EXPECT_GE(h.calls[0].latency_ns, h.calls[0].ttfb_ns);
+  }
+}
+
+TEST(TrafficPipeline, WhereTheCallsCutTheBytesNeverChangesTheRecord) {
+  std::mt19937 rng(7);
+  for (const auto& c : corpus()) {
+    PipelineHarness h;
+    for (const std::string* side : {&c.request_bytes, &c.response_bytes}) {
+      const Direction d = side == &c.request_bytes ? Direction::kWrite : Direction::kRead;
+      size_t at = 0;
+      while (at < side->size()) {
+        const size_t n = std::uniform_int_distribution<size_t>(1, 700)(rng);
+        h.send(1, d, std::string_view(*side).substr(at, n));
+        at += n;
+      }
+    }
+    ASSERT_EQ(h.calls.size(), 1u) << c.name;
+    expect_matches(h.calls[0], c);
+  }
+}
+
+TEST(TrafficPipeline, HundredCallsOnOneKeepAliveConnectionGiveHundredRecords) {
+  const auto cases = corpus();
+  PipelineHarness h;
+  for (int i = 0; i < 100; ++i) {
+    const auto& c = cases[static_cast<size_t>(i) % cases.size()];
+    h.send(7, Direction::kWrite, c.request_bytes);
+    h.send(7, Direction::kRead, c.response_bytes);
+  }
+  ASSERT_EQ(h.calls.size(), 100u);
+  for (int i = 0; i < 100; ++i) {
+    expect_matches(h.calls[static_cast<size_t>(i)], cases[static_cast<size_t>(i) % cases.size()]);
+    EXPECT_EQ(h.calls[static_cast<size_t>(i)].sequence, static_cast<uint64_t>(i + 1));
+  }
+  EXPECT_EQ(h.pipeline().open_connections(), 1u);
+  h.close(7);
+  EXPECT_EQ(h.pipeline().open_connections(), 0u);
+}
+
+TEST(TrafficPipeline, NonLlmTrafficIsDroppedAndCounted) {
+  PipelineHarness h;
+  const std::string request =
+      "GET /repos/x/y HTTP/1.1\r\nHost: api.github.com\r\n\r\n"
+      "POST /upload HTTP/1.1\r\nHost: api.github.com\r\nContent-Length: 5\r\n\r\nhello";
+  const std::string response =
+      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
+  h.send(3, Direction::kWrite, request);
+  h.send(3, Direction::kRead, response);
+  EXPECT_TRUE(h.calls.empty());
+  EXPECT_EQ(h.pipeline().http_stats().filtered_requests, 2u);
+  // A TLS connection that is not HTTP at all (a database, SMTP) is ignored after its start.
+  h.send(4, Direction::kWrite, std::string("\x16\x03\x01 binary protocol", 20));
+  h.send(4, Direction::kRead, std::string(1000, '\x02'));
+  EXPECT_TRUE(h.calls.empty());
+  EXPECT_EQ(h.pipeline().http_stats().non_http_connections, 1u);
+}
+
+TEST(TrafficPipeline, AnUnansweredRequestIsReportedWhenTheConnectionEnds) {
+  const auto c = corpus().front();
+  PipelineHarness h;
+  h.send(9, Direction::kWrite, c.request_bytes);
+  EXPECT_TRUE(h.calls.empty());
+  h.close(9);
+  ASSERT_EQ(h.calls.size(), 1u);
+  EXPECT_EQ(h.calls[0].status, 0);
+  EXPECT_EQ(h.calls[0].error_type, "no_response");
+  EXPECT_EQ(h.calls[0].request_model, c.expect.request_model);
+}
+
+TEST(TrafficPipeline, MissingBytesRestartParsingAtTheNextMessage) {
+  const auto cases = corpus();
+  const auto& c = cases.front();
+  PipelineHarness h;
+  // The first response loses bytes in the ring buffer: that exchange cannot be trusted, the
+  // next one on the same connection is reported normally.
+  h.send(5, Direction::kWrite, c.request_bytes);
+  h.send(5, Direction::kRead, std::string_view(c.response_bytes).substr(0, 20), 500);
+  h.send(5, Direction::kWrite, c.request_bytes);
+  h.send(5, Direction::kRead, c.response_bytes);
+  ASSERT_FALSE(h.calls.empty());
+  expect_matches(h.calls.back(), c);
+  EXPECT_EQ(h.pipeline().stats().gaps, 1u);
+}
+
+TEST(TrafficPipeline, ConnectionsStayBounded) {
+  const auto c = corpus().front();
+  PipelineOptions options;
+  options.max_connections = 100;
+  PipelineHarness h(options);
+  for (uint64_t conn = 1; conn <= 1000; ++conn) h.send(conn, Direction::kWrite, c.request_bytes);
+  EXPECT_LE(h.pipeline().open_connections(), 100u);
+  EXPECT_EQ(h.pipeline().stats().connections_evicted, 900u);
+}
+
+TEST(TrafficPipeline, RandomGarbageNeverCrashes) {
+  std::mt19937 rng(11);
+  PipelineHarness h;
+  for (int i = 0; i < 2000; ++i) {
+    std::string bytes(std::uniform_int_distribution<size_t>(0, 3000)(rng), '\0');
+    for (char& ch : bytes) ch = static_cast<char>(rng());
+    if (i % 3 == 0) bytes = "POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n" + bytes;
+    h.send(static_cast<uint64_t>(i % 17), i % 2 ? Direction::kRead : Direction::kWrite, bytes);
+  }
+  for (uint64_t conn = 0; conn < 17; ++conn) h.close(conn);
+  EXPECT_EQ(h.pipeline().open_connections(), 0u);
+}
+
+}  // namespace
+}  // namespace llmtap::pipeline

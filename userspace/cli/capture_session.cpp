@@ -1,0 +1,146 @@
+#include "cli/capture_session.h"
+
+#include <spdlog/spdlog.h>
+#include <time.h>
+
+#include <chrono>
+#include <utility>
+
+#include "capture/call_assembler.h"
+#include "capture/host_requirements.h"
+#include "capture/tls_capture_program.h"
+#include "capture/tls_discovery.h"
+#include "capture/wall_clock.h"
+#include "cli/stop_signal.h"
+#include "llmtap_abi.h"
+#include "probes/system_libraries.h"
+
+namespace llmtap::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+capture::WallClock& wall_clock() {
+  static capture::WallClock clock;
+  return clock;
+}
+
+capture::CaptureOptions capture_options_for(const CaptureSelection& selection) {
+  capture::CaptureOptions c;
+  c.target_pid = selection.pid;
+  c.target_comm = selection.comm;
+  c.target_cgroup = selection.cgroup;
+  c.hold_while_attaching = selection.hold_while_attaching;
+  if (selection.max_bytes != 0) c.max_bytes_per_call = selection.max_bytes;
+  if (selection.ring_buffer_bytes != 0) c.ring_buffer_bytes = selection.ring_buffer_bytes;
+  return c;
+}
+
+void log_summary(const capture::CaptureCounters& c, const capture::AssemblerStats& a,
+                 const capture::DiscoveryStats& d) {
+  spdlog::info(
+      "capture summary: calls={} bytes={} lost_calls={} lost_bytes={} lost_records={} "
+      "truncated_calls={} read_errors={} events={} closes={} malformed_records={} "
+      "orphaned_records={} lost_proc_events={} files_attached={} files_detached={} "
+      "files_examined={} attach_failures={} exec_events={} lib_events={} exit_events={} "
+      "holds={} resumed={}",
+      c.calls, c.bytes, c.lost_calls, c.lost_bytes, c.lost_records, c.truncated_calls,
+      c.read_errors, a.calls, a.closes, a.malformed_records, a.orphaned_records,
+      c.lost_proc_events, d.files_attached, d.files_detached, d.files_examined,
+      d.attach_failures, d.exec_events, d.lib_events, d.exit_events, c.holds, d.resumed);
+  if (c.lost_bytes != 0 || c.lost_calls != 0) {
+    spdlog::warn("{} bytes in {} calls were lost: the ring buffer was full; raise "
+                 "--ring-buffer-size or lower --max-bytes",
+                 c.lost_bytes, c.lost_calls);
+  }
+}
+
+}  // namespace
+
+uint64_t monotonic_now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+uint64_t realtime_ns(uint64_t mono_ns) { return wall_clock().realtime_ns(mono_ns); }
+
+int run_capture(const CaptureSelection& selection, double duration_seconds,
+                const CaptureHandlers& handlers) {
+  capture::check_bpf_privileges();
+  capture::check_kernel_btf();
+  if (capture::ensure_tracefs_mounted()) spdlog::info("mounted tracefs at /sys/kernel/tracing");
+  install_stop_signal_handlers();
+  wall_clock().resync();
+
+  capture::CallAssembler assembler(handlers.on_call, handlers.on_close);
+
+  // Exits are applied after each poll round: by then the data ring has given up every record
+  // the process wrote before it exited (the two rings are read separately).
+  std::vector<std::pair<uint32_t, uint64_t>> exited;
+  capture::TlsDiscovery* discovery_ptr = nullptr;
+  const capture::CaptureOptions capture_options = capture_options_for(selection);
+  capture::TlsCaptureProgram program(
+      capture_options, [&](std::span<const std::byte> r) { assembler.feed(r); },
+      [&](std::span<const std::byte> r) {
+        if (discovery_ptr != nullptr) discovery_ptr->on_proc_event(r);
+      });
+
+  capture::DiscoveryOptions discovery_options;
+  discovery_options.pinned_files = probes::find_system_tls_libraries();
+  discovery_options.pinned_files.insert(discovery_options.pinned_files.end(),
+                                        selection.libs.begin(), selection.libs.end());
+  discovery_options.scan_processes = selection.scan_processes;
+  capture::TlsDiscovery discovery(program, discovery_options);
+  discovery_ptr = &discovery;
+  discovery.on_exit = [&](pid_t pid, uint64_t mono_ns) {
+    exited.emplace_back(static_cast<uint32_t>(pid), mono_ns);
+  };
+  discovery.on_attached = [](const capture::AttachLatency& a) {
+    spdlog::debug("attach latency {} us ({} of pid {}: {})", a.latency_ns / 1000,
+                  a.from_exec ? "exec" : "library mapped", a.pid, a.path);
+  };
+  discovery.start();
+  spdlog::info(
+      "tracing {} probes on {} files (ring buffer {} bytes, max {} bytes per call); ready",
+      program.attached_probe_count(), discovery.attached_files(), program.ring_buffer_bytes(),
+      capture_options.max_bytes_per_call);
+
+  const auto deadline = duration_seconds > 0
+                            ? Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                 std::chrono::duration<double>(duration_seconds))
+                            : Clock::time_point::max();
+  int status = 0;
+  auto last_housekeeping = Clock::now();
+  auto apply_exits = [&] {
+    for (const auto& [pid, mono_ns] : exited) handlers.on_process_exit(pid, mono_ns);
+    exited.clear();
+  };
+  while (!stop_requested() && Clock::now() < deadline) {
+    program.poll(std::chrono::milliseconds(LLMTAP_POLL_INTERVAL_MS));
+    apply_exits();
+    // A process held at connect() whose attach never completed must not stay stopped.
+    if (const size_t n = program.expire_pending_attaches(std::chrono::milliseconds(500))) {
+      spdlog::warn("resumed {} processes whose TLS library attach did not complete", n);
+    }
+    if (!handlers.after_poll(monotonic_now_ns())) {
+      spdlog::error("output closed; stopping");
+      status = 1;
+      break;
+    }
+    if (Clock::now() - last_housekeeping > std::chrono::seconds(5)) {
+      wall_clock().resync();
+      discovery.reconcile();
+      last_housekeeping = Clock::now();
+    }
+  }
+
+  program.drain();
+  apply_exits();
+  assembler.flush();
+  if (!handlers.at_end(monotonic_now_ns())) status = 1;
+  log_summary(program.counters(), assembler.stats(), discovery.stats());
+  return status;
+}
+
+}  // namespace llmtap::cli

@@ -1,0 +1,47 @@
+#pragma once
+// What every command that captures shares: the checks, the BPF program, discovery of TLS
+// users, and the poll loop that hands calls, closes and process exits to the command.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "capture/tls_call.h"
+
+namespace llmtap::cli {
+
+// Which processes to capture and how; set from the command line.
+struct CaptureSelection {
+  uint32_t pid = 0;
+  std::string comm;
+  std::string cgroup;
+  std::vector<std::string> libs;
+  bool scan_processes = true;       // find TLS users among running and new processes
+  bool hold_while_attaching = true;
+  uint32_t max_bytes = 0;           // 0: the default
+  uint32_t ring_buffer_bytes = 0;   // 0: the default
+};
+
+struct CaptureHandlers {
+  std::function<void(const capture::TlsCall&)> on_call;
+  std::function<void(const capture::TlsClose&)> on_close;
+  std::function<void(uint32_t pid, uint64_t mono_ns)> on_process_exit;
+  // After each poll round (about every 20 ms): flush output, periodic work. Returning false
+  // stops the run with status 1 (e.g. stdout closed).
+  std::function<bool(uint64_t now_mono_ns)> after_poll;
+  // Once, after the last record: end open state, final flush. Returning false gives status 1.
+  std::function<bool(uint64_t now_mono_ns)> at_end;
+};
+
+// Runs until SIGINT/SIGTERM or `duration_seconds` (0: no limit); returns the exit status.
+// Throws capture::CaptureError when the host cannot run the capture.
+int run_capture(const CaptureSelection& selection, double duration_seconds,
+                const CaptureHandlers& handlers);
+
+// CLOCK_MONOTONIC now, in ns (the clock capture events are stamped with).
+uint64_t monotonic_now_ns();
+// Wall-clock ns since the epoch for a CLOCK_MONOTONIC time (resynchronised by run_capture).
+uint64_t realtime_ns(uint64_t mono_ns);
+
+}  // namespace llmtap::cli

@@ -1,0 +1,68 @@
+#include "cli/llm_session.h"
+
+#include <spdlog/spdlog.h>
+
+#include "enrich/process_identity_cache.h"
+#include "llm/catalog/provider_catalog.h"
+#include "pipeline/traffic_pipeline.h"
+
+namespace llmtap::cli {
+namespace {
+
+llm::ProviderCatalog load_catalog(const std::vector<std::string>& user_files) {
+  llm::ProviderCatalog catalog = llm::ProviderCatalog::builtin();
+  // Later files win over earlier ones, and all of them over the built-in catalog.
+  for (const std::string& file : user_files) {
+    catalog.add_overrides(llm::ProviderCatalog::from_file(file));
+    spdlog::info("catalog {} loaded", file);
+  }
+  return catalog;
+}
+
+void log_pipeline_summary(const pipeline::TrafficPipeline& p) {
+  const pipeline::PipelineStats& s = p.stats();
+  const http::HttpConnectionStats h = p.http_stats();
+  const llm::LlmCallBuilderStats& b = p.builder_stats();
+  spdlog::info(
+      "pipeline summary: llm_calls={} exchanges={} tls_calls={} tls_bytes={} "
+      "connections={} evicted={} gaps={} filtered_requests={} non_http_connections={} "
+      "ignored_bytes={} http_errors={} request_parse_failures={} response_parse_failures={} "
+      "stream_decode_errors={} streams_without_end={}",
+      s.llm_calls, s.exchanges, s.tls_calls, s.tls_bytes, s.connections_opened,
+      s.connections_evicted, s.gaps, h.filtered_requests, h.non_http_connections,
+      h.ignored_bytes, h.parse_errors, b.request_parse_failures, b.response_parse_failures,
+      b.stream_decode_errors, b.streams_without_end);
+}
+
+}  // namespace
+
+int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& handlers) {
+  const llm::ProviderCatalog catalog = load_catalog(options.catalog_files);
+  spdlog::info("provider catalog: {} entries", catalog.size());
+
+  pipeline::PipelineOptions pipeline_options;
+  pipeline_options.http.max_body_kept = options.max_body_bytes;
+  pipeline_options.http.max_decoded_body = options.max_body_bytes;
+  pipeline_options.extract.capture_text = options.include_content;
+  pipeline_options.extract.max_text_bytes = options.content_limit;
+  enrich::ProcessIdentityCache processes;
+  pipeline::TrafficPipeline pipeline(catalog, pipeline_options, processes, realtime_ns,
+                                     handlers.on_call);
+
+  CaptureHandlers capture;
+  capture.on_call = [&](const capture::TlsCall& call) { pipeline.on_tls_call(call); };
+  capture.on_close = [&](const capture::TlsClose& close) { pipeline.on_tls_close(close); };
+  capture.on_process_exit = [&](uint32_t pid, uint64_t mono_ns) {
+    pipeline.on_process_exit(pid, mono_ns);
+  };
+  capture.after_poll = handlers.after_poll;
+  capture.at_end = [&](uint64_t now) {
+    pipeline.finish(now);
+    return handlers.at_end(now);
+  };
+  const int status = run_capture(options.capture, options.duration_seconds, capture);
+  log_pipeline_summary(pipeline);
+  return status;
+}
+
+}  // namespace llmtap::cli

@@ -1,0 +1,33 @@
+#pragma once
+// The capture plus the LLM pipeline, for the commands that report LLM calls (daemon, watch).
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cli/capture_session.h"
+#include "llm/llm_call.h"
+
+namespace llmtap::cli {
+
+struct LlmSessionOptions {
+  CaptureSelection capture;
+  double duration_seconds = 0;              // 0: until SIGINT/SIGTERM
+  std::vector<std::string> catalog_files;   // user catalogs, tried before the built-in one
+  bool include_content = false;             // prompt and completion text in records
+  size_t content_limit = 4096;              // bytes of each text kept
+  size_t max_body_bytes = 8 << 20;          // body bytes kept per message (all are counted)
+};
+
+struct LlmSessionHandlers {
+  std::function<void(const llm::LlmCall&)> on_call;
+  std::function<bool(uint64_t now_mono_ns)> after_poll;  // false: output gone, stop
+  std::function<bool(uint64_t now_mono_ns)> at_end;
+};
+
+// Loads the catalogs (throws llm::CatalogError naming file:line:column), then captures and
+// reports LLM calls until stopped; returns the exit status.
+int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& handlers);
+
+}  // namespace llmtap::cli

@@ -1,0 +1,45 @@
+#include "cli/watch_command.h"
+
+#include "cli/stdout_lines.h"
+#include "sink/watch_view.h"
+
+namespace llmtap::cli {
+
+int run_watch(const WatchOptions& options) {
+  StdoutLines out;
+  sink::WatchStyle style;
+  style.color = options.color;
+  sink::WatchSummary window;
+  sink::WatchSummary run;
+  const uint64_t interval_ns = static_cast<uint64_t>(options.summary_interval_seconds * 1e9);
+  uint64_t next_summary_ns = monotonic_now_ns() + interval_ns;
+  out.buffer() += sink::format_watch_header(style);
+  out.buffer() += '\n';
+
+  LlmSessionHandlers handlers;
+  handlers.on_call = [&](const llm::LlmCall& call) {
+    // Policy verdicts arrive with the policy stage; until then every call is allowed.
+    out.buffer() += sink::format_watch_line(call, style, "allow");
+    out.buffer() += '\n';
+    window.add(call);
+    run.add(call);
+  };
+  handlers.after_poll = [&](uint64_t now) {
+    if (interval_ns != 0 && now >= next_summary_ns) {
+      if (window.calls() != 0) {
+        out.buffer() += "\n-- last " + std::to_string(static_cast<int>(options.summary_interval_seconds)) +
+                        " s --\n" + window.render() + "\n";
+      }
+      window.reset();
+      next_summary_ns = now + interval_ns;
+    }
+    return out.flush();
+  };
+  handlers.at_end = [&](uint64_t) {
+    out.buffer() += "\n-- whole run --\n" + run.render() + "\n";
+    return out.flush();
+  };
+  return run_llm_session(options.session, handlers);
+}
+
+}  // namespace llmtap::cli

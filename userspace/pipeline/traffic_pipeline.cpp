@@ -1,0 +1,217 @@
+#include "pipeline/traffic_pipeline.h"
+
+#include <limits>
+#include <utility>
+
+#include "http/protocol_sniffer.h"
+#include "llm/llm_call_builder.h"
+
+namespace llmtap::pipeline {
+namespace {
+
+// The first bytes of an HTTP/1.x request ("POST /v1/... HTTP/1.1"): a client's SSL_write
+// buffers start at message boundaries, so this is where parsing can pick up again.
+bool starts_http1_request(std::string_view bytes) {
+  return http::sniff_protocol(bytes) == http::SniffedProtocol::kHttp1Request;
+}
+
+}  // namespace
+
+struct TrafficPipeline::Connection {
+  Connection(uint32_t pid, uint64_t ssl, const http::HttpConnectionOptions& options)
+      : pid(pid), ssl(ssl), http(options) {}
+  uint32_t pid;
+  uint64_t ssl;
+  uint64_t conn_id = 0;
+  uint64_t last_use = 0;
+  capture::Endpoint local;
+  capture::Endpoint remote;
+  capture::TlsLib lib = capture::TlsLib::kUnknown;
+  uint32_t uid = 0;
+  uint64_t cgroup_id = 0;
+  std::string comm;
+  // After a gap: calls are skipped until one starts a request, where a fresh parser begins.
+  bool resyncing = false;
+  http::HttpConnectionParser http;
+};
+
+TrafficPipeline::TrafficPipeline(const llm::ProviderCatalog& catalog, PipelineOptions options,
+                                 enrich::ProcessIdentityCache& processes,
+                                 RealtimeClock realtime_ns, CallHandler on_call)
+    : catalog_(catalog),
+      options_(std::move(options)),
+      processes_(processes),
+      realtime_ns_(std::move(realtime_ns)),
+      on_call_(std::move(on_call)),
+      builder_(options_.extract) {
+  // Non-LLM requests are dropped at their head: bodies never kept, never decoded.
+  options_.http.request_filter = [this](const http::HttpMessage& head) { return wanted(head); };
+}
+
+TrafficPipeline::~TrafficPipeline() = default;
+
+bool TrafficPipeline::wanted(const http::HttpMessage& head) const {
+  return catalog_
+      .match(llm::request_authority(head), head.method, head.target, head.headers)
+      .has_value();
+}
+
+TrafficPipeline::Connection& TrafficPipeline::connection_for(const capture::TlsCall& call) {
+  ProcessConnections& connections = by_process_[call.pid];
+  auto it = connections.find(call.ssl);
+  // A reused SSL* with a new kernel connection id is a new connection.
+  if (it != connections.end() && call.conn_id != 0 && it->second->conn_id != 0 &&
+      it->second->conn_id != call.conn_id) {
+    end_connection(*it->second, call.mono_ns);
+    connections.erase(it);
+    --connection_count_;
+    it = connections.end();
+  }
+  if (it == connections.end()) {
+    if (connection_count_ >= options_.max_connections) evict_least_recent();
+    ProcessConnections& fresh = by_process_[call.pid];  // eviction may have rehashed
+    it = fresh.emplace(call.ssl, std::make_unique<Connection>(call.pid, call.ssl, options_.http))
+             .first;
+    ++connection_count_;
+    ++stats_.connections_opened;
+  }
+  Connection& c = *it->second;
+  if (call.conn_id != 0) c.conn_id = call.conn_id;
+  if (call.local.family != 0) c.local = call.local;
+  if (call.remote.family != 0) c.remote = call.remote;
+  c.lib = call.lib;
+  c.uid = call.uid;
+  c.cgroup_id = call.cgroup_id;
+  if (c.comm != call.comm) c.comm = call.comm;
+  c.last_use = ++use_clock_;
+  return c;
+}
+
+void TrafficPipeline::on_tls_call(const capture::TlsCall& call) {
+  ++stats_.tls_calls;
+  stats_.tls_bytes += call.call_len;
+  Connection& connection = connection_for(call);
+  const bool is_write = call.direction == capture::Direction::kWrite;
+  if (connection.resyncing) {
+    if (!starts_http1_request(call.data)) {
+      ++stats_.resync_dropped_calls;
+      return;
+    }
+    connection.resyncing = false;
+  }
+  scratch_.clear();
+  connection.http.on_data(is_write, call.data, call.mono_ns, scratch_);
+  // Bytes the capture could not deliver: the stream cannot be followed across the hole. What
+  // was complete is reported, what was in progress ends as incomplete, and parsing starts
+  // again at the next request (HTTP/1.x; an HTTP/2 connection cannot be resumed without its
+  // header compression state, so it stays ignored).
+  if (call.truncated || call.lost_len != 0 || call.data.size() < call.call_len) {
+    ++stats_.gaps;
+    const bool resumable = connection.http.protocol() == http::HttpConnectionParser::Protocol::kHttp1;
+    connection.http.on_close(call.mono_ns, scratch_);
+    closed_http_stats_ += connection.http.stats();
+    connection.http = http::HttpConnectionParser(options_.http);
+    connection.resyncing = true;
+    if (!resumable) connection.http.on_close(call.mono_ns, scratch_);
+  }
+  emit(connection, scratch_);
+}
+
+void TrafficPipeline::emit(Connection& connection, std::vector<http::HttpExchange>& exchanges) {
+  for (const http::HttpExchange& exchange : exchanges) {
+    ++stats_.exchanges;
+    const http::HttpMessage& request = exchange.request;
+    const auto match =
+        catalog_.match(llm::request_authority(request), request.method, request.target,
+                       request.headers);
+    if (!match) {
+      ++stats_.unmatched_exchanges;
+      continue;
+    }
+    llm::LlmCall call = builder_.build(exchange, *match);
+    call.sequence = ++sequence_;
+    call.start_realtime_ns = realtime_ns_(call.start_mono_ns);
+    call.conn_id = connection.conn_id;
+    call.local = connection.local;
+    call.remote = connection.remote;
+    call.tls_lib = connection.lib;
+    call.process = processes_.lookup(connection.pid, connection.uid, connection.cgroup_id,
+                                     connection.comm);
+    ++stats_.llm_calls;
+    on_call_(call);
+  }
+  exchanges.clear();
+}
+
+void TrafficPipeline::end_connection(Connection& connection, uint64_t mono_ns) {
+  scratch_.clear();
+  connection.http.on_close(mono_ns, scratch_);
+  emit(connection, scratch_);
+  closed_http_stats_ += connection.http.stats();
+  ++stats_.connections_closed;
+}
+
+void TrafficPipeline::on_tls_close(const capture::TlsClose& close) {
+  const auto process = by_process_.find(close.pid);
+  if (process == by_process_.end()) return;
+  const auto it = process->second.find(close.ssl);
+  if (it == process->second.end()) return;
+  if (close.conn_id != 0 && it->second->conn_id != 0 && close.conn_id != it->second->conn_id) {
+    return;  // a close of an older connection that used the same SSL*
+  }
+  end_connection(*it->second, close.mono_ns);
+  process->second.erase(it);
+  --connection_count_;
+  if (process->second.empty()) by_process_.erase(process);
+}
+
+void TrafficPipeline::on_process_exit(uint32_t pid, uint64_t mono_ns) {
+  const auto process = by_process_.find(pid);
+  if (process != by_process_.end()) {
+    for (auto& [ssl, connection] : process->second) end_connection(*connection, mono_ns);
+    connection_count_ -= process->second.size();
+    by_process_.erase(process);
+  }
+  processes_.forget(pid);
+}
+
+void TrafficPipeline::finish(uint64_t mono_ns) {
+  for (auto& [pid, connections] : by_process_) {
+    for (auto& [ssl, connection] : connections) end_connection(*connection, mono_ns);
+  }
+  by_process_.clear();
+  connection_count_ = 0;
+}
+
+void TrafficPipeline::evict_least_recent() {
+  uint32_t victim_pid = 0;
+  uint64_t victim_ssl = 0;
+  uint64_t oldest = std::numeric_limits<uint64_t>::max();
+  for (const auto& [pid, connections] : by_process_) {
+    for (const auto& [ssl, connection] : connections) {
+      if (connection->last_use < oldest) {
+        oldest = connection->last_use;
+        victim_pid = pid;
+        victim_ssl = ssl;
+      }
+    }
+  }
+  if (oldest == std::numeric_limits<uint64_t>::max()) return;
+  auto process = by_process_.find(victim_pid);
+  // Evicted, not ended: what it had in flight is dropped, not reported as unanswered.
+  closed_http_stats_ += process->second.at(victim_ssl)->http.stats();
+  process->second.erase(victim_ssl);
+  if (process->second.empty()) by_process_.erase(process);
+  --connection_count_;
+  ++stats_.connections_evicted;
+}
+
+http::HttpConnectionStats TrafficPipeline::http_stats() const {
+  http::HttpConnectionStats total = closed_http_stats_;
+  for (const auto& [pid, connections] : by_process_) {
+    for (const auto& [ssl, connection] : connections) total += connection->http.stats();
+  }
+  return total;
+}
+
+}  // namespace llmtap::pipeline

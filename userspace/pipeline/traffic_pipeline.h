@@ -1,0 +1,89 @@
+#pragma once
+// The event pipeline after capture, as one straight line: TLS calls -> per-connection HTTP
+// exchanges -> provider catalog -> LLM calls -> process identity -> the caller's handler.
+// Single-threaded: the capture poll loop drives it. State per open connection is small and
+// freed when the capture stage reports the connection's end or its process's exit.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "capture/tls_call.h"
+#include "enrich/process_identity_cache.h"
+#include "http/http_connection_parser.h"
+#include "llm/catalog/provider_catalog.h"
+#include "llm/llm_call.h"
+#include "llm/llm_call_builder.h"
+
+namespace llmtap::pipeline {
+
+struct PipelineOptions {
+  http::HttpConnectionOptions http;
+  llm::ExtractOptions extract;
+  size_t max_connections = 65536;  // beyond this the least recently used connection is dropped
+};
+
+struct PipelineStats {
+  uint64_t tls_calls = 0;
+  uint64_t tls_bytes = 0;
+  uint64_t connections_opened = 0;
+  uint64_t connections_closed = 0;
+  uint64_t connections_evicted = 0;
+  uint64_t gaps = 0;              // calls with missing bytes (truncated or lost): parse restarts
+  uint64_t resync_dropped_calls = 0;  // calls skipped after a gap until a request starts
+  uint64_t exchanges = 0;         // HTTP exchanges of LLM APIs
+  uint64_t llm_calls = 0;
+  uint64_t unmatched_exchanges = 0;  // filtered at the head but unmatched at the end (should be 0)
+};
+
+class TrafficPipeline {
+ public:
+  using CallHandler = std::function<void(const llm::LlmCall&)>;
+  // realtime_ns converts a CLOCK_MONOTONIC time to wall-clock ns since the epoch.
+  using RealtimeClock = std::function<uint64_t(uint64_t mono_ns)>;
+
+  TrafficPipeline(const llm::ProviderCatalog& catalog, PipelineOptions options,
+                  enrich::ProcessIdentityCache& processes, RealtimeClock realtime_ns,
+                  CallHandler on_call);
+  ~TrafficPipeline();
+
+  void on_tls_call(const capture::TlsCall& call);
+  void on_tls_close(const capture::TlsClose& close);
+  void on_process_exit(uint32_t pid, uint64_t mono_ns);
+  // Ends every open connection (agent shutdown): unanswered requests are still reported.
+  void finish(uint64_t mono_ns);
+
+  size_t open_connections() const { return connection_count_; }
+  const PipelineStats& stats() const { return stats_; }
+  // HTTP counters summed over closed and open connections.
+  http::HttpConnectionStats http_stats() const;
+  const llm::LlmCallBuilderStats& builder_stats() const { return builder_.stats(); }
+
+ private:
+  struct Connection;
+  using ProcessConnections = std::unordered_map<uint64_t, std::unique_ptr<Connection>>;  // by SSL*
+
+  Connection& connection_for(const capture::TlsCall& call);
+  void end_connection(Connection& connection, uint64_t mono_ns);
+  void emit(Connection& connection, std::vector<http::HttpExchange>& exchanges);
+  void evict_least_recent();
+  bool wanted(const http::HttpMessage& request_head) const;
+
+  const llm::ProviderCatalog& catalog_;
+  PipelineOptions options_;
+  enrich::ProcessIdentityCache& processes_;
+  RealtimeClock realtime_ns_;
+  CallHandler on_call_;
+  llm::LlmCallBuilder builder_;
+  std::unordered_map<uint32_t, ProcessConnections> by_process_;
+  size_t connection_count_ = 0;
+  uint64_t sequence_ = 0;
+  uint64_t use_clock_ = 0;  // increases on every call; orders connections for eviction
+  PipelineStats stats_;
+  http::HttpConnectionStats closed_http_stats_;
+  std::vector<http::HttpExchange> scratch_;
+};
+
+}  // namespace llmtap::pipeline
