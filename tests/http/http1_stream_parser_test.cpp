@@ -622,3 +622,50 @@ TEST(Http1StreamParser, FinishKeepingPartialReturnsTheCutMessage) {
 
 }  // namespace
 }  // namespace llmtap::http
+
+namespace llmtap::http {
+namespace {
+
+TEST(Http1StreamParserGap, MissingBytesInsideAKnownLengthBodyAreCountedAndFramingGoesOn) {
+  Http1StreamParser parser(Http1StreamParser::Role::kRequest);
+  std::vector<HttpMessage> out;
+  parser.feed("POST /a HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc", 1, out);
+  EXPECT_TRUE(out.empty());
+  EXPECT_TRUE(parser.skip_body(7, 2, out));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].body, "abc");
+  EXPECT_EQ(out[0].body_bytes, 10u);
+  EXPECT_TRUE(out[0].body_truncated);
+  EXPECT_EQ(out[0].last_ns, 2u);
+  out.clear();
+  parser.feed("GET /b HTTP/1.1\r\n\r\n", 3, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].target, "/b");
+}
+
+TEST(Http1StreamParserGap, AHoleInsideAChunkIsSkippedButNotAcrossChunks) {
+  Http1StreamParser parser(Http1StreamParser::Role::kRequest);
+  std::vector<HttpMessage> out;
+  parser.feed("POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n8\r\nab", 1, out);
+  EXPECT_TRUE(parser.skip_body(6, 2, out));
+  parser.feed("\r\n0\r\n\r\n", 3, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].body_bytes, 8u);
+
+  Http1StreamParser other(Http1StreamParser::Role::kRequest);
+  out.clear();
+  other.feed("POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n8\r\nab", 1, out);
+  EXPECT_FALSE(other.skip_body(20, 2, out));  // runs past the chunk: framing would be a guess
+}
+
+TEST(Http1StreamParserGap, AHoleOutsideABodyCannotBeCrossed) {
+  Http1StreamParser parser(Http1StreamParser::Role::kResponse);
+  std::vector<HttpMessage> out;
+  parser.feed("HTTP/1.1 200 OK\r\nContent-Le", 1, out);
+  EXPECT_FALSE(parser.skip_body(5, 2, out));
+  Http1StreamParser idle(Http1StreamParser::Role::kResponse);
+  EXPECT_FALSE(idle.skip_body(1, 2, out));
+}
+
+}  // namespace
+}  // namespace llmtap::http

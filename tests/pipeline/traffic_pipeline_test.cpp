@@ -23,7 +23,10 @@ class PipelineHarness {
         pipeline_(catalog_, options, processes_, [](uint64_t ns) { return ns + 1'000'000'000; },
                   [this](const llm::LlmCall& call) { calls.push_back(call); }) {}
 
-  void send(uint64_t conn, Direction direction, std::string_view bytes, uint32_t lost = 0) {
+  // `lost`: bytes of the call missing after `bytes` (ring buffer full); `cut`: the call was
+  // longer than the capture limit by that many bytes.
+  void send(uint64_t conn, Direction direction, std::string_view bytes, uint32_t lost = 0,
+            uint32_t cut = 0) {
     capture::TlsCall call;
     call.pid = 4242;
     call.tid = 4242;
@@ -32,8 +35,9 @@ class PipelineHarness {
     call.conn_id = conn;
     call.mono_ns = now_ += 1'000'000;
     call.direction = direction;
-    call.call_len = static_cast<uint32_t>(bytes.size()) + lost;
+    call.call_len = static_cast<uint32_t>(bytes.size()) + lost + cut;
     call.lost_len = lost;
+    call.truncated = cut != 0;
     call.data = bytes;
     call.comm = "client";
     call.remote.family = 2;
@@ -187,6 +191,35 @@ TEST(TrafficPipeline, MissingBytesRestartParsingAtTheNextMessage) {
   ASSERT_FALSE(h.calls.empty());
   expect_matches(h.calls.back(), c);
   EXPECT_EQ(h.pipeline().stats().gaps, 1u);
+  EXPECT_EQ(h.pipeline().stats().resyncs, 1u);
+}
+
+TEST(TrafficPipeline, ABodyLongerThanTheCaptureLimitIsCountedAndFramingGoesOn) {
+  const auto cases = corpus();
+  const auto& c = cases.front();
+  PipelineHarness h;
+  // One 3 MiB SSL_write of which the capture kept the first 1 MiB.
+  const std::string body = R"({"model":"gpt-4o","messages":[{"role":"user","content":")" +
+                           std::string(3 << 20, 'a') + R"("}]})";
+  const std::string request = "POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n"
+                              "Content-Type: application/json\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body;
+  const size_t kept = 1 << 20;
+  h.send(6, Direction::kWrite, std::string_view(request).substr(0, kept), 0,
+         static_cast<uint32_t>(request.size() - kept));
+  h.send(6, Direction::kRead, c.response_bytes);
+  // The next exchange on the connection is framed as usual.
+  h.send(6, Direction::kWrite, c.request_bytes);
+  h.send(6, Direction::kRead, c.response_bytes);
+  ASSERT_EQ(h.calls.size(), 2u);
+  EXPECT_EQ(h.calls[0].request_model, "gpt-4o");
+  EXPECT_EQ(h.calls[0].request_body_bytes, body.size());
+  EXPECT_EQ(h.calls[0].request_bytes, request.size());
+  EXPECT_TRUE(h.calls[0].request_truncated);
+  EXPECT_EQ(h.calls[0].status, c.expect.status);
+  expect_matches(h.calls[1], c);
+  EXPECT_EQ(h.pipeline().stats().gaps, 1u);
+  EXPECT_EQ(h.pipeline().stats().resyncs, 0u);
 }
 
 TEST(TrafficPipeline, ConnectionsStayBounded) {

@@ -63,6 +63,24 @@ void Http1ExchangeAssembler::on_request_bytes(std::string_view bytes, uint64_t m
   check_state(stats);
 }
 
+bool Http1ExchangeAssembler::on_gap(bool request_side, uint64_t missing, uint64_t mono_ns,
+                                    std::vector<HttpExchange>& out, HttpConnectionStats& stats) {
+  if (stopped_) return false;
+  Http1StreamParser& framer = request_side ? requests_ : responses_;
+  if (framer.in_tunnel()) return true;
+  scratch_.clear();
+  if (!framer.skip_body(missing, mono_ns, scratch_)) return false;
+  for (HttpMessage& m : scratch_) {
+    if (request_side) {
+      add_request(std::move(m), false);
+    } else {
+      add_response(std::move(m), false, stats);
+    }
+  }
+  emit_ready(out, stats);
+  return true;
+}
+
 void Http1ExchangeAssembler::on_response_bytes(std::string_view bytes, uint64_t mono_ns,
                                                std::vector<HttpExchange>& out,
                                                HttpConnectionStats& stats) {

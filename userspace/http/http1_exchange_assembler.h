@@ -26,6 +26,10 @@ class Http1ExchangeAssembler {
                         HttpConnectionStats& stats);
   void on_response_bytes(std::string_view bytes, uint64_t mono_ns, std::vector<HttpExchange>& out,
                          HttpConnectionStats& stats);
+  // Bytes missing from one side (see Http1StreamParser::skip_body); false when the
+  // connection cannot be followed across them.
+  bool on_gap(bool request_side, uint64_t missing, uint64_t mono_ns,
+              std::vector<HttpExchange>& out, HttpConnectionStats& stats);
   // Completes a read-until-close response; emits what is left, cut or unanswered.
   void on_close(std::vector<HttpExchange>& out, HttpConnectionStats& stats);
 

@@ -451,6 +451,25 @@ void Http1StreamParser::start_body(std::vector<HttpMessage>& out) {
   }
 }
 
+bool Http1StreamParser::skip_body(uint64_t n, uint64_t mono_ns, std::vector<HttpMessage>& out) {
+  const bool known_length = phase_ == Phase::kFixedBody || phase_ == Phase::kChunkData;
+  if (phase_ != Phase::kBodyUntilClose && !(known_length && n <= body_remaining_)) return false;
+  now_ns_ = mono_ns;
+  current_.body_bytes += n;
+  current_.wire_bytes += n;
+  if (keep_body_) current_.body_truncated = true;  // the kept body has a hole: only its prefix
+  if (phase_ == Phase::kBodyUntilClose) return true;
+  body_remaining_ -= n;
+  if (body_remaining_ == 0) {
+    if (phase_ == Phase::kChunkData) {
+      phase_ = Phase::kChunkDataEnd;
+    } else {
+      complete_message(out);
+    }
+  }
+  return true;
+}
+
 void Http1StreamParser::append_body(std::string_view bytes) {
   current_.body_bytes += bytes.size();
   current_.wire_bytes += bytes.size();

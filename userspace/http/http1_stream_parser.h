@@ -64,6 +64,12 @@ class Http1StreamParser {
   };
   Finished finish_keeping_partial();
 
+  // `n` bytes of the stream are missing here (the capture cut a call short). Inside a body
+  // whose length is known (Content-Length, the current chunk) or that runs until close they
+  // are counted as body bytes not kept, and framing goes on; returns false when the hole
+  // cannot be crossed (the caller must give up on the stream). May complete a message.
+  bool skip_body(uint64_t n, uint64_t mono_ns, std::vector<HttpMessage>& out);
+
   // Forgets the current message, the error and the expected methods; keeps the counters.
   void reset();
 

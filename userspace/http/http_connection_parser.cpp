@@ -62,6 +62,17 @@ std::string HttpConnectionParser::first_bytes(bool is_write) const {
   return head;
 }
 
+bool HttpConnectionParser::on_gap(bool is_write, uint64_t missing, uint64_t mono_ns,
+                                  std::vector<HttpExchange>& out) {
+  if (closed_) return true;
+  if (protocol_ == Protocol::kNotHttp) {
+    stats_.ignored_bytes += missing;
+    return true;
+  }
+  if (!http1_) return false;
+  return http1_->on_gap(is_write == requests_are_writes_, missing, mono_ns, out, stats_);
+}
+
 void HttpConnectionParser::sniff(std::vector<HttpExchange>& out) {
   bool server_spoke_first[2] = {false, false};  // by is_write
   for (const bool is_write : {true, false}) {

@@ -34,6 +34,11 @@ class HttpConnectionParser {
   // appended to `out`.
   void on_data(bool is_write, std::string_view bytes, uint64_t mono_ns,
                std::vector<HttpExchange>& out);
+  // `missing` bytes of one direction never reached us (the capture cut a call short or lost
+  // it). Returns whether parsing goes on: it does inside an HTTP/1.x body of known length;
+  // otherwise the caller should end this parser and start over at the next message.
+  bool on_gap(bool is_write, uint64_t missing, uint64_t mono_ns, std::vector<HttpExchange>& out);
+
   // The connection ended: completes a read-until-close response, emits requests without
   // responses (has_response false) and exchanges cut short (response_incomplete). Later data
   // is ignored.

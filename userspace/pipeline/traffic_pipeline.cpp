@@ -101,18 +101,25 @@ void TrafficPipeline::on_tls_call(const capture::TlsCall& call) {
   }
   scratch_.clear();
   connection.http.on_data(is_write, call.data, call.mono_ns, scratch_);
-  // Bytes the capture could not deliver: the stream cannot be followed across the hole. What
-  // was complete is reported, what was in progress ends as incomplete, and parsing starts
-  // again at the next request (HTTP/1.x; an HTTP/2 connection cannot be resumed without its
-  // header compression state, so it stays ignored).
+  // Bytes the capture could not deliver (a call over --max-bytes, or a full ring buffer).
+  // Inside an HTTP/1.x body of known length they are skipped and counted. Otherwise the
+  // stream cannot be followed across the hole: what was complete is reported, what was in
+  // progress ends as incomplete, and parsing starts again at the next request (HTTP/1.x; an
+  // HTTP/2 connection cannot resume without its header compression state, so it stays
+  // ignored).
   if (call.truncated || call.lost_len != 0 || call.data.size() < call.call_len) {
     ++stats_.gaps;
-    const bool resumable = connection.http.protocol() == http::HttpConnectionParser::Protocol::kHttp1;
-    connection.http.on_close(call.mono_ns, scratch_);
-    closed_http_stats_ += connection.http.stats();
-    connection.http = http::HttpConnectionParser(options_.http);
-    connection.resyncing = true;
-    if (!resumable) connection.http.on_close(call.mono_ns, scratch_);
+    const uint64_t missing = call.call_len - call.data.size();
+    if (!connection.http.on_gap(is_write, missing, call.mono_ns, scratch_)) {
+      ++stats_.resyncs;
+      const bool resumable =
+          connection.http.protocol() == http::HttpConnectionParser::Protocol::kHttp1;
+      connection.http.on_close(call.mono_ns, scratch_);
+      closed_http_stats_ += connection.http.stats();
+      connection.http = http::HttpConnectionParser(options_.http);
+      connection.resyncing = true;
+      if (!resumable) connection.http.on_close(call.mono_ns, scratch_);
+    }
   }
   emit(connection, scratch_);
 }

@@ -31,7 +31,8 @@ struct PipelineStats {
   uint64_t connections_opened = 0;
   uint64_t connections_closed = 0;
   uint64_t connections_evicted = 0;
-  uint64_t gaps = 0;              // calls with missing bytes (truncated or lost): parse restarts
+  uint64_t gaps = 0;              // calls with missing bytes (over --max-bytes, or lost)
+  uint64_t resyncs = 0;           // gaps that could not be skipped: parsing started over
   uint64_t resync_dropped_calls = 0;  // calls skipped after a gap until a request starts
   uint64_t exchanges = 0;         // HTTP exchanges of LLM APIs
   uint64_t llm_calls = 0;
