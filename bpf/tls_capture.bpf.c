@@ -97,18 +97,52 @@ struct inflight_call {
 	__u64 ssl;
 	__u64 buf;
 	__u64 out_len; /* size_t* of the _ex variants, else 0 */
+	__u64 sp;      /* user stack pointer at entry: pairs the return with its entry */
 	__s32 fd;      /* first socket syscall made inside the call, or -1 */
-	__u16 depth;   /* nested TLS calls on this thread (e.g. SSL_write_ex -> SSL_write) */
+	__u16 pad;
 	__u8 direction;
 	__u8 lib;
+};
+
+/* TLS calls nest on a thread: node writes the requests it queued during the handshake from
+ * a callback that runs inside SSL_read or SSL_do_handshake. Each level is a call of its own,
+ * except a wrapper passing the same buffer on (one library function calling another).
+ * Entries and returns are paired by stack pointer, not by counting: a return can be missed
+ * (probes attached mid-call, a tail call) and an entry can be missed, and counting would then
+ * mistake every later call for a nested one. */
+#define MAX_NESTED_CALLS 4
+
+struct inflight_stack {
+	struct inflight_call calls[MAX_NESTED_CALLS];
+	__u32 depth; /* may exceed MAX_NESTED_CALLS: deeper levels are counted, not kept */
+	__u32 pad;
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, LLMTAP_MAX_INFLIGHT);
 	__type(key, __u32); /* tid */
-	__type(value, struct inflight_call);
+	__type(value, struct inflight_stack);
 } inflight SEC(".maps");
+
+/* The slot of nesting level `level`, with a bound the verifier can see. */
+static __always_inline struct inflight_call *stack_slot(struct inflight_stack *stack, __u32 level)
+{
+	__u32 i = level & (MAX_NESTED_CALLS - 1);
+
+	barrier_var(i);
+	if (i >= MAX_NESTED_CALLS)
+		return NULL;
+	return &stack->calls[i];
+}
+
+/* Per-CPU scratch for building a new stack (too big for the BPF stack with the rest). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct inflight_stack);
+} stack_scratch SEC(".maps");
 
 struct conn_key {
 	__u32 tgid;
@@ -324,30 +358,93 @@ static __always_inline void close_conn(__u32 tgid, __u64 ssl, __u32 reason)
 	bpf_map_delete_elem(&conns, &key);
 }
 
-static __always_inline int enter_call(__u64 ssl, __u64 buf, __u64 out_len, __u8 direction,
-				      __u8 lib)
+static __always_inline int enter_call(struct pt_regs *ctx, __u64 ssl, __u64 buf, __u64 out_len,
+				      __u8 direction, __u8 lib)
 {
+	__u64 sp = PT_REGS_SP(ctx);
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
-	struct inflight_call *outer;
-	struct inflight_call call = {
-		.ssl = ssl,
-		.buf = buf,
-		.out_len = out_len,
-		.fd = -1,
-		.direction = direction,
-		.lib = lib,
-	};
+	__u32 zero = 0;
+	struct inflight_stack *stack;
+	struct inflight_call *top, *slot;
+	__u32 depth;
 
 	if (!traced(id >> 32))
 		return 0;
-	outer = bpf_map_lookup_elem(&inflight, &tid);
-	if (outer) {
-		outer->depth++;
+	stack = bpf_map_lookup_elem(&inflight, &tid);
+	if (!stack || stack->depth == 0) {
+		bool fresh = !stack;
+
+		if (fresh)
+			stack = bpf_map_lookup_elem(&stack_scratch, &zero);
+		if (!stack)
+			return 0;
+		if (fresh)
+			__builtin_memset(stack, 0, sizeof(*stack));
+		stack->calls[0] = (struct inflight_call){
+			.sp = sp,
+			.ssl = ssl,
+			.buf = buf,
+			.out_len = out_len,
+			.fd = -1,
+			.direction = direction,
+			.lib = lib,
+		};
+		stack->depth = 1;
+		bpf_map_delete_elem(&pending_fd, &tid);
+		if (fresh)
+			bpf_map_update_elem(&inflight, &tid, stack, BPF_ANY);
 		return 0;
 	}
-	bpf_map_delete_elem(&pending_fd, &tid);
-	bpf_map_update_elem(&inflight, &tid, &call, BPF_ANY);
+	/* Entries whose frames are gone (at or above this one's) lost their returns. */
+	depth = stack->depth;
+	if (depth > MAX_NESTED_CALLS)
+		depth = MAX_NESTED_CALLS;
+	for (int i = 0; i < MAX_NESTED_CALLS; i++) {
+		if (depth == 0)
+			break;
+		top = stack_slot(stack, depth - 1);
+		if (!top || top->sp > sp)
+			break;
+		depth--;
+	}
+	if (depth == 0) {
+		stack->calls[0] = (struct inflight_call){
+			.sp = sp,
+			.ssl = ssl,
+			.buf = buf,
+			.out_len = out_len,
+			.fd = -1,
+			.direction = direction,
+			.lib = lib,
+		};
+		stack->depth = 1;
+		bpf_map_delete_elem(&pending_fd, &tid);
+		return 0;
+	}
+	if (depth >= MAX_NESTED_CALLS) {
+		stack->depth = depth;
+		stat_add(LLMTAP_STAT_LOST_CALLS, 1); /* deeper than any real nesting */
+		return 0;
+	}
+	top = stack_slot(stack, depth - 1);
+	slot = stack_slot(stack, depth);
+	if (!top || !slot)
+		return 0;
+	struct inflight_call call = {
+		.sp = sp,
+		.ssl = ssl,
+		.buf = buf,
+		.out_len = out_len,
+		.fd = top->ssl == ssl ? top->fd : -1,
+		.direction = direction,
+		.lib = lib,
+	};
+	/* A wrapper handing the same buffer on: the outer call reports it once. */
+	if (top->ssl == ssl && top->buf == buf && top->direction == direction)
+		call.direction = DIR_NONE;
+	*slot = call;
+	stack->depth = depth + 1;
 	return 0;
 }
 
@@ -497,24 +594,47 @@ static __always_inline void emit_call(const struct inflight_call *call, __u32 le
 }
 
 /* Completes a call at return: `ret` is the byte count (<= 0: nothing transferred). */
-static __always_inline int exit_call(long ret)
+static __always_inline int exit_call(struct pt_regs *ctx, long ret)
 {
+	/* After `ret` the stack pointer is the entry's plus the popped return address (x86-64);
+	 * equal to it where the return address lives in a register (arm64). */
+	__u64 ret_sp = PT_REGS_SP(ctx);
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
-	struct inflight_call *slot = bpf_map_lookup_elem(&inflight, &tid);
-	struct inflight_call call;
+	struct inflight_stack *stack = bpf_map_lookup_elem(&inflight, &tid);
+	struct inflight_call call, *top;
 	__u32 tgid = id >> 32;
 	struct conn_info *conn;
 	__u64 len = 0;
+	__u32 depth;
 
-	if (!slot)
+	if (!stack)
 		return 0;
-	if (slot->depth) {
-		slot->depth--;
-		return 0;
+	depth = stack->depth;
+	if (depth > MAX_NESTED_CALLS)
+		depth = MAX_NESTED_CALLS;
+	/* Deeper entries whose returns were missed are dropped on the way. */
+	for (int i = 0; i < MAX_NESTED_CALLS; i++) {
+		if (depth == 0)
+			break;
+		top = stack_slot(stack, depth - 1);
+		if (!top || top->sp + 8 >= ret_sp)
+			break;
+		depth--;
 	}
-	call = *slot;
-	bpf_map_delete_elem(&inflight, &tid);
+	stack->depth = depth;
+	if (depth == 0)
+		return 0;
+	top = stack_slot(stack, depth - 1);
+	if (!top)
+		return 0;
+	call = *top;
+	if (call.sp > ret_sp)
+		return 0; /* a return whose entry was not seen (probes attached mid-call) */
+	depth--;
+	stack->depth = depth;
+	if (depth == 0)
+		bpf_map_delete_elem(&inflight, &tid);
 
 	if (call.out_len) {
 		/* _ex variants: 1 on success, the count through the out-parameter */
@@ -544,14 +664,22 @@ static __always_inline int note_socket_syscall(long fd)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
-	struct inflight_call *call = bpf_map_lookup_elem(&inflight, &tid);
+	struct inflight_stack *stack = bpf_map_lookup_elem(&inflight, &tid);
 	struct conn_info *conn;
 	__u64 *pending;
 	__u64 ssl;
 
-	if (call) {
-		if (call->fd < 0)
-			call->fd = (__s32)fd;
+	if (stack && stack->depth) {
+		/* The innermost call does the I/O; outer calls on the same session share it. */
+		__u32 inner = stack->depth > MAX_NESTED_CALLS ? MAX_NESTED_CALLS - 1 : stack->depth - 1;
+		struct inflight_call *innermost = stack_slot(stack, inner);
+		__u64 inner_ssl = innermost ? innermost->ssl : 0;
+
+		for (int i = 0; i < MAX_NESTED_CALLS; i++) {
+			if ((__u32)i <= inner && stack->calls[i].ssl == inner_ssl &&
+			    stack->calls[i].fd < 0)
+				stack->calls[i].fd = (__s32)fd;
+		}
 		return 0;
 	}
 	pending = bpf_map_lookup_elem(&pending_fd, &tid);
@@ -568,27 +696,27 @@ static __always_inline int note_socket_syscall(long fd)
 SEC("uprobe")
 int BPF_KPROBE(ssl_write_entry, void *ssl, const void *buf, int num)
 {
-	return enter_call((__u64)ssl, (__u64)buf, 0, LLMTAP_DIR_WRITE, LLMTAP_LIB_OPENSSL);
+	return enter_call(ctx, (__u64)ssl, (__u64)buf, 0, LLMTAP_DIR_WRITE, LLMTAP_LIB_OPENSSL);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(ssl_read_entry, void *ssl, void *buf, int num)
 {
-	return enter_call((__u64)ssl, (__u64)buf, 0, LLMTAP_DIR_READ, LLMTAP_LIB_OPENSSL);
+	return enter_call(ctx, (__u64)ssl, (__u64)buf, 0, LLMTAP_DIR_READ, LLMTAP_LIB_OPENSSL);
 }
 
 /* int SSL_write_ex(SSL *, const void *, size_t, size_t *written), SSL_read_ex likewise. */
 SEC("uprobe")
 int BPF_KPROBE(ssl_write_ex_entry, void *ssl, const void *buf, size_t num, size_t *written)
 {
-	return enter_call((__u64)ssl, (__u64)buf, (__u64)written, LLMTAP_DIR_WRITE,
+	return enter_call(ctx, (__u64)ssl, (__u64)buf, (__u64)written, LLMTAP_DIR_WRITE,
 			  LLMTAP_LIB_OPENSSL);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(ssl_read_ex_entry, void *ssl, void *buf, size_t num, size_t *readbytes)
 {
-	return enter_call((__u64)ssl, (__u64)buf, (__u64)readbytes, LLMTAP_DIR_READ,
+	return enter_call(ctx, (__u64)ssl, (__u64)buf, (__u64)readbytes, LLMTAP_DIR_READ,
 			  LLMTAP_LIB_OPENSSL);
 }
 
@@ -596,7 +724,7 @@ int BPF_KPROBE(ssl_read_ex_entry, void *ssl, void *buf, size_t num, size_t *read
 SEC("uprobe")
 int BPF_KPROBE(ssl_handshake_entry, void *ssl)
 {
-	return enter_call((__u64)ssl, 0, 0, DIR_NONE, LLMTAP_LIB_OPENSSL);
+	return enter_call(ctx, (__u64)ssl, 0, 0, DIR_NONE, LLMTAP_LIB_OPENSSL);
 }
 
 /* Every OpenSSL call above returns int: a byte count, or 1/0 for the _ex variants (whose
@@ -604,7 +732,7 @@ int BPF_KPROBE(ssl_handshake_entry, void *ssl)
 SEC("uretprobe")
 int BPF_KRETPROBE(ssl_call_return, int ret)
 {
-	return exit_call(ret);
+	return exit_call(ctx, ret);
 }
 
 #define SOCKET_SYSCALL_TRACEPOINT(name)                                                      \
@@ -627,19 +755,19 @@ SOCKET_SYSCALL_TRACEPOINT(recvmsg)
 SEC("uprobe")
 int BPF_KPROBE(gnutls_send_entry, void *session, const void *data, size_t size)
 {
-	return enter_call((__u64)session, (__u64)data, 0, LLMTAP_DIR_WRITE, LLMTAP_LIB_GNUTLS);
+	return enter_call(ctx, (__u64)session, (__u64)data, 0, LLMTAP_DIR_WRITE, LLMTAP_LIB_GNUTLS);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(gnutls_recv_entry, void *session, void *data, size_t size)
 {
-	return enter_call((__u64)session, (__u64)data, 0, LLMTAP_DIR_READ, LLMTAP_LIB_GNUTLS);
+	return enter_call(ctx, (__u64)session, (__u64)data, 0, LLMTAP_DIR_READ, LLMTAP_LIB_GNUTLS);
 }
 
 SEC("uretprobe")
 int BPF_KRETPROBE(gnutls_call_return, long ret)
 {
-	return exit_call(ret);
+	return exit_call(ctx, ret);
 }
 
 /* void SSL_free(SSL *), void gnutls_deinit(gnutls_session_t): the session ends. */

@@ -11,6 +11,8 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <cctype>
+#include <ostream>
 
 #include "bpf_gate.h"
 #include "child_process.h"
@@ -78,16 +80,36 @@ Record to_record(const json& e) {
   return r;
 }
 
+constexpr const char* kLocalCatalog = R"(version: 1
+entries:
+  - id: test-local-anthropic
+    provider: anthropic
+    hosts: ["127.0.0.1"]
+    routes:
+      - {path: /v1/messages, family: anthropic.messages}
+  - id: test-local-openai
+    provider: openai
+    hosts: ["127.0.0.1"]
+    routes:
+      - {path: /v1/chat/completions, family: openai.chat_completions}
+      - {path: /v1/responses, family: openai.responses}
+      - {path: /v1/embeddings, family: openai.embeddings}
+)";
+
 class DaemonE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    replay_ = new CorpusReplay(corpus_dir());
+    replay_ = new testing::CorpusReplay(corpus_dir());
     fixture_ = new Fixture("127.0.0.1", [](const testing::HttpRequest& request) {
       return replay_->respond(request);
     });
     if (geteuid() != 0) return;
+    // The SDKs call 127.0.0.1: a user catalog (no rebuild) names it as OpenAI and Anthropic.
+    const fs::path catalog = fixture_->dir / "local-providers.yaml";
+    std::ofstream(catalog) << kLocalCatalog;
     try {
-      daemon_ = new TraceSession({}, std::chrono::seconds(30), {}, "daemon");
+      daemon_ = new TraceSession({"--catalog", catalog.string()}, std::chrono::seconds(30), {},
+                                 "daemon");
     } catch (const std::exception& e) {
       start_error_ = e.what();
     }
@@ -140,7 +162,7 @@ class DaemonE2E : public ::testing::Test {
     return argv;
   }
 
-  static inline CorpusReplay* replay_ = nullptr;
+  static inline testing::CorpusReplay* replay_ = nullptr;
   static inline Fixture* fixture_ = nullptr;
   static inline TraceSession* daemon_ = nullptr;
   static inline std::string start_error_;
@@ -154,7 +176,8 @@ std::vector<std::string> all_case_names() {
   return names;
 }
 
-void expect_matches_case(const Record& r, const testing::CorpusCase& c) {
+void expect_matches_case(const Record& r, const testing::CorpusCase& c,
+                         std::optional<std::string> server_name = std::nullopt) {
   const testing::CorpusExpect& x = c.expect;
   SCOPED_TRACE(c.name);
   EXPECT_EQ(r.provider, x.provider);
@@ -169,7 +192,7 @@ void expect_matches_case(const Record& r, const testing::CorpusCase& c) {
   EXPECT_EQ(r.cached_tokens, x.cached_tokens);
   EXPECT_EQ(r.reasoning_tokens, x.reasoning_tokens);
   EXPECT_EQ(r.error_type, x.error_type);
-  EXPECT_EQ(r.server_name, llm::host_without_port(c.host));
+  EXPECT_EQ(r.server_name, server_name.value_or(std::string(llm::host_without_port(c.host))));
 }
 
 TEST_F(DaemonE2E, EveryCorpusCaseThroughPythonGivesItsRecord) {
@@ -236,6 +259,72 @@ TEST_F(DaemonE2E, GarbageNeverCrashesNorStallsOtherConnections) {
   EXPECT_TRUE(records[3].request_model.starts_with("gpt-"));  // invalid UTF-8 replaced
   EXPECT_EQ(records[4].request_model, "gpt-4o");
 }
+
+struct SdkCase {
+  std::string sdk;
+  std::string api;
+  std::string corpus_case;
+  bool stream;
+};
+
+void PrintTo(const SdkCase& c, std::ostream* os) { *os << c.sdk << " " << c.corpus_case; }
+
+class DaemonSdkE2E : public DaemonE2E, public ::testing::WithParamInterface<SdkCase> {};
+
+// The official npm SDKs, as an application uses them: three calls on one client (keep-alive),
+// each reported with the model the SDK asked for and the tokens the SDK itself saw.
+TEST_P(DaemonSdkE2E, OfficialSdkCallsAreReported) {
+  const SdkCase& p = GetParam();
+  if (node_path().empty()) GTEST_SKIP() << "node not installed";
+  const auto c = testing::load_corpus_case(corpus_dir() / p.corpus_case);
+  std::vector<std::string> argv = {"env", "NODE_TLS_REJECT_UNAUTHORIZED=0", node_path(),
+                                   source_path("tests/clients/sdk_client.js"), "--sdk", p.sdk,
+                                   "--base-url", "https://" + fixture_->server_endpoint(),
+                                   "--case", p.corpus_case, "--model", c.expect.request_model,
+                                   "--calls", "3"};
+  if (!p.api.empty()) argv.insert(argv.end(), {"--api", p.api});
+  if (p.stream) argv.push_back("--stream");
+  pid_t pid = -1;
+  const ChildResult result = run_child(argv, &pid);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const json seen = json::parse(result.out);
+  const auto records = wait_for_records(pid, 3);
+  ASSERT_EQ(records.size(), 3u) << daemon_->stderr_text();
+  for (size_t i = 0; i < records.size(); ++i) {
+    expect_matches_case(records[i], c, "127.0.0.1");
+    EXPECT_EQ(records[i].comm, "node");
+    const json& usage = seen.at("usage").at(i);
+    if (usage.contains("prompt_tokens")) {
+      EXPECT_EQ(records[i].input_tokens, usage.at("prompt_tokens").get<uint64_t>());
+    } else if (usage.contains("input_tokens")) {
+      EXPECT_EQ(records[i].input_tokens, usage.at("input_tokens").get<uint64_t>());
+    }
+    if (usage.contains("completion_tokens")) {
+      EXPECT_EQ(records[i].output_tokens, usage.at("completion_tokens").get<uint64_t>());
+    } else if (usage.contains("output_tokens")) {
+      EXPECT_EQ(records[i].output_tokens, usage.at("output_tokens").get<uint64_t>());
+    }
+    const std::string ua = records[i].event.at("http_request").value("user_agent", "");
+    EXPECT_NE(ua.find(p.sdk == "openai" ? "OpenAI/JS" : "Anthropic/JS"), std::string::npos) << ua;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Sdks, DaemonSdkE2E,
+    ::testing::Values(SdkCase{"openai", "chat", "openai/chat_basic.json", false},
+                      SdkCase{"openai", "chat", "openai/chat_stream_include_usage.json", true},
+                      SdkCase{"openai", "responses", "openai/responses_stream.json", true},
+                      SdkCase{"openai", "embeddings", "openai/embeddings_gzip_chunked.json", false},
+                      SdkCase{"anthropic", "", "anthropic/messages_basic.json", false},
+                      SdkCase{"anthropic", "", "anthropic/messages_stream.json", true},
+                      SdkCase{"anthropic", "", "anthropic/messages_prompt_cache_gzip.json", false}),
+    [](const ::testing::TestParamInfo<SdkCase>& info) {
+      std::string name = info.param.corpus_case.substr(0, info.param.corpus_case.find('.'));
+      for (char& ch : name) {
+        if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+      }
+      return name;
+    });
 
 }  // namespace
 }  // namespace llmtap::e2e

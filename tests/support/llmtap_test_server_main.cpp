@@ -1,9 +1,10 @@
 // llmtap-test-server: runs TlsTestServer until SIGTERM/SIGINT.
 //
 //   llmtap-test-server --cert F --key F [--port P] [--bind ADDR] [--make-cert]
-//                      [--record-dir DIR]
+//                      [--record-dir DIR] [--replay-corpus DIR]
 //
-// First stdout line is "listening on ADDR:PORT" (actual port). With --record-dir, on exit it
+// First stdout line is "listening on ADDR:PORT" (actual port).
+// With --replay-corpus, requests are answered with the corpus case named by x-llmtap-case. With --record-dir, on exit it
 // writes DIR/connection-<i>.received / .sent (exact plaintext) and DIR/connections.json.
 #include <signal.h>
 
@@ -11,12 +12,14 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "corpus_replay.h"
 #include "tls_test_server.h"
 
 namespace {
@@ -27,12 +30,13 @@ using llmtap::testing::TlsTestServerOptions;
 
 constexpr std::string_view kUsage =
     "usage: llmtap-test-server --cert FILE --key FILE [--port PORT] [--bind ADDR]\n"
-    "                          [--make-cert] [--record-dir DIR]\n";
+    "                          [--make-cert] [--record-dir DIR] [--replay-corpus DIR]\n";
 
 struct Arguments {
   TlsTestServerOptions server;
   bool make_cert = false;
   std::optional<std::string> record_dir;
+  std::optional<std::string> replay_corpus;  // answer with corpus cases (x-llmtap-case)
 };
 
 uint16_t parse_port(const std::string& text) {
@@ -60,6 +64,8 @@ Arguments parse_arguments(int argc, char** argv) {
       args.server.key_file = value();
     } else if (flag == "--make-cert") {
       args.make_cert = true;
+    } else if (flag == "--replay-corpus") {
+      args.replay_corpus = value();
     } else if (flag == "--record-dir") {
       args.record_dir = value();
     } else {
@@ -113,8 +119,16 @@ int run(const Arguments& args) {
     llmtap::testing::write_self_signed_certificate(args.server.cert_file, args.server.key_file);
   }
   std::vector<ServerConnectionRecord> records;
+  std::unique_ptr<llmtap::testing::CorpusReplay> replay;
+  TlsTestServerOptions options = args.server;
+  if (args.replay_corpus) {
+    replay = std::make_unique<llmtap::testing::CorpusReplay>(*args.replay_corpus);
+    options.responder = [&replay](const llmtap::testing::HttpRequest& request) {
+      return replay->respond(request);
+    };
+  }
   {
-    TlsTestServer server(args.server);
+    TlsTestServer server(options);
     std::cout << "listening on " << args.server.bind_address << ":" << server.port() << std::endl;
     int signal_number = 0;
     sigwait(&signals, &signal_number);

@@ -5,12 +5,12 @@
 
 #include "corpus_wire.h"
 
-namespace llmtap::e2e {
+namespace llmtap::testing {
 namespace {
 
-testing::HttpResponse not_found(const std::string& why) {
+HttpResponse not_found(const std::string& why) {
   const std::string body = R"({"error":{"type":"not_found","message":")" + why + R"("}})";
-  testing::HttpResponse response;
+  HttpResponse response;
   response.bytes = "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: " +
                    std::to_string(body.size()) + "\r\n\r\n" + body;
   return response;
@@ -20,7 +20,7 @@ testing::HttpResponse not_found(const std::string& why) {
 
 CorpusReplay::CorpusReplay(std::filesystem::path corpus_dir) : dir_(std::move(corpus_dir)) {}
 
-testing::HttpResponse CorpusReplay::respond(const testing::HttpRequest& request) {
+HttpResponse CorpusReplay::respond(const HttpRequest& request) {
   const auto name = request.header("x-llmtap-case");
   if (!name || name->find("..") != std::string_view::npos) return not_found("no x-llmtap-case");
   std::string bytes;
@@ -29,7 +29,7 @@ testing::HttpResponse CorpusReplay::respond(const testing::HttpRequest& request)
     auto it = responses_.find(std::string(*name));
     if (it == responses_.end()) {
       try {
-        it = responses_.emplace(*name, testing::load_corpus_case(dir_ / *name).response_bytes).first;
+        it = responses_.emplace(*name, load_corpus_case(dir_ / *name).response_bytes).first;
       } catch (const std::exception& e) {
         return not_found("unknown case");
       }
@@ -37,7 +37,7 @@ testing::HttpResponse CorpusReplay::respond(const testing::HttpRequest& request)
     bytes = it->second;
   }
   // Headers first, then the body in up to 8 pieces: readers see a stream arrive over time.
-  testing::HttpResponse response;
+  HttpResponse response;
   const size_t head_end = bytes.find("\r\n\r\n");
   const size_t split = head_end == std::string::npos ? bytes.size() : head_end + 4;
   response.bytes = bytes.substr(0, split);
@@ -50,4 +50,4 @@ testing::HttpResponse CorpusReplay::respond(const testing::HttpRequest& request)
   return response;
 }
 
-}  // namespace llmtap::e2e
+}  // namespace llmtap::testing

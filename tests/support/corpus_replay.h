@@ -11,12 +11,12 @@
 #include "fake_llm_api.h"
 #include "http_request_reader.h"
 
-namespace llmtap::e2e {
+namespace llmtap::testing {
 
 class CorpusReplay {
  public:
   explicit CorpusReplay(std::filesystem::path corpus_dir);
-  testing::HttpResponse respond(const testing::HttpRequest& request);
+  HttpResponse respond(const HttpRequest& request);
 
  private:
   std::filesystem::path dir_;
@@ -24,4 +24,4 @@ class CorpusReplay {
   std::map<std::string, std::string> responses_;  // case name -> response bytes
 };
 
-}  // namespace llmtap::e2e
+}  // namespace llmtap::testing
