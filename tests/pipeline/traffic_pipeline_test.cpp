@@ -148,6 +148,41 @@ TEST(TrafficPipeline, HundredCallsOnOneKeepAliveConnectionGiveHundredRecords) {
   EXPECT_EQ(h.pipeline().open_connections(), 0u);
 }
 
+TEST(TrafficPipeline, AServerProcessReportsTheCallsItAnswered) {
+  const auto c = corpus().front();
+  PipelineHarness h;
+  h.send(8, Direction::kRead, c.request_bytes);  // a gateway reads requests, writes responses
+  h.send(8, Direction::kWrite, c.response_bytes);
+  ASSERT_EQ(h.calls.size(), 1u);
+  expect_matches(h.calls[0], c);
+  EXPECT_TRUE(h.calls[0].served);
+}
+
+TEST(TrafficPipeline, PromptAndCompletionTextOnlyWhenAskedFor) {
+  const auto cases = corpus();
+  const auto& c = cases.front();
+  PipelineHarness plain;
+  plain.send(1, Direction::kWrite, c.request_bytes);
+  plain.send(1, Direction::kRead, c.response_bytes);
+  ASSERT_EQ(plain.calls.size(), 1u);
+  EXPECT_FALSE(plain.calls[0].prompt_text.has_value());
+  EXPECT_FALSE(plain.calls[0].completion_text.has_value());
+  EXPECT_FALSE(plain.calls[0].served);
+
+  PipelineOptions options;
+  options.extract.capture_text = true;
+  options.extract.max_text_bytes = 8;
+  PipelineHarness with_text(options);
+  with_text.send(1, Direction::kWrite, c.request_bytes);
+  with_text.send(1, Direction::kRead, c.response_bytes);
+  ASSERT_EQ(with_text.calls.size(), 1u);
+  ASSERT_TRUE(with_text.calls[0].prompt_text.has_value());
+  EXPECT_FALSE(with_text.calls[0].prompt_text->empty());
+  EXPECT_LE(with_text.calls[0].prompt_text->size(), 8u);
+  ASSERT_TRUE(with_text.calls[0].completion_text.has_value());
+  EXPECT_LE(with_text.calls[0].completion_text->size(), 8u);
+}
+
 TEST(TrafficPipeline, NonLlmTrafficIsDroppedAndCounted) {
   PipelineHarness h;
   const std::string request =

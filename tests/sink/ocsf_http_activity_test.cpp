@@ -109,6 +109,21 @@ TEST(OcsfHttpActivity, ActorDeviceAndNetwork) {
   EXPECT_FALSE(e.contains("tls"));
 }
 
+TEST(OcsfHttpActivity, ACallTheCapturedProcessAnsweredIsInboundFromTheClient) {
+  llm::LlmCall call = full_call();
+  call.served = true;  // captured at the server: local is the server's end
+  std::swap(call.local, call.remote);
+  const json e = event_of(call);
+  EXPECT_EQ(e["src_endpoint"], json({{"ip", "10.0.0.5"}, {"port", 51514}}));
+  EXPECT_EQ(e["dst_endpoint"],
+            json({{"hostname", "api.openai.com"}, {"ip", "162.159.140.245"}, {"port", 443}}));
+  EXPECT_EQ(e["connection_info"]["direction_id"], 1);
+  EXPECT_EQ(e["connection_info"]["direction"], "Inbound");
+  EXPECT_EQ(e["http_request"]["url"]["port"], 443);
+  EXPECT_EQ(e["unmapped"]["llmtap"]["captured_side"], "server");
+  EXPECT_EQ(event_of(full_call())["unmapped"]["llmtap"]["captured_side"], "client");
+}
+
 TEST(OcsfHttpActivity, HttpRequestAndResponse) {
   const json e = event_of(full_call());
   const json& r = e["http_request"];

@@ -45,6 +45,9 @@ struct LlmCall {
   capture::Endpoint local;
   capture::Endpoint remote;
   capture::TlsLib tls_lib = capture::TlsLib::kUnknown;
+  // The captured process answered this call (an LLM server or gateway): `local` is then the
+  // server's end and `remote` the client's.
+  bool served = false;
   std::string server_name;   // Host / :authority, without the port
   std::string http_version;  // "1.1", "1.0", "2"
 

@@ -142,6 +142,7 @@ void TrafficPipeline::emit(Connection& connection, std::vector<http::HttpExchang
     call.local = connection.local;
     call.remote = connection.remote;
     call.tls_lib = connection.lib;
+    call.served = !connection.http.requests_are_writes();
     call.process = processes_.lookup(connection.pid, connection.uid, connection.cgroup_id,
                                      connection.comm);
     ++stats_.llm_calls;

@@ -213,8 +213,9 @@ void write_endpoint(JsonWriter& w, std::string_view name, const capture::Endpoin
 
 void write_connection(JsonWriter& w, const llm::LlmCall& call) {
   w.begin_object("connection_info");
-  w.number("direction_id", 2);  // the process called out
-  w.string("direction", "Outbound");
+  // Outbound when the captured process made the call, inbound when it answered it.
+  w.number("direction_id", call.served ? 1 : 2);
+  w.string("direction", call.served ? "Inbound" : "Outbound");
   w.string("protocol_name", "tcp");
   w.number("protocol_num", 6);
   const IpText ip(call.remote);
@@ -234,10 +235,11 @@ void write_connection(JsonWriter& w, const llm::LlmCall& call) {
 }
 
 void write_http(JsonWriter& w, const llm::LlmCall& call) {
-  const IpText ip(call.remote);
+  const capture::Endpoint& server = call.served ? call.local : call.remote;
+  const IpText ip(server);
   const std::string_view host = call.server_name.empty() ? ip.view() : call.server_name;
   const bool bracket = call.server_name.empty() && ip.v6();
-  const uint16_t port = call.remote.port;
+  const uint16_t port = server.port;
   const Decimal port_text(port);
   const bool show_port = port != 0 && port != 443;
 
@@ -324,6 +326,7 @@ void write_unmapped(JsonWriter& w, const llm::LlmCall& call) {
   w.boolean("response_truncated", call.response_truncated);
   w.boolean("response_incomplete", call.response_incomplete);
   w.string_if("auth_style", call.auth_style);
+  w.string("captured_side", call.served ? "server" : "client");
   if (call.process.cgroup_id != 0) w.number("cgroup_id", call.process.cgroup_id);
   if (call.tls_lib != capture::TlsLib::kUnknown) {
     w.string("tls_lib", capture::to_string(call.tls_lib));
@@ -344,8 +347,9 @@ void append_ocsf_http_activity(const llm::LlmCall& call, const OcsfContext& cont
   write_metadata(w, call, context);
   write_actor(w, call.process);
   write_device(w, context);
-  write_endpoint(w, "src_endpoint", call.local, {});
-  write_endpoint(w, "dst_endpoint", call.remote, call.server_name);
+  // src is the client, dst the server, whichever end was captured.
+  write_endpoint(w, "src_endpoint", call.served ? call.remote : call.local, {});
+  write_endpoint(w, "dst_endpoint", call.served ? call.local : call.remote, call.server_name);
   write_connection(w, call);
   write_http(w, call);
   write_ai_operation(w, call);
