@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <thread>
 #include <cctype>
 #include <ostream>
@@ -258,6 +259,50 @@ TEST_F(DaemonE2E, GarbageNeverCrashesNorStallsOtherConnections) {
   EXPECT_EQ(records[2].request_model, "gpt-4o");  // broken JSON: what can be read is read
   EXPECT_TRUE(records[3].request_model.starts_with("gpt-"));  // invalid UTF-8 replaced
   EXPECT_EQ(records[4].request_model, "gpt-4o");
+}
+
+// `llmtap watch`: one readable line per call and a summary table by provider and model.
+TEST(WatchE2E, ShowsOneLinePerCallAndSummaries) {
+  LLMTAP_REQUIRE_ROOT();
+  testing::CorpusReplay replay(corpus_dir());
+  Fixture fixture("127.0.0.1",
+                  [&replay](const testing::HttpRequest& request) { return replay.respond(request); });
+  std::unique_ptr<TraceSession> watch;
+  try {
+    watch = std::make_unique<TraceSession>(
+        std::vector<std::string>{"--summary-interval", "1", "--comm", "python3", "--color", "never"},
+        std::chrono::seconds(30), std::vector<std::string>{}, "watch");
+  } catch (const std::exception& e) {
+    LLMTAP_BPF_UNAVAILABLE(e.what());
+  }
+  const std::vector<std::string> cases = {"openai/chat_basic.json", "anthropic/messages_stream.json",
+                                          "openai/chat_error_429_gzip.json"};
+  std::vector<std::string> argv = {"python3", source_path("tests/clients/corpus_client.py"),
+                                   "--port", std::to_string(fixture.server->port()),
+                                   "--corpus-dir", corpus_dir()};
+  argv.insert(argv.end(), cases.begin(), cases.end());
+  const ChildResult result = run_child(argv);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // one summary window
+  watch->stop();
+  EXPECT_EQ(watch->exit_code(), 0) << watch->stderr_text();
+  const std::string out = watch->stdout_text();
+  std::istringstream lines(out);
+  std::string line;
+  std::vector<std::string> call_lines;
+  while (std::getline(lines, line)) {
+    if (line.find("python3[") != std::string::npos) call_lines.push_back(line);
+  }
+  ASSERT_EQ(call_lines.size(), 3u) << out;
+  EXPECT_NE(call_lines[0].find("openai"), std::string::npos) << call_lines[0];
+  EXPECT_NE(call_lines[0].find("gpt-4o-mini"), std::string::npos) << call_lines[0];
+  EXPECT_NE(call_lines[1].find("anthropic"), std::string::npos) << call_lines[1];
+  EXPECT_NE(call_lines[2].find("429"), std::string::npos) << call_lines[2];
+  for (const auto& l : call_lines) EXPECT_NE(l.find("allow"), std::string::npos) << l;
+  EXPECT_EQ(out.find('\x1b'), std::string::npos) << "no colour when asked for none";
+  EXPECT_NE(out.find("-- last 1 s --"), std::string::npos) << out;
+  EXPECT_NE(out.find("-- whole run --"), std::string::npos) << out;
+  EXPECT_NE(out.find("TOTAL"), std::string::npos) << out;
 }
 
 struct SdkCase {
