@@ -114,7 +114,7 @@ struct inflight_call {
 
 struct inflight_stack {
 	struct inflight_call calls[MAX_NESTED_CALLS];
-	__u32 depth; /* may exceed MAX_NESTED_CALLS: deeper levels are counted, not kept */
+	__u32 depth; /* at most MAX_NESTED_CALLS; deeper calls are counted as lost, not kept */
 	__u32 pad;
 };
 

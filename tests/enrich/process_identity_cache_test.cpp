@@ -79,9 +79,32 @@ TEST(CommandLineRedaction, RedactsSecretFlagValuesAndKeyShapedArguments) {
             "app --api-key [REDACTED] --model gpt-4o");
   EXPECT_EQ(redact_command_line({"app", "--OPENAI_API_KEY=abc", "--port=1"}),
             "app --OPENAI_API_KEY=[REDACTED] --port=1");
-  EXPECT_EQ(redact_command_line({"curl", "-H", "x", "sk-proj-123456"}), "curl -H x [REDACTED]");
+  EXPECT_EQ(redact_command_line({"app", "sk-proj-1234567890abcdef"}), "app [REDACTED]");
   EXPECT_EQ(redact_command_line({"aws", "--token"}), "aws --token");
   EXPECT_EQ(redact_command_line({}), "");
+}
+
+TEST(CommandLineRedaction, CurlStyleCredentialsAreRedacted) {
+  EXPECT_EQ(redact_command_line({"curl", "-H", "Authorization: Bearer sk-proj-SECRETSECRET",
+                                 "https://api.openai.com/v1/models"}),
+            "curl -H Authorization: [REDACTED] https://api.openai.com/v1/models");
+  EXPECT_EQ(redact_command_line({"curl", "-H", "x-api-key: sk-ant-SECRETSECRET", "-H",
+                                 "content-type: application/json"}),
+            "curl -H x-api-key: [REDACTED] -H content-type: application/json");
+  EXPECT_EQ(redact_command_line({"curl", "-u", "user:SECRETPASS", "https://h/"}),
+            "curl -u [REDACTED] https://h/");
+  EXPECT_EQ(redact_command_line(
+                {"curl", "https://g.googleapis.com/v1beta/models/m:generateContent?key=AIzaSECRET&alt=sse"}),
+            "curl https://g.googleapis.com/v1beta/models/m:generateContent?key=[REDACTED]&alt=sse");
+  EXPECT_EQ(redact_command_line({"app", "--header=Bearer", "OPENAI=sk-proj-SECRETSECRETSECRET"}),
+            "app --header=Bearer OPENAI=[REDACTED]");
+}
+
+TEST(CommandLineRedaction, OrdinaryArgumentsAreLeftAlone) {
+  EXPECT_EQ(redact_command_line({"app", "--max-tokens", "100", "--task-1", "risk-assessment"}),
+            "app --max-tokens 100 --task-1 risk-assessment");
+  EXPECT_EQ(redact_command_line({"node", "server.js", "--keys-file", "k.json"}),
+            "node server.js --keys-file k.json");
 }
 
 }  // namespace

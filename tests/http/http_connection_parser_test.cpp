@@ -401,6 +401,26 @@ TEST(HttpConnectionParser, Http2CloseEmitsOpenStreams) {
   EXPECT_FALSE(out[1].has_response);
 }
 
+TEST(HttpConnectionParser, Http2CloseKeepsAPartialResponseWhenTheRequestIsCutToo) {
+  H2Peers peers;
+  HttpConnectionParser parser;
+  std::vector<HttpExchange> out;
+  // The request body is still streaming (no END_STREAM) when the response starts.
+  parser.on_data(kWrite,
+                 join({h2_preface(), h2_headers(peers.client, 1, kPost, false),
+                       h2_data(1, "{\"model\":", false)}),
+                 1, out);
+  parser.on_data(
+      kRead, h2_headers(peers.server, 1, {{":status", "200"}}, false) + h2_data(1, "part", false),
+      2, out);
+  parser.on_close(3, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].has_response);
+  EXPECT_TRUE(out[0].response_incomplete);
+  EXPECT_EQ(out[0].response.status, 200);
+  EXPECT_EQ(out[0].response.body, "part");
+}
+
 TEST(HttpConnectionParser, Http2FilterDropsStreams) {
   H2Peers peers;
   HttpConnectionOptions options;

@@ -266,9 +266,12 @@ size_t TlsCaptureProgram::attach_file(const std::string& name, int fd,
   const std::string fd_path = "/proc/self/fd/" + std::to_string(fd);
   std::vector<Link> links;
   std::string failures;
-  for (const auto& probe : plan) {
-    const std::string symbol(probe.symbol);
-    for (const bool retprobe : {false, true}) {
+  // Every return probe before any entry probe: a call entered after its entry probe but
+  // before its return probe would leave an entry that never returns. The reverse (a return
+  // whose entry was not seen) the BPF side ignores.
+  for (const bool retprobe : {true, false}) {
+    for (const auto& probe : plan) {
+      const std::string symbol(probe.symbol);
       if (retprobe && probe.return_program.empty()) continue;
       // By offset: libbpf would re-read the whole symbol table for every probe by name
       // (seconds for node's 100 MB).

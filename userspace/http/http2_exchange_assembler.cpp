@@ -1,5 +1,6 @@
 #include "http/http2_exchange_assembler.h"
 
+#include <map>
 #include <utility>
 
 #include "http/exchange_builder.h"
@@ -114,14 +115,19 @@ void Http2ExchangeAssembler::on_server_output(std::vector<HttpExchange>& out,
 
 void Http2ExchangeAssembler::on_close(std::vector<HttpExchange>& out, HttpConnectionStats& stats) {
   if (!stopped_) {
+    // Both sides' cut streams first, then one end per stream: a stream cut on both sides
+    // keeps its partial response.
+    std::map<uint32_t, std::pair<std::optional<HttpMessage>, std::optional<HttpMessage>>> cut;
     for (HttpMessage& request : client_.take_open_streams()) {
-      const auto it = slots_.find(request.stream_id);
-      if (it != slots_.end() && !it->second.request) {
-        end_early(request.stream_id, false, std::move(request), std::nullopt, out, stats);
-      }
+      const uint32_t id = request.stream_id;
+      cut[id].first = std::move(request);
     }
     for (HttpMessage& response : server_.take_open_streams()) {
-      end_early(response.stream_id, false, std::nullopt, std::move(response), out, stats);
+      const uint32_t id = response.stream_id;
+      cut[id].second = std::move(response);
+    }
+    for (auto& [id, sides] : cut) {
+      end_early(id, false, std::move(sides.first), std::move(sides.second), out, stats);
     }
   }
   for (auto& [id, slot] : slots_) {

@@ -68,7 +68,7 @@ struct LlmCall {
   TokenUsage tokens;
   uint32_t stream_events = 0;
 
-  // Sizes: on the wire (headers included) and bodies after decoding.
+  // Sizes: on the wire (headers included), and bodies as sent (de-chunked, still encoded).
   uint64_t request_bytes = 0;
   uint64_t response_bytes = 0;
   uint64_t request_body_bytes = 0;

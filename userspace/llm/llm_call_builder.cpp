@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "llm/catalog/request_host.h"
+#include "llm/catalog/request_target.h"
 #include "llm/stream/stream_body.h"
 
 namespace llmtap::llm {
@@ -11,11 +13,6 @@ namespace {
 bool is_streaming_family(ApiFamily family) {
   return family == ApiFamily::kGeminiStreamGenerateContent ||
          family == ApiFamily::kBedrockInvokeStream || family == ApiFamily::kBedrockConverseStream;
-}
-
-std::string_view path_of(std::string_view target) {
-  const size_t query = target.find_first_of("?#");
-  return query == std::string_view::npos ? target : target.substr(0, query);
 }
 
 std::string version_name(const http::HttpExchange& exchange) {
@@ -29,21 +26,17 @@ void fill_total(TokenUsage& tokens) {
 
 }  // namespace
 
-std::string_view host_without_port(std::string_view host) {
-  if (!host.empty() && host.front() == '[') {
-    const size_t close = host.find(']');
-    return close == std::string_view::npos ? host.substr(1) : host.substr(1, close - 1);
-  }
-  const size_t colon = host.rfind(':');
-  // More than one colon without brackets: a bare IPv6 address, no port.
-  if (colon != std::string_view::npos && host.find(':') == colon) return host.substr(0, colon);
-  return host;
+std::string host_without_port(std::string_view authority) {
+  // Userinfo ("user:password@host") never reaches a record.
+  const size_t at = authority.rfind('@');
+  if (at != std::string_view::npos) authority.remove_prefix(at + 1);
+  return std::string(RequestHost(authority).name());
 }
 
 std::string_view request_authority(const http::HttpMessage& request) {
   if (auto host = http::header(request, "host")) return *host;
   if (auto authority = http::header(request, ":authority")) return *authority;
-  return {};
+  return split_target(request.target).authority;  // absolute form, through a proxy
 }
 
 LlmCallBuilder::LlmCallBuilder(ExtractOptions options) : options_(options) {}
@@ -58,8 +51,8 @@ LlmCall LlmCallBuilder::build(const http::HttpExchange& exchange, const CatalogM
   call.operation = std::string(api_operation(match.family));
   call.auth_style = match.auth_style;
   call.method = request.method;
-  call.path = std::string(path_of(request.target));
-  call.server_name = std::string(host_without_port(request_authority(request)));
+  call.path = std::string(split_target(request.target).path);  // never the query: it can carry keys
+  call.server_name = host_without_port(request_authority(request));
   call.http_version = version_name(exchange);
   call.user_agent = std::string(http::header(request, "user-agent").value_or(""));
 
@@ -67,8 +60,10 @@ LlmCall LlmCallBuilder::build(const http::HttpExchange& exchange, const CatalogM
   if (exchange.has_response && exchange.response_first_ns >= exchange.request_first_ns) {
     call.ttfb_ns = exchange.response_first_ns - exchange.request_first_ns;
   }
-  const uint64_t last_ns = exchange.has_response ? exchange.response_last_ns : exchange.request_last_ns;
-  if (last_ns >= exchange.request_first_ns) call.latency_ns = last_ns - exchange.request_first_ns;
+  // Latency is to the response's end: a call without a response has none.
+  if (exchange.has_response && exchange.response_last_ns >= exchange.request_first_ns) {
+    call.latency_ns = exchange.response_last_ns - exchange.request_first_ns;
+  }
 
   call.request_bytes = exchange.request_wire_bytes;
   call.response_bytes = exchange.response_wire_bytes;

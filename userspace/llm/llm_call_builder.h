@@ -32,8 +32,9 @@ class LlmCallBuilder {
   LlmCallBuilderStats stats_;
 };
 
-// "api.openai.com" from "api.openai.com:443" or "[::1]:8443" -> "::1".
-std::string_view host_without_port(std::string_view host);
+// The host name of an authority, lowercase: "api.openai.com" from "API.openai.com:443",
+// "::1" from "[::1]:8443"; userinfo dropped.
+std::string host_without_port(std::string_view authority);
 
 // The request's Host header, or its HTTP/2 :authority.
 std::string_view request_authority(const http::HttpMessage& request);

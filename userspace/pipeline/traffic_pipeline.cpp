@@ -74,6 +74,8 @@ TrafficPipeline::Connection& TrafficPipeline::connection_for(const capture::TlsC
              .first;
     ++connection_count_;
     ++stats_.connections_opened;
+    // Read /proc now: a short-lived client may be gone by the time its response is parsed.
+    processes_.lookup(call.pid, call.uid, call.cgroup_id, call.comm);
   }
   Connection& c = *it->second;
   if (call.conn_id != 0) c.conn_id = call.conn_id;

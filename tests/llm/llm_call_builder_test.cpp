@@ -1,0 +1,116 @@
+#include "llm/llm_call_builder.h"
+
+#include <gtest/gtest.h>
+
+namespace llmtap::llm {
+namespace {
+
+http::HttpExchange exchange(std::string target, std::string host, std::string body) {
+  http::HttpExchange e;
+  e.request.is_request = true;
+  e.request.method = "POST";
+  e.request.target = std::move(target);
+  if (!host.empty()) e.request.headers.push_back({"Host", std::move(host)});
+  e.request.body = std::move(body);
+  e.request.body_bytes = e.request.body.size();
+  e.request_first_ns = 1000;
+  e.request_last_ns = 5000;
+  e.request_wire_bytes = 300;
+  return e;
+}
+
+void answer(http::HttpExchange& e, int status, std::string content_type, std::string body) {
+  e.has_response = true;
+  e.response.status = status;
+  e.response.headers.push_back({"Content-Type", std::move(content_type)});
+  e.response.body = std::move(body);
+  e.response.body_bytes = e.response.body.size();
+  e.response_first_ns = 9000;
+  e.response_last_ns = 20000;
+}
+
+CatalogMatch match(ApiFamily family, std::string provider = "openai") {
+  CatalogMatch m;
+  m.provider = std::move(provider);
+  m.family = family;
+  return m;
+}
+
+TEST(LlmCallBuilder, TimesAndSizesComeFromTheExchange) {
+  auto e = exchange("/v1/chat/completions", "API.OpenAI.com:443", R"({"model":"gpt-4o"})");
+  answer(e, 200, "application/json",
+         R"({"model":"gpt-4o-2024-08-06","usage":{"prompt_tokens":3,"completion_tokens":4}})");
+  LlmCallBuilder builder;
+  const LlmCall call = builder.build(e, match(ApiFamily::kOpenAiChatCompletions));
+  EXPECT_EQ(call.server_name, "api.openai.com");
+  EXPECT_EQ(call.ttfb_ns, 8000u);
+  EXPECT_EQ(call.latency_ns, 19000u);
+  EXPECT_EQ(call.request_model, "gpt-4o");
+  EXPECT_EQ(call.response_model, "gpt-4o-2024-08-06");
+  EXPECT_EQ(call.tokens.total, 7u);
+  EXPECT_EQ(call.request_bytes, 300u);
+  EXPECT_EQ(call.error_type, "");
+}
+
+TEST(LlmCallBuilder, NoResponseHasNoLatencyAndSaysWhy) {
+  auto e = exchange("/v1/chat/completions", "api.openai.com", R"({"model":"gpt-4o"})");
+  LlmCallBuilder builder;
+  const LlmCall call = builder.build(e, match(ApiFamily::kOpenAiChatCompletions));
+  EXPECT_EQ(call.status, 0);
+  EXPECT_EQ(call.latency_ns, 0u);
+  EXPECT_EQ(call.ttfb_ns, 0u);
+  EXPECT_EQ(call.error_type, "no_response");
+  e.response_incomplete = true;
+  EXPECT_EQ(builder.build(e, match(ApiFamily::kOpenAiChatCompletions)).error_type, "incomplete");
+}
+
+TEST(LlmCallBuilder, AbsoluteFormTargetsKeepNeitherQueryNorUserinfo) {
+  auto e = exchange("https://user:pw@api.openai.com/v1/chat/completions?key=SECRET", "",
+                    R"({"model":"gpt-4o"})");
+  LlmCallBuilder builder;
+  const LlmCall call = builder.build(e, match(ApiFamily::kOpenAiChatCompletions));
+  EXPECT_EQ(call.path, "/v1/chat/completions");
+  EXPECT_EQ(call.server_name, "api.openai.com");
+}
+
+TEST(LlmCallBuilder, ThePathNamesTheModelWhereItRoutesTheCall) {
+  auto e = exchange("/v1beta/models/text-embedding-004:embedContent?key=SECRET",
+                    "generativelanguage.googleapis.com",
+                    R"({"model":"models/text-embedding-004","content":{"parts":[{"text":"x"}]}})");
+  answer(e, 200, "application/json", R"({"embedding":{"values":[0.1]}})");
+  CatalogMatch m = match(ApiFamily::kGeminiEmbedContent, "gemini");
+  m.model_from_path = "text-embedding-004";
+  LlmCallBuilder builder;
+  const LlmCall call = builder.build(e, m);
+  EXPECT_EQ(call.request_model, "text-embedding-004");
+  EXPECT_EQ(call.path, "/v1beta/models/text-embedding-004:embedContent");
+}
+
+TEST(LlmCallBuilder, AnErrorStatusWithoutAProviderErrorIsNamedByItsStatus) {
+  auto e = exchange("/v1/chat/completions", "api.openai.com", R"({"model":"gpt-4o"})");
+  answer(e, 502, "text/html", "<html>Bad gateway</html>");
+  LlmCallBuilder builder;
+  const LlmCall call = builder.build(e, match(ApiFamily::kOpenAiChatCompletions));
+  EXPECT_EQ(call.status, 502);
+  EXPECT_EQ(call.error_type, "http_502");
+}
+
+TEST(LlmCallBuilder, AStreamedResponseIsDecodedByItsContentType) {
+  auto e = exchange("/v1/chat/completions", "api.openai.com",
+                    R"({"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true}})");
+  answer(e, 200, "text/event-stream; charset=utf-8",
+         "data: {\"model\":\"gpt-4o-x\",\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n"
+         "data: {\"model\":\"gpt-4o-x\",\"choices\":[],\"usage\":{\"prompt_tokens\":5,"
+         "\"completion_tokens\":1,\"total_tokens\":6}}\n\ndata: [DONE]\n\n");
+  LlmCallBuilder builder;
+  const LlmCall call = builder.build(e, match(ApiFamily::kOpenAiChatCompletions));
+  EXPECT_TRUE(call.stream);
+  EXPECT_EQ(call.response_model, "gpt-4o-x");
+  EXPECT_EQ(call.tokens.input, 5u);
+  EXPECT_EQ(call.tokens.output, 1u);
+  EXPECT_EQ(call.stream_events, 3u);
+  EXPECT_EQ(builder.stats().streams_without_end, 0u);
+}
+
+}  // namespace
+}  // namespace llmtap::llm
