@@ -98,6 +98,7 @@ struct inflight_call {
 	__u64 buf;
 	__u64 out_len; /* size_t* of the _ex variants, else 0 */
 	__u64 sp;      /* user stack pointer at entry: pairs the return with its entry */
+	__u64 entry_ns;
 	__s32 fd;      /* first socket syscall made inside the call, or -1 */
 	__u16 pad;
 	__u8 direction;
@@ -149,6 +150,11 @@ struct conn_key {
 	__u32 pad;
 	__u64 ssl;
 };
+
+/* Connection flags (beside the LLMTAP_CALL_* ones it carries into records): a call in this
+ * direction was lost whole, so the next one delivered says LLMTAP_CALL_GAP_BEFORE. */
+#define CONN_GAP_WRITE (1u << 16)
+#define CONN_GAP_READ (1u << 17)
 
 struct conn_info {
 	__u64 id;
@@ -317,7 +323,7 @@ static __always_inline bool bind_socket(__u32 tgid, __u64 ssl, struct conn_info 
 	/* A rebound connection must not be ended by a later close() of its old fd's number. */
 	if (old.fd >= 0)
 		bpf_map_delete_elem(&fd_conns, &old);
-	conn->flags = flags;
+	conn->flags = flags | (conn->flags & (CONN_GAP_WRITE | CONN_GAP_READ));
 	bpf_map_update_elem(&fd_conns, &fk, &ssl, BPF_ANY);
 	return true;
 }
@@ -383,6 +389,7 @@ static __always_inline int enter_call(struct pt_regs *ctx, __u64 ssl, __u64 buf,
 			__builtin_memset(stack, 0, sizeof(*stack));
 		stack->calls[0] = (struct inflight_call){
 			.sp = sp,
+			.entry_ns = bpf_ktime_get_ns(),
 			.ssl = ssl,
 			.buf = buf,
 			.out_len = out_len,
@@ -411,6 +418,7 @@ static __always_inline int enter_call(struct pt_regs *ctx, __u64 ssl, __u64 buf,
 	if (depth == 0) {
 		stack->calls[0] = (struct inflight_call){
 			.sp = sp,
+			.entry_ns = bpf_ktime_get_ns(),
 			.ssl = ssl,
 			.buf = buf,
 			.out_len = out_len,
@@ -433,6 +441,7 @@ static __always_inline int enter_call(struct pt_regs *ctx, __u64 ssl, __u64 buf,
 		return 0;
 	struct inflight_call call = {
 		.sp = sp,
+		.entry_ns = bpf_ktime_get_ns(),
 		.ssl = ssl,
 		.buf = buf,
 		.out_len = out_len,
@@ -517,8 +526,9 @@ static __always_inline struct llmtap_call_record *reserve_call_record(__u64 tail
 }
 
 static __always_inline void emit_call(const struct inflight_call *call, __u32 len,
-				      const struct conn_info *conn)
+				      struct conn_info *conn)
 {
+	__u32 gap_bit = call->direction == LLMTAP_DIR_WRITE ? CONN_GAP_WRITE : CONN_GAP_READ;
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 cap = len > max_bytes ? max_bytes : len;
 	struct emit_ctx ec = {
@@ -544,6 +554,8 @@ static __always_inline void emit_call(const struct inflight_call *call, __u32 le
 			stat_add(LLMTAP_STAT_LOST_RECORDS, 1);
 		stat_add(LLMTAP_STAT_LOST_CALLS, 1);
 		stat_add(LLMTAP_STAT_LOST_BYTES, cap);
+		if (conn)
+			conn->flags |= gap_bit; /* racy with another CPU at worst: one gap unflagged */
 		return;
 	}
 	if (read_failed || ec.failed)
@@ -557,6 +569,7 @@ static __always_inline void emit_call(const struct inflight_call *call, __u32 le
 	rec->hdr.total_len = ec.offset + tail;
 	rec->hdr.reserved = 0;
 	rec->mono_ns = bpf_ktime_get_ns();
+	rec->entry_ns = call->entry_ns;
 	rec->cgroup_id = bpf_get_current_cgroup_id();
 	rec->ssl = call->ssl;
 	rec->conn_id = conn ? conn->id : 0;
@@ -565,7 +578,11 @@ static __always_inline void emit_call(const struct inflight_call *call, __u32 le
 	rec->call_len = len;
 	rec->captured_len = ec.offset + tail;
 	rec->lost_len = cap - rec->captured_len;
-	rec->flags = conn ? conn->flags : 0;
+	rec->flags = conn ? conn->flags & ~(CONN_GAP_WRITE | CONN_GAP_READ) : 0;
+	if (conn && (conn->flags & gap_bit)) {
+		rec->flags |= LLMTAP_CALL_GAP_BEFORE;
+		conn->flags &= ~gap_bit;
+	}
 	if (cap < len)
 		rec->flags |= LLMTAP_CALL_TRUNCATED;
 	if (rec->lost_len)

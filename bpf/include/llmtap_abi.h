@@ -70,6 +70,9 @@ enum llmtap_call_flags {
 	LLMTAP_CALL_TRUNCATED = 1 << 0, /* call_len > max_bytes: only a prefix was captured */
 	LLMTAP_CALL_LOST = 1 << 1,      /* a DATA record could not be reserved: lost_len bytes missing */
 	LLMTAP_CALL_FD_GUESSED = 1 << 2, /* fd learned from a syscall after the call (memory BIO) */
+	/* An earlier call in the same direction on this connection was lost whole (no record
+	 * could be reserved): the byte stream has a hole of unknown size before this call. */
+	LLMTAP_CALL_GAP_BEFORE = 1 << 3,
 };
 
 /* Indexes of the per-CPU `stats` array map. */
@@ -110,7 +113,8 @@ struct llmtap_data_record {
 
 struct llmtap_call_record {
 	struct llmtap_record_header hdr;
-	__u64 mono_ns;      /* bpf_ktime_get_ns() at call entry (CLOCK_MONOTONIC) */
+	__u64 mono_ns;      /* bpf_ktime_get_ns() at the call's return (CLOCK_MONOTONIC) */
+	__u64 entry_ns;     /* bpf_ktime_get_ns() at the call's entry (a blocking write starts here) */
 	__u64 cgroup_id;    /* cgroup v2 id */
 	__u64 ssl;          /* SSL* (or gnutls_session_t): the connection key within the process */
 	__u64 conn_id;      /* stable id of the connection (many calls, any thread); 0 if unknown */

@@ -126,6 +126,19 @@ TEST_F(CallAssemblerTest, TruncatedFlagIsCarried) {
   EXPECT_EQ(out.calls[0].call_len, 100u);
 }
 
+TEST_F(CallAssemblerTest, GapBeforeAndEntryTimeAreCarried) {
+  auto rec = call_record(1, 6, 0, "abc", 3, 64, LLMTAP_CALL_GAP_BEFORE);
+  uint64_t entry = 40;
+  std::memcpy(rec.data() + offsetof(llmtap_call_record, entry_ns), &entry, sizeof(entry));
+  assembler.feed(rec);
+  ASSERT_EQ(out.calls.size(), 1u);
+  EXPECT_TRUE(out.calls[0].gap_before);
+  EXPECT_EQ(out.calls[0].entry_mono_ns, 40u);
+  EXPECT_EQ(out.calls[0].mono_ns, 42u);
+  assembler.feed(call_record(1, 7, 0, "abc", 3));
+  EXPECT_FALSE(out.calls[1].gap_before);
+}
+
 TEST_F(CallAssemblerTest, MalformedRecordsAreCountedNotEmitted) {
   assembler.feed(std::vector<std::byte>(3));  // shorter than a header
   auto unknown = call_record(1, 1, 0, "x", 1);

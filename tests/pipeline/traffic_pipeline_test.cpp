@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,7 @@ class PipelineHarness {
     call.call_len = static_cast<uint32_t>(bytes.size()) + lost + cut;
     call.lost_len = lost;
     call.truncated = cut != 0;
+    call.gap_before = std::exchange(gap_next_, false);
     call.data = bytes;
     call.comm = "client";
     call.remote.family = 2;
@@ -47,6 +49,11 @@ class PipelineHarness {
   // Sends `bytes` cut into calls of at most `piece` bytes.
   void send_in_pieces(uint64_t conn, Direction direction, std::string_view bytes, size_t piece) {
     for (size_t at = 0; at < bytes.size(); at += piece) send(conn, direction, bytes.substr(at, piece));
+  }
+  // A call whose record says an earlier call in its direction was lost whole.
+  void send_after_lost_call(uint64_t conn, Direction direction, std::string_view bytes) {
+    gap_next_ = true;
+    send(conn, direction, bytes);
   }
   void close(uint64_t conn) {
     capture::TlsClose c;
@@ -65,6 +72,7 @@ class PipelineHarness {
   enrich::ProcessIdentityCache processes_;
   TrafficPipeline pipeline_;
   uint64_t now_ = 1'000'000'000;
+  bool gap_next_ = false;
 };
 
 std::vector<testing::CorpusCase> corpus() {
@@ -227,6 +235,24 @@ TEST(TrafficPipeline, MissingBytesRestartParsingAtTheNextMessage) {
   expect_matches(h.calls.back(), c);
   EXPECT_EQ(h.pipeline().stats().gaps, 1u);
   EXPECT_EQ(h.pipeline().stats().resyncs, 1u);
+}
+
+TEST(TrafficPipeline, ACallLostWholeRestartsParsingAtTheNextRequest) {
+  const auto cases = corpus();
+  const auto& c = cases.front();
+  const std::string_view response = c.response_bytes;
+  PipelineHarness h;
+  h.send(5, Direction::kWrite, c.request_bytes);
+  h.send(5, Direction::kRead, response.substr(0, 30));
+  // The next read was lost whole; the one after it arrives mid-message.
+  h.send_after_lost_call(5, Direction::kRead, response.substr(60));
+  h.send(5, Direction::kWrite, c.request_bytes);
+  h.send(5, Direction::kRead, c.response_bytes);
+  ASSERT_EQ(h.calls.size(), 2u);
+  EXPECT_EQ(h.calls[0].error_type, "incomplete");  // the exchange the hole cut
+  expect_matches(h.calls[1], c);
+  EXPECT_EQ(h.pipeline().stats().resyncs, 1u);
+  EXPECT_EQ(h.pipeline().stats().resync_dropped_calls, 1u);
 }
 
 TEST(TrafficPipeline, ABodyLongerThanTheCaptureLimitIsCountedAndFramingGoesOn) {

@@ -31,6 +31,7 @@ TlsCall to_call(const llmtap_call_record& rec) {
   TlsCall call;
   call.call_id = rec.hdr.call_id;
   call.mono_ns = rec.mono_ns;
+  call.entry_mono_ns = rec.entry_ns;
   call.cgroup_id = rec.cgroup_id;
   call.ssl = rec.ssl;
   call.conn_id = rec.conn_id;
@@ -42,6 +43,7 @@ TlsCall to_call(const llmtap_call_record& rec) {
   call.fd = rec.fd;
   call.truncated = (rec.flags & LLMTAP_CALL_TRUNCATED) != 0;
   call.fd_guessed = (rec.flags & LLMTAP_CALL_FD_GUESSED) != 0;
+  call.gap_before = (rec.flags & LLMTAP_CALL_GAP_BEFORE) != 0;
   call.direction = rec.direction == LLMTAP_DIR_READ ? Direction::kRead : Direction::kWrite;
   call.lib = rec.lib == LLMTAP_LIB_OPENSSL  ? TlsLib::kOpenSsl
              : rec.lib == LLMTAP_LIB_GNUTLS ? TlsLib::kGnuTls

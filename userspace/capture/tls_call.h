@@ -22,6 +22,7 @@ struct Endpoint {
 struct TlsCall {
   uint64_t call_id = 0;
   uint64_t mono_ns = 0;  // CLOCK_MONOTONIC at the call's return
+  uint64_t entry_mono_ns = 0;  // CLOCK_MONOTONIC at the call's entry
   uint64_t cgroup_id = 0;
   uint64_t ssl = 0;  // the TLS session pointer: connection key within the process
   uint64_t conn_id = 0;  // stable across the connection's calls and threads; 0 if unknown
@@ -33,6 +34,9 @@ struct TlsCall {
   int32_t fd = -1;
   bool truncated = false;  // call_len exceeded the per-call capture limit
   bool fd_guessed = false;  // fd learned from the syscall after the call (memory BIO)
+  // An earlier call in this direction on this connection was lost whole: the byte stream
+  // has a hole of unknown size before this call's data.
+  bool gap_before = false;
   Direction direction = Direction::kWrite;
   TlsLib lib = TlsLib::kUnknown;
   Endpoint local;

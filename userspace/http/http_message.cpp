@@ -13,11 +13,16 @@ bool ascii_iequals(std::string_view a, std::string_view b) {
   return std::ranges::equal(a, b, [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
 }
 
-std::optional<std::string_view> header(const HttpMessage& message, std::string_view name) {
-  for (const HttpHeader& h : message.headers) {
+std::optional<std::string_view> find_header(const std::vector<HttpHeader>& headers,
+                                            std::string_view name) {
+  for (const HttpHeader& h : headers) {
     if (ascii_iequals(h.name, name)) return std::string_view(h.value);
   }
   return std::nullopt;
+}
+
+std::optional<std::string_view> header(const HttpMessage& message, std::string_view name) {
+  return find_header(message.headers, name);
 }
 
 }  // namespace llmtap::http

@@ -49,5 +49,7 @@ bool ascii_iequals(std::string_view a, std::string_view b);
 
 // The value of the first header named `name` (case-insensitive), if any.
 std::optional<std::string_view> header(const HttpMessage& message, std::string_view name);
+std::optional<std::string_view> find_header(const std::vector<HttpHeader>& headers,
+                                            std::string_view name);
 
 }  // namespace llmtap::http

@@ -94,36 +94,49 @@ void TrafficPipeline::on_tls_call(const capture::TlsCall& call) {
   stats_.tls_bytes += call.call_len;
   Connection& connection = connection_for(call);
   const bool is_write = call.direction == capture::Direction::kWrite;
+  scratch_.clear();
+  // A call lost whole before this one: a hole of unknown size, which nothing can skip.
+  if (call.gap_before) {
+    ++stats_.gaps;
+    restart_parsing(connection, call.mono_ns);
+  }
   if (connection.resyncing) {
     if (!starts_http1_request(call.data)) {
       ++stats_.resync_dropped_calls;
+      emit(connection, scratch_);
       return;
     }
     connection.resyncing = false;
   }
-  scratch_.clear();
-  connection.http.on_data(is_write, call.data, call.mono_ns, scratch_);
+  // A write's bytes leave from its entry on (a large upload may block in SSL_write); a
+  // read's bytes are there when it returns.
+  const uint64_t data_ns = is_write && call.entry_mono_ns != 0 ? call.entry_mono_ns : call.mono_ns;
+  connection.http.on_data(is_write, call.data, data_ns, scratch_);
   // Bytes the capture could not deliver (a call over --max-bytes, or a full ring buffer).
   // Inside an HTTP/1.x body of known length they are skipped and counted. Otherwise the
-  // stream cannot be followed across the hole: what was complete is reported, what was in
-  // progress ends as incomplete, and parsing starts again at the next request (HTTP/1.x; an
-  // HTTP/2 connection cannot resume without its header compression state, so it stays
-  // ignored).
+  // stream cannot be followed across the hole: see restart_parsing.
   if (call.truncated || call.lost_len != 0 || call.data.size() < call.call_len) {
     ++stats_.gaps;
     const uint64_t missing = call.call_len - call.data.size();
     if (!connection.http.on_gap(is_write, missing, call.mono_ns, scratch_)) {
-      ++stats_.resyncs;
-      const bool resumable =
-          connection.http.protocol() == http::HttpConnectionParser::Protocol::kHttp1;
-      connection.http.on_close(call.mono_ns, scratch_);
-      closed_http_stats_ += connection.http.stats();
-      connection.http = http::HttpConnectionParser(options_.http);
-      connection.resyncing = true;
-      if (!resumable) connection.http.on_close(call.mono_ns, scratch_);
+      restart_parsing(connection, call.mono_ns);
     }
   }
   emit(connection, scratch_);
+}
+
+// What was complete is reported, what was in progress ends as incomplete, and parsing starts
+// again at the next request (HTTP/1.x; an HTTP/2 connection cannot resume without its header
+// compression state, so it stays ignored).
+void TrafficPipeline::restart_parsing(Connection& connection, uint64_t mono_ns) {
+  ++stats_.resyncs;
+  const bool resumable =
+      connection.http.protocol() != http::HttpConnectionParser::Protocol::kHttp2;
+  connection.http.on_close(mono_ns, scratch_);
+  closed_http_stats_ += connection.http.stats();
+  connection.http = http::HttpConnectionParser(options_.http);
+  connection.resyncing = true;
+  if (!resumable) connection.http.on_close(mono_ns, scratch_);
 }
 
 void TrafficPipeline::emit(Connection& connection, std::vector<http::HttpExchange>& exchanges) {

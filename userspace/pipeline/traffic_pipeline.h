@@ -31,7 +31,7 @@ struct PipelineStats {
   uint64_t connections_opened = 0;
   uint64_t connections_closed = 0;
   uint64_t connections_evicted = 0;
-  uint64_t gaps = 0;              // calls with missing bytes (over --max-bytes, or lost)
+  uint64_t gaps = 0;  // holes in a byte stream: calls cut (--max-bytes), partly or wholly lost
   uint64_t resyncs = 0;           // gaps that could not be skipped: parsing started over
   uint64_t resync_dropped_calls = 0;  // calls skipped after a gap until a request starts
   uint64_t exchanges = 0;         // HTTP exchanges of LLM APIs
@@ -68,6 +68,7 @@ class TrafficPipeline {
 
   Connection& connection_for(const capture::TlsCall& call);
   void end_connection(Connection& connection, uint64_t mono_ns);
+  void restart_parsing(Connection& connection, uint64_t mono_ns);
   void emit(Connection& connection, std::vector<http::HttpExchange>& exchanges);
   void evict_least_recent();
   bool wanted(const http::HttpMessage& request_head) const;

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "sink/utf8_text.h"
+#include "common/utf8.h"
 
 namespace llmtap::sink {
 
@@ -28,7 +28,7 @@ void append_json_escaped(std::string& out, std::string_view text) {
     } else if (c < 0x80) {
       out.push_back(static_cast<char>(c));
     } else {
-      const size_t len = utf8_sequence_length(text, i);
+      const size_t len = common::utf8_sequence_length(text, i);
       if (len == 0) {
         out += "\\ufffd";
         ++i;

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "sink/utf8_text.h"
+#include "common/utf8.h"
 
 namespace llmtap::sink {
 namespace {
@@ -14,7 +14,7 @@ template <typename Emit>
 void for_each_printable(std::string_view text, Emit emit) {
   for (size_t i = 0; i < text.size();) {
     const auto c = static_cast<uint8_t>(text[i]);
-    const size_t len = utf8_sequence_length(text, i);
+    const size_t len = common::utf8_sequence_length(text, i);
     const bool c1_control =
         len == 2 && c == 0xC2 && static_cast<uint8_t>(text[i + 1]) < 0xA0;  // U+0080..U+009F
     if (len == 0 || (len == 1 && (c < 0x20 || c == 0x7F)) || c1_control) {

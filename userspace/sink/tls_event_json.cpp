@@ -33,8 +33,11 @@ void append_tls_event_json(const capture::TlsCall& call, uint64_t time_ns, std::
   append_endpoint(out, call.local);
   out += R"(,"dst":)";
   append_endpoint(out, call.remote);
-  fmt::format_to(it, R"(}},"len":{},"truncated":{},"lost":{},"data":")", call.call_len,
+  fmt::format_to(it, R"(}},"len":{},"truncated":{},"lost":{},)", call.call_len,
                  call.truncated ? "true" : "false", call.lost_len);
+  // Only when set: an earlier call in this direction was lost whole (see docs/events.md).
+  if (call.gap_before) out += R"("gap_before":true,)";
+  out += R"("data":")";
   append_base64(out, call.data);
   out += "\"}\n";
 }

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/utf8.h"
+
 namespace llmtap::llm {
 
 // `text` with every invalid or truncated UTF-8 sequence replaced by U+FFFD.
@@ -15,7 +17,6 @@ std::string to_valid_utf8(std::string_view text);
 // character. `text` is assumed valid UTF-8 (pass it through to_valid_utf8 first if unsure).
 std::string_view cut_utf8(std::string_view text, size_t max_bytes);
 
-// Length of the valid UTF-8 sequence starting at text[i], or 0 when it is not valid there.
-size_t utf8_sequence_length(std::string_view text, size_t i);
+using common::utf8_sequence_length;
 
 }  // namespace llmtap::llm

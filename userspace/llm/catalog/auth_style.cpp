@@ -21,10 +21,7 @@ bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
 }
 
 bool has_header(const std::vector<http::HttpHeader>& headers, std::string_view name) {
-  for (const auto& h : headers) {
-    if (http::ascii_iequals(h.name, name)) return true;
-  }
-  return false;
+  return http::find_header(headers, name).has_value();
 }
 
 bool has_query_parameter(std::string_view query, std::string_view name) {

@@ -11,16 +11,6 @@
 #include "llm/catalog/request_target.h"
 
 namespace llmtap::llm {
-namespace {
-
-bool has_header(const std::vector<http::HttpHeader>& headers, std::string_view name) {
-  for (const auto& h : headers) {
-    if (http::ascii_iequals(h.name, name)) return true;
-  }
-  return false;
-}
-
-}  // namespace
 
 ProviderCatalog::ProviderCatalog(std::vector<CatalogEntry> entries)
     : entries_(std::move(entries)), index_(entries_) {}
@@ -80,7 +70,7 @@ std::optional<CatalogMatch> ProviderCatalog::match(
       if (!route.method.empty() && !http::ascii_iequals(route.method, method)) continue;
       PathCaptures captures;
       if (!route.path.matches(path, captures)) continue;
-      if (!route.required_header.empty() && !has_header(headers, route.required_header)) {
+      if (!route.required_header.empty() && !http::find_header(headers, route.required_header)) {
         continue;
       }
       if (!auth) auth = detect_auth_style(headers, parts.query);
