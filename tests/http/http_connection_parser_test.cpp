@@ -421,6 +421,52 @@ TEST(HttpConnectionParser, Http2CloseKeepsAPartialResponseWhenTheRequestIsCutToo
   EXPECT_EQ(out[0].response.body, "part");
 }
 
+TEST(HttpConnectionParser, Http2ConcurrentStreamsShareOneBodyBudget) {
+  H2Peers peers;
+  HttpConnectionOptions options;
+  options.max_body_kept = 1000;
+  options.max_connection_body_kept = 2500;
+  HttpConnectionParser parser(options);
+  std::vector<HttpExchange> out;
+  // Five streams open at once, each sending 1000 body bytes before any ends. (Built in
+  // sequence: the HPACK encoder's state depends on the order.)
+  std::string frames = h2_preface();
+  for (uint32_t id = 1; id <= 9; id += 2) frames += h2_headers(peers.client, id, kPost, false);
+  for (uint32_t id = 1; id <= 9; id += 2) frames += h2_data(id, std::string(1000, 'b'), false);
+  for (uint32_t id = 1; id <= 9; id += 2) frames += h2_data(id, "", true);
+  parser.on_data(kWrite, frames, 1, out);
+  parser.on_close(2, out);
+  ASSERT_EQ(out.size(), 5u);
+  size_t kept = 0;
+  for (const auto& e : out) {
+    EXPECT_EQ(e.request.body_bytes, 1000u);
+    kept += e.request.body.size();
+  }
+  EXPECT_EQ(kept, 2500u);
+  EXPECT_EQ(parser.stats().bodies_over_budget, 3u);  // the third stream was cut, then two more
+}
+
+TEST(HttpConnectionParser, PipelinedRequestsShareOneBodyBudget) {
+  HttpConnectionOptions options;
+  options.max_connection_body_kept = 250;
+  HttpConnectionParser parser(options);
+  std::vector<HttpExchange> out;
+  std::string requests;
+  for (int i = 0; i < 4; ++i) {
+    requests += "POST /v1/chat/completions HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n" +
+                std::string(100, 'x');
+  }
+  parser.on_data(kWrite, requests, 1, out);  // all four wait for their responses
+  parser.on_close(2, out);
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[0].request.body.size(), 100u);
+  EXPECT_EQ(out[1].request.body.size(), 100u);
+  EXPECT_TRUE(out[2].request.body.empty());
+  EXPECT_TRUE(out[2].request.body_truncated);
+  EXPECT_EQ(out[2].request.body_bytes, 100u);
+  EXPECT_EQ(parser.stats().bodies_over_budget, 2u);
+}
+
 TEST(HttpConnectionParser, Http2FilterDropsStreams) {
   H2Peers peers;
   HttpConnectionOptions options;

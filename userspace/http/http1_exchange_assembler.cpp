@@ -116,6 +116,16 @@ void Http1ExchangeAssembler::on_close(std::vector<HttpExchange>& out, HttpConnec
 }
 
 void Http1ExchangeAssembler::add_request(HttpMessage request, bool cut) {
+  // Pipelined requests wait for their responses with their bodies: bounded per connection.
+  size_t waiting = 0;
+  for (const Slot& slot : slots_) {
+    if (slot.request) waiting += slot.request->body.size();
+  }
+  if (waiting + request.body.size() > options_.max_connection_body_kept) {
+    request.body = std::string();
+    request.body_truncated = true;
+    ++over_budget_;
+  }
   for (Slot& slot : slots_) {
     if (!slot.request) {
       slot.request = std::move(request);
@@ -143,6 +153,7 @@ void Http1ExchangeAssembler::emit_ready(std::vector<HttpExchange>& out,
                                         HttpConnectionStats& stats) {
   stats.filtered_requests += std::exchange(filtered_, 0);
   stats.evicted_requests += std::exchange(evicted_, 0);
+  stats.bodies_over_budget += std::exchange(over_budget_, 0);
   size_t ready = 0;
   while (ready < slots_.size() && slots_[ready].request && slots_[ready].response) {
     emit(slots_[ready], out, stats);

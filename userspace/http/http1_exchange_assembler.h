@@ -61,6 +61,7 @@ class Http1ExchangeAssembler {
   std::vector<HttpMessage> scratch_;
   uint64_t filtered_ = 0;  // since the last transfer into the caller's stats
   uint64_t evicted_ = 0;
+  uint64_t over_budget_ = 0;
   bool stopped_ = false;
 };
 

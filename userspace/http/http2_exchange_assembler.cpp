@@ -12,6 +12,7 @@ Http2StreamParser::Limits parser_limits(const HttpConnectionOptions& options) {
   Http2StreamParser::Limits limits;
   limits.max_body_kept = options.max_body_kept;
   limits.max_streams = Http2ExchangeAssembler::kMaxStreams;
+  limits.max_open_body_kept = options.max_connection_body_kept;
   return limits;
 }
 
@@ -89,6 +90,7 @@ void Http2ExchangeAssembler::on_client_output(std::vector<HttpExchange>& out,
   }
   stats.filtered_requests += std::exchange(filtered_, 0);
   stats.evicted_requests += std::exchange(evicted_, 0);
+  stats.bodies_over_budget += client_.take_bodies_over_budget();
 }
 
 void Http2ExchangeAssembler::on_server_output(std::vector<HttpExchange>& out,
@@ -111,6 +113,7 @@ void Http2ExchangeAssembler::on_server_output(std::vector<HttpExchange>& out,
     end_early(reset.stream_id, true, client_.abort_stream(reset.stream_id),
               std::move(reset.partial), out, stats);
   }
+  stats.bodies_over_budget += server_.take_bodies_over_budget();
 }
 
 void Http2ExchangeAssembler::on_close(std::vector<HttpExchange>& out, HttpConnectionStats& stats) {

@@ -53,6 +53,7 @@ std::optional<HttpMessage> Http2StreamParser::abort_stream(uint32_t stream_id) {
   const auto it = streams_.find(stream_id);
   if (it == streams_.end()) return std::nullopt;
   std::optional<HttpMessage> partial;
+  open_body_bytes_ -= it->second.message.body.size();
   if (it->second.headers_done) partial = std::move(it->second.message);
   streams_.erase(it);
   return partial;
@@ -64,6 +65,7 @@ std::vector<HttpMessage> Http2StreamParser::take_open_streams() {
     if (stream.headers_done) open.push_back(std::move(stream.message));
   }
   streams_.clear();
+  open_body_bytes_ = 0;
   return open;
 }
 
@@ -77,9 +79,15 @@ void Http2StreamParser::on_data(const Http2FrameHeader& frame, std::string_view 
   m.body_bytes += data.size();
   if (!it->second.keep_body) return;
   const size_t room = limits_.max_body_kept - std::min(m.body.size(), limits_.max_body_kept);
-  const size_t kept = std::min(room, data.size());
+  const size_t budget =
+      limits_.max_open_body_kept - std::min(open_body_bytes_, limits_.max_open_body_kept);
+  const size_t kept = std::min({room, budget, data.size()});
   m.body.append(data.substr(0, kept));
-  if (kept < data.size()) m.body_truncated = true;
+  open_body_bytes_ += kept;
+  if (kept < data.size()) {
+    if (budget < room && !m.body_truncated) ++bodies_over_budget_;
+    m.body_truncated = true;
+  }
 }
 
 void Http2StreamParser::on_frame(const Http2FrameHeader& frame, std::string_view payload) {
@@ -259,6 +267,7 @@ Http2StreamParser::Stream& Http2StreamParser::stream_for_headers(uint32_t stream
   const auto it = streams_.find(stream_id);
   if (it != streams_.end()) return it->second;
   if (streams_.size() >= limits_.max_streams) {
+    open_body_bytes_ -= streams_.begin()->second.message.body.size();
     streams_.erase(streams_.begin());
     ++evicted_streams_;
   }
@@ -270,6 +279,7 @@ Http2StreamParser::Stream& Http2StreamParser::stream_for_headers(uint32_t stream
 }
 
 void Http2StreamParser::end_stream(std::map<uint32_t, Stream>::iterator it) {
+  open_body_bytes_ -= it->second.message.body.size();
   if (!it->second.headers_done) {  // END_STREAM with no final header section: malformed
     streams_.erase(it);
     return;
@@ -290,6 +300,7 @@ void Http2StreamParser::apply_table_size(uint32_t size) {
 void Http2StreamParser::fail(std::string_view why) {
   reader_.stop(why);
   streams_.clear();  // nothing after this is trusted; free the memory now
+  open_body_bytes_ = 0;
   block_ = {};
 }
 

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "http/hpack_decoder.h"
@@ -49,6 +50,7 @@ class Http2StreamParser : private Http2FrameSink {
     size_t max_header_field_bytes = 256 * 1024;  // decoded names + values kept per block
     size_t max_headers = 256;                    // fields kept per block
     size_t max_streams = 1024;                   // open streams tracked
+    size_t max_open_body_kept = 16 << 20;        // body bytes kept across all open streams
     uint32_t max_header_table_size = 1 << 20;    // HPACK table the peer may make us keep
   };
   using KeepBodyFilter = std::function<bool(const HttpMessage& head)>;
@@ -77,6 +79,9 @@ class Http2StreamParser : private Http2FrameSink {
   uint64_t frames() const { return reader_.frames(); }
   uint64_t messages() const { return messages_; }
   uint64_t evicted_streams() const { return evicted_streams_; }
+  // Bodies cut because the open streams together held max_open_body_kept (counted once per
+  // stream); take_ resets the count.
+  uint64_t take_bodies_over_budget() { return std::exchange(bodies_over_budget_, 0); }
   uint64_t dropped_header_fields() const { return dropped_header_fields_; }
   uint64_t orphan_data_bytes() const { return orphan_data_bytes_; }   // DATA on unknown streams
   uint64_t ignored_bytes() const { return reader_.ignored_bytes(); }  // after an error
@@ -128,6 +133,8 @@ class Http2StreamParser : private Http2FrameSink {
   uint64_t now_ns_ = 0;
   uint64_t messages_ = 0;
   uint64_t evicted_streams_ = 0;
+  uint64_t bodies_over_budget_ = 0;
+  size_t open_body_bytes_ = 0;  // body bytes kept by the streams in streams_
   uint64_t dropped_header_fields_ = 0;
   uint64_t orphan_data_bytes_ = 0;
 };

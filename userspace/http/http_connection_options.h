@@ -16,6 +16,9 @@ struct HttpConnectionOptions {
   size_t max_body_kept = 8 << 20;
   // Content-decoded body bytes kept per message (a decompression bomb stops here).
   size_t max_decoded_body = 8 << 20;
+  // Body bytes one connection may hold at once across messages in progress or waiting for
+  // their response (HTTP/2 streams, pipelined HTTP/1.1 requests), per direction.
+  size_t max_connection_body_kept = 16 << 20;
   // Called once per request when its header section is complete. Returning false drops the
   // exchange: neither body is kept or decoded and nothing is emitted (filtered_requests).
   std::function<bool(const HttpMessage& request_head)> request_filter;
@@ -33,6 +36,9 @@ struct HttpConnectionStats {
   uint64_t decode_errors = 0;         // bodies whose content coding could not be undone
   uint64_t non_http_connections = 0;  // neither HTTP/1.x nor HTTP/2 from the first bytes
   uint64_t ignored_bytes = 0;         // not parsed: non-HTTP, after an error, tunnels
+  // Bodies not kept because the connection already held its budget of body bytes (many
+  // concurrent HTTP/2 streams, many pipelined requests): framed and counted, fields lost.
+  uint64_t bodies_over_budget = 0;
   uint64_t http1_connections = 0;
   uint64_t http2_connections = 0;
 
@@ -47,6 +53,7 @@ struct HttpConnectionStats {
     decode_errors += o.decode_errors;
     non_http_connections += o.non_http_connections;
     ignored_bytes += o.ignored_bytes;
+    bodies_over_budget += o.bodies_over_budget;
     http1_connections += o.http1_connections;
     http2_connections += o.http2_connections;
     return *this;
