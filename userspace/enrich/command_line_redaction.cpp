@@ -1,5 +1,7 @@
 #include "enrich/command_line_redaction.h"
 
+#include "common/credential_shapes.h"
+
 #include <array>
 #include <cctype>
 #include <string_view>
@@ -50,35 +52,6 @@ bool header_carries_secret(std::string_view header) {
   return false;
 }
 
-// Key-shaped tokens anywhere in an argument: provider key prefixes, and "Bearer <token>".
-constexpr std::array kKeyPrefixes = {"sk-", "sk_", "AKIA", "ASIA", "AIza", "hf_", "xai-",
-                                     "gsk_", "pplx-", "ghp_", "github_pat_", "xox"};
-
-bool token_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-}
-
-void redact_key_shapes(std::string& arg) {
-  for (std::string_view prefix : kKeyPrefixes) {
-    size_t at = 0;
-    while ((at = arg.find(prefix, at)) != std::string::npos) {
-      // Only at the start of a token, so "task-1" never matches "sk-".
-      if (at != 0 && token_char(arg[at - 1])) {
-        at += prefix.size();
-        continue;
-      }
-      size_t end = at + prefix.size();
-      while (end < arg.size() && token_char(arg[end])) ++end;
-      if (end - at < prefix.size() + 8) {  // too short to be a key
-        at = end;
-        continue;
-      }
-      arg.replace(at, end - at, kRedacted);
-      at += kRedacted.size();
-    }
-  }
-}
-
 // URL query parameters that carry credentials: ?key=..., &access_token=...
 void redact_query_secrets(std::string& arg) {
   static constexpr std::array kParams = {"key=", "api_key=", "apikey=", "token=",
@@ -116,7 +89,7 @@ std::string redact_command_line(const std::vector<std::string>& argv) {
       arg = arg.substr(0, eq + 1) + std::string(kRedacted);
     } else {
       redact_query_secrets(arg);
-      redact_key_shapes(arg);
+      common::redact_credential_shapes(arg);
     }
     const bool flag_alone = eq == std::string::npos;
     if (next != Next::kPlain) {

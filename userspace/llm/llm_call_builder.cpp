@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "common/credential_shapes.h"
 #include "llm/catalog/request_host.h"
 #include "llm/catalog/request_target.h"
 #include "llm/stream/stream_body.h"
@@ -111,6 +112,10 @@ LlmCall LlmCallBuilder::build(const http::HttpExchange& exchange, const CatalogM
   call.finish_reason = std::move(answer.finish_reason);
   call.response_id = std::move(answer.response_id);
   call.completion_text = std::move(answer.completion_text);
+  // Text that came from traffic: a proxy may echo the key it got, a prompt may carry one.
+  common::redact_credential_shapes(call.error_message);
+  if (call.prompt_text) common::redact_credential_shapes(*call.prompt_text);
+  if (call.completion_text) common::redact_credential_shapes(*call.completion_text);
   call.stream_events = answer.stream_events;
   if (call.error_type.empty()) {
     if (response.status >= 400) {
