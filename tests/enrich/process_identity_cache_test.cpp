@@ -61,6 +61,22 @@ TEST_F(FakeProc, AVanishedProcessHasEmptyFieldsAndForgetRereads) {
   EXPECT_EQ(cache.proc_reads(), 2u);
 }
 
+TEST_F(FakeProc, AnExecIsNoticedByItsNewNameAndExecutable) {
+  add_process(11, "/bin/bash", std::string("bash\0run.sh\0", 12));
+  ProcessIdentityCache cache(root_.string());
+  EXPECT_EQ(cache.lookup(11, 0, 0, "bash").exe, "/bin/bash");
+  // The same pid execs python3: /proc changes, and so does the name the capture reports.
+  fs::remove_all(root_ / "11");
+  add_process(11, "/usr/bin/python3", std::string("python3\0agent.py\0", 17));
+  const auto& after = cache.lookup(11, 0, 0, "python3");
+  EXPECT_EQ(after.exe, "/usr/bin/python3");
+  EXPECT_EQ(after.cmdline, "python3 agent.py");
+  // Another thread's name alone (same executable) re-reads nothing but the link.
+  const uint64_t reads = cache.proc_reads();
+  cache.lookup(11, 0, 0, "worker-3");
+  EXPECT_EQ(cache.proc_reads(), reads);
+}
+
 TEST_F(FakeProc, CommandLineIsCutToItsLimit) {
   add_process(9, "/bin/x", std::string(5000, 'a'));
   ProcessIdentityCache cache(root_.string(), 10, 100);

@@ -40,7 +40,18 @@ const llm::ProcessIdentity& ProcessIdentityCache::lookup(uint32_t pid, uint32_t 
   llm::ProcessIdentity& identity = it->second;
   identity.uid = uid;
   identity.cgroup_id = cgroup_id;
-  if (identity.comm != comm) identity.comm.assign(comm);
+  if (identity.comm != comm) {
+    // A new name may mean an exec (or only another thread's name): the executable tells.
+    if (!identity.comm.empty()) {
+      std::string exe = read_exe(pid);
+      if (!exe.empty() && exe != identity.exe) {
+        identity.exe = std::move(exe);
+        identity.cmdline = read_cmdline(pid);
+        ++proc_reads_;
+      }
+    }
+    identity.comm.assign(comm);
+  }
   return identity;
 }
 

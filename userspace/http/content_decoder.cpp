@@ -9,6 +9,8 @@
 #include <memory>
 #include <vector>
 
+#include "common/wire_text.h"
+
 namespace llmtap::http {
 namespace {
 
@@ -165,18 +167,12 @@ StageResult run_zstd(std::string_view in, size_t max, std::string& out) {
 
 char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-std::string_view trim(std::string_view s) {
-  const size_t first = s.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
-  return s.substr(first, s.find_last_not_of(" \t") - first + 1);
-}
-
 // The codings in the order they were applied, lower-cased, identity left out.
 std::vector<std::string> coding_list(std::string_view value) {
   std::vector<std::string> codings;
   while (true) {
     const size_t comma = value.find(',');
-    std::string coding(trim(value.substr(0, comma)));
+    std::string coding(common::trim(value.substr(0, comma)));
     std::ranges::transform(coding, coding.begin(), ascii_lower);
     if (!coding.empty() && coding != "identity") codings.push_back(std::move(coding));
     if (comma == std::string_view::npos) return codings;

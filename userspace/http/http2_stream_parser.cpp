@@ -3,18 +3,14 @@
 #include <algorithm>
 #include <charconv>
 
+#include "common/wire_text.h"
+
 namespace llmtap::http {
 namespace {
 
 constexpr uint16_t kSettingsHeaderTableSize = 0x1;
 constexpr size_t kSettingBytes = 6;
 constexpr size_t kRetainedBlockBytes = 16 * 1024;
-
-uint32_t read_u32(std::string_view b, size_t at) {
-  return (uint32_t{static_cast<uint8_t>(b[at])} << 24) |
-         (uint32_t{static_cast<uint8_t>(b[at + 1])} << 16) |
-         (uint32_t{static_cast<uint8_t>(b[at + 2])} << 8) | static_cast<uint8_t>(b[at + 3]);
-}
 
 // Strips the Pad Length field and the padding (RFC 9113 6.1); false if they do not fit.
 bool strip_padding(const Http2FrameHeader& frame, std::string_view& payload) {
@@ -169,7 +165,7 @@ void Http2StreamParser::on_continuation(const Http2FrameHeader& frame, std::stri
 }
 
 void Http2StreamParser::on_rst_stream(const Http2FrameHeader& frame, std::string_view payload) {
-  Http2StreamReset reset{frame.stream_id, read_u32(payload, 0), std::nullopt};
+  Http2StreamReset reset{frame.stream_id, common::read_u32_be(payload, 0), std::nullopt};
   reset.partial = abort_stream(frame.stream_id);
   if (reset.partial) {
     reset.partial->wire_bytes += h2::kFrameHeaderBytes + frame.length;
@@ -191,7 +187,7 @@ void Http2StreamParser::on_settings(const Http2FrameHeader& frame, std::string_v
   for (size_t at = 0; at < payload.size(); at += kSettingBytes) {
     const auto id = static_cast<uint16_t>((static_cast<uint8_t>(payload[at]) << 8) |
                                           static_cast<uint8_t>(payload[at + 1]));
-    if (id == kSettingsHeaderTableSize) header_table_size = read_u32(payload, at + 2);
+    if (id == kSettingsHeaderTableSize) header_table_size = common::read_u32_be(payload, at + 2);
   }
   out_->settings.push_back(header_table_size);
 }

@@ -6,13 +6,10 @@
 #include <iterator>
 #include <optional>
 
+#include "common/wire_text.h"
+
 namespace llmtap::llm {
 namespace {
-
-uint32_t read_u32(std::string_view s) {
-  const auto byte = [&](size_t i) { return static_cast<uint32_t>(static_cast<uint8_t>(s[i])); };
-  return byte(0) << 24 | byte(1) << 16 | byte(2) << 8 | byte(3);
-}
 
 uint32_t crc32_of(uint32_t crc, std::string_view bytes) {
   // Sizes here are below kMaxMessageBytes, so they fit zlib's uInt.
@@ -121,10 +118,10 @@ void AwsEventStreamDecoder::take_prelude(std::string_view& in) {
   in.remove_prefix(take);
   if (message_.size() < kPreludeBytes) return;
 
-  total_bytes_ = read_u32(message_);
-  headers_bytes_ = read_u32(std::string_view(message_).substr(4));
+  total_bytes_ = common::read_u32_be(message_);
+  headers_bytes_ = common::read_u32_be(std::string_view(message_).substr(4));
   if (crc32_of(0, std::string_view(message_).substr(0, 8)) !=
-      read_u32(std::string_view(message_).substr(8))) {
+      common::read_u32_be(std::string_view(message_).substr(8))) {
     fail("bad prelude CRC");
   } else if (total_bytes_ < kMinMessageBytes || total_bytes_ > kMaxMessageBytes ||
              headers_bytes_ > total_bytes_ - kMinMessageBytes) {
@@ -160,7 +157,7 @@ void AwsEventStreamDecoder::take_skipped_message(std::string_view& in) {
   message_bytes_seen_ += take;
   in.remove_prefix(take);
   if (crc_tail_.size() < 4) return;
-  if (running_crc_ != read_u32(crc_tail_)) {
+  if (running_crc_ != common::read_u32_be(crc_tail_)) {
     fail("bad message CRC");
     return;
   }
@@ -170,7 +167,7 @@ void AwsEventStreamDecoder::take_skipped_message(std::string_view& in) {
 void AwsEventStreamDecoder::decode_message(std::vector<StreamEvent>& out) {
   const std::string_view message(message_);
   if (crc32_of(0, message.substr(0, total_bytes_ - 4)) !=
-      read_u32(message.substr(total_bytes_ - 4))) {
+      common::read_u32_be(message.substr(total_bytes_ - 4))) {
     fail("bad message CRC");
     return;
   }

@@ -1,16 +1,12 @@
 #include "llm/stream/ndjson_decoder.h"
 
+#include "common/wire_text.h"
+
 namespace llmtap::llm {
 namespace {
 
 // JSON's insignificant whitespace; a line of only this is blank.
 constexpr std::string_view kJsonWhitespace = " \t\r\n";
-
-std::string_view trim(std::string_view s) {
-  const size_t first = s.find_first_not_of(kJsonWhitespace);
-  if (first == std::string_view::npos) return {};
-  return s.substr(first, s.find_last_not_of(kJsonWhitespace) - first + 1);
-}
 
 }  // namespace
 
@@ -50,7 +46,7 @@ void NdjsonDecoder::end_line(size_t terminator_bytes, std::vector<StreamEvent>& 
     error_ = "line over the size limit";
     dropped_bytes_ += line_bytes_ + terminator_bytes;
     dropping_ = false;
-  } else if (const std::string_view value = trim(line_); !value.empty()) {
+  } else if (const std::string_view value = common::trim(line_, kJsonWhitespace); !value.empty()) {
     out.push_back({.type = {}, .data = std::string(value)});
     ++events_;
   }

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <string>
 
+#include "common/wire_text.h"
 #include "llm/stream/aws_event_stream_decoder.h"
 #include "llm/stream/json_array_stream_decoder.h"
 #include "llm/stream/ndjson_decoder.h"
@@ -17,11 +18,7 @@ constexpr size_t kSliceBytes = size_t{64} << 10;
 
 // "Text/Event-Stream; charset=utf-8" -> "text/event-stream".
 std::string media_type(std::string_view content_type) {
-  std::string_view type = content_type.substr(0, content_type.find(';'));
-  const size_t first = type.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
-  type = type.substr(first, type.find_last_not_of(" \t") - first + 1);
-  std::string lower(type);
+  std::string lower(common::trim(content_type.substr(0, content_type.find(';'))));
   std::ranges::transform(lower, lower.begin(),
                          [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return lower;
