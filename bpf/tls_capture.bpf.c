@@ -184,6 +184,14 @@ struct {
 	__type(value, struct conn_info);
 } conns SEC(".maps");
 
+/* Connections userspace will never parse (not HTTP, say): calls are counted, not copied. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LLMTAP_MAX_CONNS);
+	__type(key, struct conn_key);
+	__type(value, __u8);
+} quiet_conns SEC(".maps");
+
 /* A call ended without a nested syscall (memory BIO, as in node): the thread's next socket
  * read/write names the connection's fd. */
 struct {
@@ -361,6 +369,7 @@ static __always_inline void close_conn(__u32 tgid, __u64 ssl, __u32 reason)
 	}
 	if (fk.fd >= 0)
 		bpf_map_delete_elem(&fd_conns, &fk);
+	bpf_map_delete_elem(&quiet_conns, &key);
 	bpf_map_delete_elem(&conns, &key);
 }
 
@@ -526,11 +535,11 @@ static __always_inline struct llmtap_call_record *reserve_call_record(__u64 tail
 }
 
 static __always_inline void emit_call(const struct inflight_call *call, __u32 len,
-				      struct conn_info *conn)
+				      struct conn_info *conn, bool quiet)
 {
 	__u32 gap_bit = call->direction == LLMTAP_DIR_WRITE ? CONN_GAP_WRITE : CONN_GAP_READ;
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 cap = len > max_bytes ? max_bytes : len;
+	__u32 cap = quiet ? 0 : (len > max_bytes ? max_bytes : len);
 	struct emit_ctx ec = {
 		.buf = call->buf,
 		.call_id = next_call_id(),
@@ -583,7 +592,9 @@ static __always_inline void emit_call(const struct inflight_call *call, __u32 le
 		rec->flags |= LLMTAP_CALL_GAP_BEFORE;
 		conn->flags &= ~gap_bit;
 	}
-	if (cap < len)
+	if (quiet)
+		rec->flags |= LLMTAP_CALL_QUIET;
+	else if (cap < len)
 		rec->flags |= LLMTAP_CALL_TRUNCATED;
 	if (rec->lost_len)
 		rec->flags |= LLMTAP_CALL_LOST;
@@ -606,7 +617,9 @@ static __always_inline void emit_call(const struct inflight_call *call, __u32 le
 	stat_add(LLMTAP_STAT_BYTES, ec.offset + tail);
 	if (cap > ec.offset + tail)
 		stat_add(LLMTAP_STAT_LOST_BYTES, cap - (ec.offset + tail));
-	if (cap < len)
+	if (quiet)
+		stat_add(LLMTAP_STAT_QUIET_BYTES, len);
+	else if (cap < len)
 		stat_add(LLMTAP_STAT_TRUNCATED_CALLS, 1);
 }
 
@@ -671,7 +684,9 @@ static __always_inline int exit_call(struct pt_regs *ctx, long ret)
 		return 0;
 	if (len > 0xffffffffULL)
 		len = 0xffffffffULL;
-	emit_call(&call, (__u32)len, conn);
+	emit_call(&call, (__u32)len, conn,
+		  conn && bpf_map_lookup_elem(&quiet_conns,
+					      &(struct conn_key){ .tgid = tgid, .ssl = call.ssl }));
 	return 0;
 }
 

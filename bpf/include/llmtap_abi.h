@@ -73,6 +73,9 @@ enum llmtap_call_flags {
 	/* An earlier call in the same direction on this connection was lost whole (no record
 	 * could be reserved): the byte stream has a hole of unknown size before this call. */
 	LLMTAP_CALL_GAP_BEFORE = 1 << 3,
+	/* Userspace said the connection is of no interest (not HTTP, say): the call is counted
+	 * (call_len) but its bytes are not copied. */
+	LLMTAP_CALL_QUIET = 1 << 4,
 };
 
 /* Indexes of the per-CPU `stats` array map. */
@@ -86,6 +89,7 @@ enum llmtap_stat {
 	LLMTAP_STAT_READ_ERRORS = 6,    /* bpf_probe_read_user failed (page not present) */
 	LLMTAP_STAT_LOST_PROC_EVENTS = 7, /* process events dropped: the proc ring was full */
 	LLMTAP_STAT_HOLDS = 8,          /* processes stopped at connect while we attached */
+	LLMTAP_STAT_QUIET_BYTES = 9,    /* bytes of quiet connections, counted but not copied */
 	LLMTAP_STAT_COUNT = 10,
 };
 

@@ -137,6 +137,11 @@ TEST_F(CallAssemblerTest, GapBeforeAndEntryTimeAreCarried) {
   EXPECT_EQ(out.calls[0].mono_ns, 42u);
   assembler.feed(call_record(1, 7, 0, "abc", 3));
   EXPECT_FALSE(out.calls[1].gap_before);
+  assembler.feed(call_record(1, 8, 0, "", 5000, 0, LLMTAP_CALL_QUIET));
+  ASSERT_EQ(out.calls.size(), 3u);
+  EXPECT_TRUE(out.calls[2].quiet);
+  EXPECT_EQ(out.calls[2].call_len, 5000u);
+  EXPECT_TRUE(out.calls[2].data.empty());
 }
 
 TEST_F(CallAssemblerTest, MalformedRecordsAreCountedNotEmitted) {

@@ -4,6 +4,8 @@ the agent neither crashes nor stalls: random bytes, half a request, a 50 MB body
 invalid UTF-8. Prints {"pid":..., "done":[...]}.
 
     garbage_client.py --port P --case CASE
+    garbage_client.py --port P --not-http MIB   (one TLS connection that never speaks HTTP:
+                                                  256 bytes, a pause, then MIB MiB)
 """
 import argparse
 import json
@@ -11,6 +13,7 @@ import os
 import random
 import socket
 import ssl
+import time
 
 
 def connect(port):
@@ -51,8 +54,18 @@ def read_response(sock):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--case", required=True)
+    parser.add_argument("--case")
+    parser.add_argument("--not-http", type=int, default=0)
     args = parser.parse_args()
+    if args.not_http:
+        with connect(args.port) as s:
+            s.sendall(b"\x00\x01not http at all\x02" * 16)
+            time.sleep(0.5)  # the agent decides this is not HTTP and stops copying
+            chunk = bytes(512 * 1024)
+            for _ in range(args.not_http * 2):
+                s.sendall(chunk)
+        print(json.dumps({"pid": os.getpid(), "sent": 256 + args.not_http * 1024 * 1024}))
+        return
     done = []
     rng = random.Random(1234)
 

@@ -305,6 +305,32 @@ TEST(WatchE2E, ShowsOneLinePerCallAndSummaries) {
   EXPECT_NE(out.find("TOTAL"), std::string::npos) << out;
 }
 
+// A TLS connection that is not HTTP is recognised and the kernel stops copying its bytes:
+// they are counted (quiet_bytes), not carried into userspace.
+TEST(QuietE2E, ConnectionsThatAreNotHttpStopBeingCopied) {
+  LLMTAP_REQUIRE_ROOT();
+  Fixture fixture;
+  std::unique_ptr<TraceSession> daemon;
+  try {
+    daemon = std::make_unique<TraceSession>(std::vector<std::string>{"--comm", "python3"},
+                                            std::chrono::seconds(30), std::vector<std::string>{},
+                                            "daemon");
+  } catch (const std::exception& e) {
+    LLMTAP_BPF_UNAVAILABLE(e.what());
+  }
+  const ChildResult result =
+      run_child({"python3", source_path("tests/clients/garbage_client.py"), "--port",
+                 std::to_string(fixture.server->port()), "--not-http", "4"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto summary = daemon->stop();
+  EXPECT_EQ(daemon->exit_code(), 0) << daemon->stderr_text();
+  EXPECT_EQ(summary.at("quieted_connections"), 1u) << daemon->stderr_text();
+  EXPECT_GE(summary.at("quiet_bytes"), 4u << 20) << daemon->stderr_text();
+  EXPECT_LT(summary.at("bytes"), 64u << 10) << "only the first bytes were copied";
+  EXPECT_EQ(summary.at("lost_bytes"), 0u);
+  EXPECT_EQ(summary.at("llm_calls"), 0u);
+}
+
 struct SdkCase {
   std::string sdk;
   std::string api;

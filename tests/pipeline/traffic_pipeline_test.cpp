@@ -19,15 +19,17 @@ using capture::Direction;
 class PipelineHarness {
  public:
   explicit PipelineHarness(PipelineOptions options = {})
-      : catalog_(llm::ProviderCatalog::builtin()),
+      : options_(with_quiet_hook(std::move(options))),
+        catalog_(llm::ProviderCatalog::builtin()),
         processes_("/nonexistent"),
-        pipeline_(catalog_, options, processes_, [](uint64_t ns) { return ns + 1'000'000'000; },
+        pipeline_(catalog_, options_, processes_, [](uint64_t ns) { return ns + 1'000'000'000; },
                   [this](const llm::LlmCall& call) { calls.push_back(call); }) {}
 
   // `lost`: bytes of the call missing after `bytes` (ring buffer full); `cut`: the call was
   // longer than the capture limit by that many bytes.
+  // `quiet`: the capture delivers the call without data, as the pipeline asked.
   void send(uint64_t conn, Direction direction, std::string_view bytes, uint32_t lost = 0,
-            uint32_t cut = 0) {
+            uint32_t cut = 0, bool quiet = false) {
     capture::TlsCall call;
     call.pid = 4242;
     call.tid = 4242;
@@ -40,6 +42,8 @@ class PipelineHarness {
     call.lost_len = lost;
     call.truncated = cut != 0;
     call.gap_before = std::exchange(gap_next_, false);
+    call.quiet = quiet;
+    if (quiet) call.data = {};
     call.data = bytes;
     call.comm = "client";
     call.remote.family = 2;
@@ -66,8 +70,15 @@ class PipelineHarness {
   TrafficPipeline& pipeline() { return pipeline_; }
 
   std::vector<llm::LlmCall> calls;
+  std::vector<std::pair<uint32_t, uint64_t>> quieted;  // (pid, ssl) handed to the capture
 
  private:
+  PipelineOptions with_quiet_hook(PipelineOptions options) {
+    options.quiet_connection = [this](uint32_t pid, uint64_t ssl) { quieted.emplace_back(pid, ssl); };
+    return options;
+  }
+
+  PipelineOptions options_;
   llm::ProviderCatalog catalog_;
   enrich::ProcessIdentityCache processes_;
   TrafficPipeline pipeline_;
@@ -207,6 +218,25 @@ TEST(TrafficPipeline, NonLlmTrafficIsDroppedAndCounted) {
   h.send(4, Direction::kRead, std::string(1000, '\x02'));
   EXPECT_TRUE(h.calls.empty());
   EXPECT_EQ(h.pipeline().http_stats().non_http_connections, 1u);
+}
+
+TEST(TrafficPipeline, ConnectionsThatAreNotHttpAreQuietedOnce) {
+  PipelineHarness h;
+  h.send(4, Direction::kWrite, std::string("\x16\x03\x01 a database protocol", 26));
+  ASSERT_EQ(h.quieted.size(), 1u);
+  EXPECT_EQ(h.quieted[0], std::make_pair(uint32_t{4242}, uint64_t{0xabc000 + 4}));
+  h.send(4, Direction::kRead, std::string(100, '\x02'));  // before the kernel saw the verdict
+  h.send(4, Direction::kRead, std::string(5000, 'x'), 0, 0, /*quiet=*/true);
+  EXPECT_EQ(h.quieted.size(), 1u);
+  EXPECT_EQ(h.pipeline().stats().quieted_connections, 1u);
+  EXPECT_EQ(h.pipeline().stats().quiet_calls, 1u);
+  // HTTP connections, LLM or not, are never quieted.
+  const auto c = corpus().front();
+  h.send(5, Direction::kWrite, c.request_bytes);
+  h.send(5, Direction::kRead, c.response_bytes);
+  h.send(6, Direction::kWrite, "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n");
+  EXPECT_EQ(h.quieted.size(), 1u);
+  EXPECT_EQ(h.calls.size(), 1u);
 }
 
 TEST(TrafficPipeline, AnUnansweredRequestIsReportedWhenTheConnectionEnds) {

@@ -37,6 +37,8 @@ struct TlsCall {
   // An earlier call in this direction on this connection was lost whole: the byte stream
   // has a hole of unknown size before this call's data.
   bool gap_before = false;
+  // The connection was made quiet (TlsCaptureProgram::quiet_connection): no data, by request.
+  bool quiet = false;
   Direction direction = Direction::kWrite;
   TlsLib lib = TlsLib::kUnknown;
   Endpoint local;

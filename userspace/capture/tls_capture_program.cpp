@@ -319,6 +319,18 @@ void TlsCaptureProgram::watch_process(uint32_t pid) {
                        BPF_ANY);
 }
 
+void TlsCaptureProgram::quiet_connection(uint32_t pid, uint64_t ssl) {
+  // Same layout as the BPF side's struct conn_key.
+  struct {
+    uint32_t tgid;
+    uint32_t pad;
+    uint64_t ssl;
+  } key{pid, 0, ssl};
+  const uint8_t one = 1;
+  bpf_map__update_elem(impl_->skel->maps.quiet_conns, &key, sizeof(key), &one, sizeof(one),
+                       BPF_ANY);
+}
+
 bool TlsCaptureProgram::finish_pending_attach(uint32_t pid) {
   llmtap_pending_attach pending{};
   // Atomic: a hold the kernel makes after this cannot happen, one before is seen here.
@@ -368,6 +380,7 @@ CaptureCounters TlsCaptureProgram::counters() const {
   c.read_errors = totals[LLMTAP_STAT_READ_ERRORS];
   c.lost_proc_events = totals[LLMTAP_STAT_LOST_PROC_EVENTS];
   c.holds = totals[LLMTAP_STAT_HOLDS];
+  c.quiet_bytes = totals[LLMTAP_STAT_QUIET_BYTES];
   return c;
 }
 

@@ -40,6 +40,7 @@ struct CaptureCounters {
   uint64_t read_errors = 0;
   uint64_t lost_proc_events = 0;
   uint64_t holds = 0;
+  uint64_t quiet_bytes = 0;  // bytes of quiet connections: counted, not copied
 };
 
 // A file as the kernel names it (inode->i_sb->s_dev, i_ino): see llmtap_file_key.
@@ -76,6 +77,9 @@ class TlsCaptureProgram {
   void mark_file_known(const KernelFileKey& file, bool count_users = false);
   void forget_file(const KernelFileKey& file);  // its next exec/mmap raises an event again
   void watch_process(uint32_t pid);                   // report its exit
+  // From now on the kernel counts this connection's calls but copies none of their bytes
+  // (LLMTAP_CALL_QUIET): a later stage will never parse them. Ends with the connection.
+  void quiet_connection(uint32_t pid, uint64_t ssl);
   // Ends the pending attach of `pid`; true if the kernel stopped it meanwhile (the caller
   // must resume it).
   bool finish_pending_attach(uint32_t pid);

@@ -43,11 +43,12 @@ void log_summary(const capture::CaptureCounters& c, const capture::AssemblerStat
       "truncated_calls={} read_errors={} events={} closes={} malformed_records={} "
       "orphaned_records={} lost_proc_events={} files_attached={} files_detached={} "
       "files_examined={} attach_failures={} exec_events={} lib_events={} exit_events={} "
-      "holds={} resumed={}",
+      "holds={} resumed={} quiet_bytes={}",
       c.calls, c.bytes, c.lost_calls, c.lost_bytes, c.lost_records, c.truncated_calls,
       c.read_errors, a.calls, a.closes, a.malformed_records, a.orphaned_records,
       c.lost_proc_events, d.files_attached, d.files_detached, d.files_examined,
-      d.attach_failures, d.exec_events, d.lib_events, d.exit_events, c.holds, d.resumed);
+      d.attach_failures, d.exec_events, d.lib_events, d.exit_events, c.holds, d.resumed,
+      c.quiet_bytes);
   if (c.lost_bytes != 0 || c.lost_calls != 0) {
     spdlog::warn("{} bytes in {} calls were lost: the ring buffer was full; raise "
                  "--ring-buffer-size or lower --max-bytes",
@@ -100,6 +101,17 @@ int run_capture(const CaptureSelection& selection, double duration_seconds,
     spdlog::debug("attach latency {} us ({} of pid {}: {})", a.latency_ns / 1000,
                   a.from_exec ? "exec" : "library mapped", a.pid, a.path);
   };
+  class ProgramControl : public CaptureControl {
+   public:
+    explicit ProgramControl(capture::TlsCaptureProgram& program) : program_(program) {}
+    void quiet_connection(uint32_t pid, uint64_t ssl) override {
+      program_.quiet_connection(pid, ssl);
+    }
+
+   private:
+    capture::TlsCaptureProgram& program_;
+  } control(program);
+  if (handlers.on_start) handlers.on_start(control);
   discovery.start();
   spdlog::info(
       "tracing {} probes on {} files (ring buffer {} bytes, max {} bytes per call); ready",

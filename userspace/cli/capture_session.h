@@ -23,7 +23,17 @@ struct CaptureSelection {
   uint32_t ring_buffer_bytes = 0;   // 0: the default
 };
 
+// What a command may ask of the running capture.
+class CaptureControl {
+ public:
+  virtual ~CaptureControl() = default;
+  // Stop copying this connection's bytes (see TlsCaptureProgram::quiet_connection).
+  virtual void quiet_connection(uint32_t pid, uint64_t ssl) = 0;
+};
+
 struct CaptureHandlers {
+  // Once the capture runs, before any record: what the command may ask of it (optional).
+  std::function<void(CaptureControl&)> on_start;
   std::function<void(const capture::TlsCall&)> on_call;
   std::function<void(const capture::TlsClose&)> on_close;
   std::function<void(uint32_t pid, uint64_t mono_ns)> on_process_exit;

@@ -25,11 +25,13 @@ void log_pipeline_summary(const pipeline::TrafficPipeline& p) {
   const llm::LlmCallBuilderStats& b = p.builder_stats();
   spdlog::info(
       "pipeline summary: llm_calls={} exchanges={} tls_calls={} tls_bytes={} "
-      "connections={} evicted={} gaps={} resyncs={} resync_dropped_calls={} filtered_requests={} non_http_connections={} "
+      "connections={} evicted={} gaps={} resyncs={} resync_dropped_calls={} quieted_connections={} "
+      "quiet_calls={} filtered_requests={} non_http_connections={} "
       "ignored_bytes={} bodies_over_budget={} http_errors={} request_parse_failures={} response_parse_failures={} "
       "stream_decode_errors={} streams_without_end={}",
       s.llm_calls, s.exchanges, s.tls_calls, s.tls_bytes, s.connections_opened,
-      s.connections_evicted, s.gaps, s.resyncs, s.resync_dropped_calls, h.filtered_requests, h.non_http_connections,
+      s.connections_evicted, s.gaps, s.resyncs, s.resync_dropped_calls, s.quieted_connections, s.quiet_calls,
+      h.filtered_requests, h.non_http_connections,
       h.ignored_bytes, h.bodies_over_budget, h.parse_errors, b.request_parse_failures, b.response_parse_failures,
       b.stream_decode_errors, b.streams_without_end);
 }
@@ -45,11 +47,16 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
   pipeline_options.http.max_decoded_body = options.max_body_bytes;
   pipeline_options.extract.capture_text = options.include_content;
   pipeline_options.extract.max_text_bytes = options.content_limit;
+  CaptureControl* control = nullptr;
+  pipeline_options.quiet_connection = [&control](uint32_t pid, uint64_t ssl) {
+    if (control != nullptr) control->quiet_connection(pid, ssl);
+  };
   enrich::ProcessIdentityCache processes;
   pipeline::TrafficPipeline pipeline(catalog, pipeline_options, processes, realtime_ns,
                                      handlers.on_call);
 
   CaptureHandlers capture;
+  capture.on_start = [&control](CaptureControl& c) { control = &c; };
   capture.on_call = [&](const capture::TlsCall& call) { pipeline.on_tls_call(call); };
   capture.on_close = [&](const capture::TlsClose& close) { pipeline.on_tls_close(close); };
   capture.on_process_exit = [&](uint32_t pid, uint64_t mono_ns) {

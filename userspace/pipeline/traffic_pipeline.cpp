@@ -32,6 +32,7 @@ struct TrafficPipeline::Connection {
   std::string comm;
   // After a gap: calls are skipped until one starts a request, where a fresh parser begins.
   bool resyncing = false;
+  bool quieted = false;  // the capture was asked to stop copying this connection's bytes
   http::HttpConnectionParser http;
 };
 
@@ -94,6 +95,10 @@ void TrafficPipeline::on_tls_call(const capture::TlsCall& call) {
   stats_.tls_bytes += call.call_len;
   Connection& connection = connection_for(call);
   const bool is_write = call.direction == capture::Direction::kWrite;
+  if (call.quiet) {
+    ++stats_.quiet_calls;
+    return;
+  }
   scratch_.clear();
   // A call lost whole before this one: a hole of unknown size, which nothing can skip.
   if (call.gap_before) {
@@ -123,6 +128,20 @@ void TrafficPipeline::on_tls_call(const capture::TlsCall& call) {
     }
   }
   emit(connection, scratch_);
+  quiet_if_unparsable(connection);
+}
+
+// A connection that is not HTTP, or whose framing broke, is never parsed again: its bytes
+// need not cross into userspace at all.
+void TrafficPipeline::quiet_if_unparsable(Connection& connection) {
+  if (connection.quieted || connection.resyncing) return;
+  const bool unparsable =
+      connection.http.protocol() == http::HttpConnectionParser::Protocol::kNotHttp ||
+      connection.http.stopped();
+  if (!unparsable) return;
+  connection.quieted = true;
+  ++stats_.quieted_connections;
+  if (options_.quiet_connection) options_.quiet_connection(connection.pid, connection.ssl);
 }
 
 // What was complete is reported, what was in progress ends as incomplete, and parsing starts

@@ -23,6 +23,9 @@ struct PipelineOptions {
   http::HttpConnectionOptions http;
   llm::ExtractOptions extract;
   size_t max_connections = 65536;  // beyond this the least recently used connection is dropped
+  // Called once for a connection that will never be parsed (not HTTP, or its HTTP framing
+  // broke): the capture can stop copying its bytes.
+  std::function<void(uint32_t pid, uint64_t ssl)> quiet_connection;
 };
 
 struct PipelineStats {
@@ -33,7 +36,9 @@ struct PipelineStats {
   uint64_t connections_evicted = 0;
   uint64_t gaps = 0;  // holes in a byte stream: calls cut (--max-bytes), partly or wholly lost
   uint64_t resyncs = 0;           // gaps that could not be skipped: parsing started over
-  uint64_t resync_dropped_calls = 0;  // calls skipped after a gap until a request starts
+  uint64_t resync_dropped_calls = 0;
+  uint64_t quieted_connections = 0;  // handed to quiet_connection
+  uint64_t quiet_calls = 0;          // calls that arrived without data, as asked  // calls skipped after a gap until a request starts
   uint64_t exchanges = 0;         // HTTP exchanges of LLM APIs
   uint64_t llm_calls = 0;
   uint64_t unmatched_exchanges = 0;  // filtered at the head but unmatched at the end (should be 0)
@@ -69,6 +74,7 @@ class TrafficPipeline {
   Connection& connection_for(const capture::TlsCall& call);
   void end_connection(Connection& connection, uint64_t mono_ns);
   void restart_parsing(Connection& connection, uint64_t mono_ns);
+  void quiet_if_unparsable(Connection& connection);
   void emit(Connection& connection, std::vector<http::HttpExchange>& exchanges);
   void evict_least_recent();
   bool wanted(const http::HttpMessage& request_head) const;
