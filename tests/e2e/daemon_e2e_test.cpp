@@ -5,81 +5,29 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <set>
 #include <sstream>
 #include <thread>
-#include <cctype>
-#include <ostream>
 
 #include "bpf_gate.h"
 #include "child_process.h"
 #include "corpus_replay.h"
 #include "corpus_wire.h"
 #include "e2e_fixture.h"
-#include "llm/llm_call_builder.h"
+#include "llm_records.h"
 
 namespace llmtap::e2e {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-fs::path corpus_dir() { return source_path("tests/data/corpus"); }
-
-// The fields a test checks, read from one OCSF HTTP Activity line.
-struct Record {
-  json event;
-  uint32_t pid = 0;
-  std::string comm;
-  std::string provider;
-  std::string api;
-  std::string request_model;
-  std::string response_model;
-  bool stream = false;
-  int status = 0;
-  std::optional<uint64_t> input_tokens;
-  std::optional<uint64_t> output_tokens;
-  std::optional<uint64_t> total_tokens;
-  std::optional<uint64_t> cached_tokens;
-  std::optional<uint64_t> reasoning_tokens;
-  std::optional<std::string> error_type;
-  std::string server_name;
-  std::string conn_uid;
-};
-
-std::optional<uint64_t> optional_count(const json& object, const char* key) {
-  if (!object.is_object() || !object.contains(key)) return std::nullopt;
-  return object.at(key).get<uint64_t>();
-}
-
-Record to_record(const json& e) {
-  Record r;
-  r.event = e;
-  const json& process = e.at("actor").at("process");
-  r.pid = process.at("pid").get<uint32_t>();
-  r.comm = process.value("name", "");
-  const json& llm = e.at("unmapped").at("llmtap");
-  r.provider = llm.value("provider", "");
-  r.api = llm.value("api", "");
-  r.request_model = llm.value("request_model", "");
-  r.response_model = llm.value("response_model", "");
-  r.stream = llm.value("stream", false);
-  if (e.contains("http_response")) r.status = e.at("http_response").value("code", 0);
-  const json context = e.value("message_context", json::object());
-  r.input_tokens = optional_count(context, "prompt_tokens");
-  r.output_tokens = optional_count(context, "completion_tokens");
-  r.total_tokens = optional_count(context, "total_tokens");
-  r.cached_tokens = optional_count(llm, "cached_tokens");
-  r.reasoning_tokens = optional_count(llm, "reasoning_tokens");
-  if (llm.contains("error_type")) r.error_type = llm.at("error_type").get<std::string>();
-  r.server_name = e.at("dst_endpoint").value("hostname", "");
-  r.conn_uid = e.at("connection_info").at("uid").dump();
-  return r;
-}
+using Record = LlmRecord;
 
 constexpr const char* kLocalCatalog = R"(version: 1
 entries:
@@ -101,16 +49,15 @@ class DaemonE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     replay_ = new testing::CorpusReplay(corpus_dir());
-    fixture_ = new Fixture("127.0.0.1", [](const testing::HttpRequest& request) {
-      return replay_->respond(request);
-    });
+    fixture_ = new Fixture(
+        "127.0.0.1", [](const testing::HttpRequest& request) { return replay_->respond(request); });
     if (geteuid() != 0) return;
     // The SDKs call 127.0.0.1: a user catalog (no rebuild) names it as OpenAI and Anthropic.
     const fs::path catalog = fixture_->dir / "local-providers.yaml";
     std::ofstream(catalog) << kLocalCatalog;
     try {
-      daemon_ = new TraceSession({"--catalog", catalog.string()}, std::chrono::seconds(30), {},
-                                 "daemon");
+      daemon_ =
+          new TraceSession({"--catalog", catalog.string()}, std::chrono::seconds(30), {}, "daemon");
     } catch (const std::exception& e) {
       start_error_ = e.what();
     }
@@ -133,32 +80,17 @@ class DaemonE2E : public ::testing::Test {
     if (daemon_ == nullptr) LLMTAP_BPF_UNAVAILABLE(start_error_);
   }
 
-  static std::vector<Record> records_for(pid_t pid) {
-    std::vector<Record> mine;
-    for (const json& e : daemon_->json_lines()) {
-      if (e.value("class_uid", 0) != 4002) continue;
-      Record r = to_record(e);
-      if (r.pid == static_cast<uint32_t>(pid)) mine.push_back(std::move(r));
-    }
-    return mine;
-  }
-  static std::vector<Record> wait_for_records(pid_t pid, size_t count,
-                                              std::chrono::milliseconds timeout =
-                                                  std::chrono::seconds(20)) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      auto mine = records_for(pid);
-      if (mine.size() >= count || std::chrono::steady_clock::now() > deadline) return mine;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+  static std::vector<Record> wait_for_records(
+      pid_t pid, size_t count, std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+    return wait_for_llm_records(*daemon_, pid, count, timeout);
   }
 
   static std::vector<std::string> corpus_command(const std::vector<std::string>& cases,
                                                  int repeat = 1) {
-    std::vector<std::string> argv = {"python3", source_path("tests/clients/corpus_client.py"),
-                                     "--port", std::to_string(fixture_->server->port()),
-                                     "--corpus-dir", corpus_dir(), "--repeat",
-                                     std::to_string(repeat)};
+    std::vector<std::string> argv = {"python3",      source_path("tests/clients/corpus_client.py"),
+                                     "--port",       std::to_string(fixture_->server->port()),
+                                     "--corpus-dir", corpus_dir(),
+                                     "--repeat",     std::to_string(repeat)};
     argv.insert(argv.end(), cases.begin(), cases.end());
     return argv;
   }
@@ -177,25 +109,6 @@ std::vector<std::string> all_case_names() {
   return names;
 }
 
-void expect_matches_case(const Record& r, const testing::CorpusCase& c,
-                         std::optional<std::string> server_name = std::nullopt) {
-  const testing::CorpusExpect& x = c.expect;
-  SCOPED_TRACE(c.name);
-  EXPECT_EQ(r.provider, x.provider);
-  EXPECT_EQ(r.api, x.api);
-  EXPECT_EQ(r.request_model, x.request_model);
-  EXPECT_EQ(r.response_model, x.response_model);
-  EXPECT_EQ(r.stream, x.stream);
-  EXPECT_EQ(r.status, x.status);
-  EXPECT_EQ(r.input_tokens, x.input_tokens);
-  EXPECT_EQ(r.output_tokens, x.output_tokens);
-  EXPECT_EQ(r.total_tokens, x.total_tokens);
-  EXPECT_EQ(r.cached_tokens, x.cached_tokens);
-  EXPECT_EQ(r.reasoning_tokens, x.reasoning_tokens);
-  EXPECT_EQ(r.error_type, x.error_type);
-  EXPECT_EQ(r.server_name, server_name.value_or(std::string(llm::host_without_port(c.host))));
-}
-
 TEST_F(DaemonE2E, EveryCorpusCaseThroughPythonGivesItsRecord) {
   const auto names = all_case_names();
   ASSERT_GE(names.size(), 40u);
@@ -207,7 +120,7 @@ TEST_F(DaemonE2E, EveryCorpusCaseThroughPythonGivesItsRecord) {
   std::set<std::string> connections;
   for (size_t i = 0; i < names.size(); ++i) {
     const auto c = testing::load_corpus_case(corpus_dir() / names[i]);
-    expect_matches_case(records[i], c);
+    expect_record_matches_case(records[i], c);
     EXPECT_EQ(records[i].comm, "python3");
     connections.insert(records[i].conn_uid);
   }
@@ -223,7 +136,7 @@ TEST_F(DaemonE2E, HundredCallsOnOneKeepAliveConnectionGiveHundredRecords) {
   ASSERT_EQ(records.size(), 100u);
   const auto c = testing::load_corpus_case(corpus_dir() / name);
   for (const Record& r : records) {
-    expect_matches_case(r, c);
+    expect_record_matches_case(r, c);
     EXPECT_EQ(r.conn_uid, records.front().conn_uid);
   }
   std::set<std::string> uids;
@@ -265,20 +178,23 @@ TEST_F(DaemonE2E, GarbageNeverCrashesNorStallsOtherConnections) {
 TEST(WatchE2E, ShowsOneLinePerCallAndSummaries) {
   LLMTAP_REQUIRE_ROOT();
   testing::CorpusReplay replay(corpus_dir());
-  Fixture fixture("127.0.0.1",
-                  [&replay](const testing::HttpRequest& request) { return replay.respond(request); });
+  Fixture fixture("127.0.0.1", [&replay](const testing::HttpRequest& request) {
+    return replay.respond(request);
+  });
   std::unique_ptr<TraceSession> watch;
   try {
     watch = std::make_unique<TraceSession>(
-        std::vector<std::string>{"--summary-interval", "1", "--comm", "python3", "--color", "never"},
+        std::vector<std::string>{"--summary-interval", "1", "--comm", "python3", "--color",
+                                 "never"},
         std::chrono::seconds(30), std::vector<std::string>{}, "watch");
   } catch (const std::exception& e) {
     LLMTAP_BPF_UNAVAILABLE(e.what());
   }
-  const std::vector<std::string> cases = {"openai/chat_basic.json", "anthropic/messages_stream.json",
+  const std::vector<std::string> cases = {"openai/chat_basic.json",
+                                          "anthropic/messages_stream.json",
                                           "openai/chat_error_429_gzip.json"};
-  std::vector<std::string> argv = {"python3", source_path("tests/clients/corpus_client.py"),
-                                   "--port", std::to_string(fixture.server->port()),
+  std::vector<std::string> argv = {"python3",      source_path("tests/clients/corpus_client.py"),
+                                   "--port",       std::to_string(fixture.server->port()),
                                    "--corpus-dir", corpus_dir()};
   argv.insert(argv.end(), cases.begin(), cases.end());
   const ChildResult result = run_child(argv);
@@ -348,11 +264,13 @@ TEST_P(DaemonSdkE2E, OfficialSdkCallsAreReported) {
   const SdkCase& p = GetParam();
   if (node_path().empty()) GTEST_SKIP() << "node not installed";
   const auto c = testing::load_corpus_case(corpus_dir() / p.corpus_case);
-  std::vector<std::string> argv = {"env", "NODE_TLS_REJECT_UNAUTHORIZED=0", node_path(),
-                                   source_path("tests/clients/sdk_client.js"), "--sdk", p.sdk,
+  std::vector<std::string> argv = {"env",        "NODE_TLS_REJECT_UNAUTHORIZED=0",
+                                   node_path(),  source_path("tests/clients/sdk_client.js"),
+                                   "--sdk",      p.sdk,
                                    "--base-url", "https://" + fixture_->server_endpoint(),
-                                   "--case", p.corpus_case, "--model", c.expect.request_model,
-                                   "--calls", "3"};
+                                   "--case",     p.corpus_case,
+                                   "--model",    c.expect.request_model,
+                                   "--calls",    "3"};
   if (!p.api.empty()) argv.insert(argv.end(), {"--api", p.api});
   if (p.stream) argv.push_back("--stream");
   pid_t pid = -1;
@@ -362,7 +280,7 @@ TEST_P(DaemonSdkE2E, OfficialSdkCallsAreReported) {
   const auto records = wait_for_records(pid, 3);
   ASSERT_EQ(records.size(), 3u) << daemon_->stderr_text();
   for (size_t i = 0; i < records.size(); ++i) {
-    expect_matches_case(records[i], c, "127.0.0.1");
+    expect_record_matches_case(records[i], c, "127.0.0.1");
     EXPECT_EQ(records[i].comm, "node");
     const json& usage = seen.at("usage").at(i);
     if (usage.contains("prompt_tokens")) {

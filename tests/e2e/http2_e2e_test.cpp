@@ -17,7 +17,7 @@
 #include "child_process.h"
 #include "corpus_wire.h"
 #include "e2e_fixture.h"
-#include "llm/llm_call_builder.h"
+#include "llm_records.h"
 #include "self_signed_certificate.h"
 
 namespace llmtap::e2e {
@@ -25,79 +25,12 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using Record = LlmRecord;
 
-fs::path corpus_dir() { return source_path("tests/data/corpus"); }
-
-// The fields a test checks, read from one OCSF HTTP Activity line.
-struct Record {
-  json event;
-  uint32_t pid = 0;
-  std::string comm;
-  std::string provider;
-  std::string api;
-  std::string request_model;
-  std::string response_model;
-  bool stream = false;
-  int status = 0;
-  std::string http_version;
-  std::optional<uint64_t> input_tokens;
-  std::optional<uint64_t> output_tokens;
-  std::optional<uint64_t> total_tokens;
-  std::optional<uint64_t> cached_tokens;
-  std::optional<uint64_t> reasoning_tokens;
-  std::optional<std::string> error_type;
-  std::string server_name;
-  std::string conn_uid;
-};
-
-std::optional<uint64_t> optional_count(const json& object, const char* key) {
-  if (!object.is_object() || !object.contains(key)) return std::nullopt;
-  return object.at(key).get<uint64_t>();
-}
-
-Record to_record(const json& e) {
-  Record r;
-  r.event = e;
-  const json& process = e.at("actor").at("process");
-  r.pid = process.at("pid").get<uint32_t>();
-  r.comm = process.value("name", "");
-  const json& llm = e.at("unmapped").at("llmtap");
-  r.provider = llm.value("provider", "");
-  r.api = llm.value("api", "");
-  r.request_model = llm.value("request_model", "");
-  r.response_model = llm.value("response_model", "");
-  r.stream = llm.value("stream", false);
-  if (e.contains("http_response")) r.status = e.at("http_response").value("code", 0);
-  if (e.contains("http_request")) r.http_version = e.at("http_request").value("version", "");
-  const json context = e.value("message_context", json::object());
-  r.input_tokens = optional_count(context, "prompt_tokens");
-  r.output_tokens = optional_count(context, "completion_tokens");
-  r.total_tokens = optional_count(context, "total_tokens");
-  r.cached_tokens = optional_count(llm, "cached_tokens");
-  r.reasoning_tokens = optional_count(llm, "reasoning_tokens");
-  if (llm.contains("error_type")) r.error_type = llm.at("error_type").get<std::string>();
-  r.server_name = e.at("dst_endpoint").value("hostname", "");
-  r.conn_uid = e.at("connection_info").at("uid").dump();
-  return r;
-}
-
+// As every daemon record of a case, and over HTTP/2.
 void expect_matches_case(const Record& r, const testing::CorpusCase& c) {
-  const testing::CorpusExpect& x = c.expect;
-  SCOPED_TRACE(c.name);
-  EXPECT_EQ(r.provider, x.provider);
-  EXPECT_EQ(r.api, x.api);
-  EXPECT_EQ(r.request_model, x.request_model);
-  EXPECT_EQ(r.response_model, x.response_model);
-  EXPECT_EQ(r.stream, x.stream);
-  EXPECT_EQ(r.status, x.status);
-  EXPECT_EQ(r.input_tokens, x.input_tokens);
-  EXPECT_EQ(r.output_tokens, x.output_tokens);
-  EXPECT_EQ(r.total_tokens, x.total_tokens);
-  EXPECT_EQ(r.cached_tokens, x.cached_tokens);
-  EXPECT_EQ(r.reasoning_tokens, x.reasoning_tokens);
-  EXPECT_EQ(r.error_type, x.error_type);
-  EXPECT_EQ(r.server_name, llm::host_without_port(c.host));
-  EXPECT_EQ(r.http_version, "HTTP/2");
+  expect_record_matches_case(r, c);
+  EXPECT_EQ(r.http_version, "HTTP/2") << c.name;
 }
 
 // Multiplexed streams complete in any order: pair records with cases by what the request
@@ -194,23 +127,10 @@ class Http2E2E : public ::testing::Test {
     }
   }
 
-  static std::vector<Record> records_for(pid_t pid) {
-    std::vector<Record> mine;
-    for (const json& e : daemon_->json_lines()) {
-      if (e.value("class_uid", 0) != 4002) continue;
-      Record r = to_record(e);
-      if (r.pid == static_cast<uint32_t>(pid)) mine.push_back(std::move(r));
-    }
-    return mine;
-  }
+  static std::vector<Record> records_for(pid_t pid) { return llm_records_for(*daemon_, pid); }
   static std::vector<Record> wait_for_records(
       pid_t pid, size_t count, std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      auto mine = records_for(pid);
-      if (mine.size() >= count || std::chrono::steady_clock::now() > deadline) return mine;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    return wait_for_llm_records(*daemon_, pid, count, timeout);
   }
 
   // One curl run, one request per case on one h2 connection: `--next` groups share curl's
