@@ -376,93 +376,68 @@ static __always_inline void close_conn(__u32 tgid, __u64 ssl, __u32 reason)
 static __always_inline int enter_call(struct pt_regs *ctx, __u64 ssl, __u64 buf, __u64 out_len,
 				      __u8 direction, __u8 lib)
 {
-	__u64 sp = PT_REGS_SP(ctx);
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
 	__u32 zero = 0;
 	struct inflight_stack *stack;
 	struct inflight_call *top, *slot;
+	bool fresh = false;
 	__u32 depth;
 
 	if (!traced(id >> 32))
 		return 0;
+	struct inflight_call call = {
+		.sp = PT_REGS_SP(ctx),
+		.entry_ns = bpf_ktime_get_ns(),
+		.ssl = ssl,
+		.buf = buf,
+		.out_len = out_len,
+		.fd = -1,
+		.direction = direction,
+		.lib = lib,
+	};
 	stack = bpf_map_lookup_elem(&inflight, &tid);
-	if (!stack || stack->depth == 0) {
-		bool fresh = !stack;
-
-		if (fresh)
-			stack = bpf_map_lookup_elem(&stack_scratch, &zero);
+	if (!stack) {
+		stack = bpf_map_lookup_elem(&stack_scratch, &zero);
 		if (!stack)
 			return 0;
-		if (fresh)
-			__builtin_memset(stack, 0, sizeof(*stack));
-		stack->calls[0] = (struct inflight_call){
-			.sp = sp,
-			.entry_ns = bpf_ktime_get_ns(),
-			.ssl = ssl,
-			.buf = buf,
-			.out_len = out_len,
-			.fd = -1,
-			.direction = direction,
-			.lib = lib,
-		};
-		stack->depth = 1;
-		bpf_map_delete_elem(&pending_fd, &tid);
-		if (fresh)
-			bpf_map_update_elem(&inflight, &tid, stack, BPF_ANY);
-		return 0;
+		__builtin_memset(stack, 0, sizeof(*stack));
+		fresh = true;
 	}
 	/* Entries whose frames are gone (at or above this one's) lost their returns. */
 	depth = stack->depth;
-	if (depth > MAX_NESTED_CALLS)
-		depth = MAX_NESTED_CALLS;
 	for (int i = 0; i < MAX_NESTED_CALLS; i++) {
 		if (depth == 0)
 			break;
 		top = stack_slot(stack, depth - 1);
-		if (!top || top->sp > sp)
+		if (!top || top->sp > call.sp)
 			break;
 		depth--;
-	}
-	if (depth == 0) {
-		stack->calls[0] = (struct inflight_call){
-			.sp = sp,
-			.entry_ns = bpf_ktime_get_ns(),
-			.ssl = ssl,
-			.buf = buf,
-			.out_len = out_len,
-			.fd = -1,
-			.direction = direction,
-			.lib = lib,
-		};
-		stack->depth = 1;
-		bpf_map_delete_elem(&pending_fd, &tid);
-		return 0;
 	}
 	if (depth >= MAX_NESTED_CALLS) {
 		stack->depth = depth;
 		stat_add(LLMTAP_STAT_LOST_CALLS, 1); /* deeper than any real nesting */
 		return 0;
 	}
-	top = stack_slot(stack, depth - 1);
+	if (depth == 0) {
+		bpf_map_delete_elem(&pending_fd, &tid);
+	} else {
+		top = stack_slot(stack, depth - 1);
+		if (!top)
+			return 0;
+		if (top->ssl == ssl)
+			call.fd = top->fd;
+		/* A wrapper handing the same buffer on: the outer call reports it once. */
+		if (top->ssl == ssl && top->buf == buf && top->direction == direction)
+			call.direction = DIR_NONE;
+	}
 	slot = stack_slot(stack, depth);
-	if (!top || !slot)
+	if (!slot)
 		return 0;
-	struct inflight_call call = {
-		.sp = sp,
-		.entry_ns = bpf_ktime_get_ns(),
-		.ssl = ssl,
-		.buf = buf,
-		.out_len = out_len,
-		.fd = top->ssl == ssl ? top->fd : -1,
-		.direction = direction,
-		.lib = lib,
-	};
-	/* A wrapper handing the same buffer on: the outer call reports it once. */
-	if (top->ssl == ssl && top->buf == buf && top->direction == direction)
-		call.direction = DIR_NONE;
 	*slot = call;
 	stack->depth = depth + 1;
+	if (fresh)
+		bpf_map_update_elem(&inflight, &tid, stack, BPF_ANY);
 	return 0;
 }
 
@@ -641,8 +616,6 @@ static __always_inline int exit_call(struct pt_regs *ctx, long ret)
 	if (!stack)
 		return 0;
 	depth = stack->depth;
-	if (depth > MAX_NESTED_CALLS)
-		depth = MAX_NESTED_CALLS;
 	/* Deeper entries whose returns were missed are dropped on the way. */
 	for (int i = 0; i < MAX_NESTED_CALLS; i++) {
 		if (depth == 0)
@@ -703,7 +676,7 @@ static __always_inline int note_socket_syscall(long fd)
 
 	if (stack && stack->depth) {
 		/* The innermost call does the I/O; outer calls on the same session share it. */
-		__u32 inner = stack->depth > MAX_NESTED_CALLS ? MAX_NESTED_CALLS - 1 : stack->depth - 1;
+		__u32 inner = stack->depth - 1;
 		struct inflight_call *innermost = stack_slot(stack, inner);
 		__u64 inner_ssl = innermost ? innermost->ssl : 0;
 
