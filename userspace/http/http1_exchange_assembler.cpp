@@ -58,7 +58,7 @@ void Http1ExchangeAssembler::on_request_bytes(std::string_view bytes, uint64_t m
   }
   scratch_.clear();
   requests_.feed(bytes, mono_ns, scratch_);
-  for (HttpMessage& m : scratch_) add_request(std::move(m), false);
+  add_framed(true, stats);
   emit_ready(out, stats);
   check_state(stats);
 }
@@ -70,13 +70,7 @@ bool Http1ExchangeAssembler::on_gap(bool request_side, uint64_t missing, uint64_
   if (framer.in_tunnel()) return true;
   scratch_.clear();
   if (!framer.skip_body(missing, mono_ns, scratch_)) return false;
-  for (HttpMessage& m : scratch_) {
-    if (request_side) {
-      add_request(std::move(m), false);
-    } else {
-      add_response(std::move(m), false, stats);
-    }
-  }
+  add_framed(request_side, stats);
   emit_ready(out, stats);
   return true;
 }
@@ -91,7 +85,7 @@ void Http1ExchangeAssembler::on_response_bytes(std::string_view bytes, uint64_t 
   scratch_.clear();
   const uint64_t ignored_before = responses_.ignored_bytes();
   responses_.feed(bytes, mono_ns, scratch_);
-  for (HttpMessage& m : scratch_) add_response(std::move(m), false, stats);
+  add_framed(false, stats);
   // 101 or 2xx to CONNECT: both directions stop speaking HTTP.
   if (responses_.in_tunnel()) {
     requests_.enter_tunnel();
@@ -113,6 +107,16 @@ void Http1ExchangeAssembler::on_close(std::vector<HttpExchange>& out, HttpConnec
     if (slot.request) emit(slot, out, stats);  // unanswered, or answered in part
   }
   slots_.clear();
+}
+
+void Http1ExchangeAssembler::add_framed(bool request_side, HttpConnectionStats& stats) {
+  for (HttpMessage& m : scratch_) {
+    if (request_side) {
+      add_request(std::move(m), false);
+    } else {
+      add_response(std::move(m), false, stats);
+    }
+  }
 }
 
 void Http1ExchangeAssembler::add_request(HttpMessage request, bool cut) {

@@ -48,6 +48,8 @@ class Http1ExchangeAssembler {
   };
 
   bool on_request_head(const HttpMessage& head);
+  // Hands the messages a framer just completed (in scratch_) to their slots.
+  void add_framed(bool request_side, HttpConnectionStats& stats);
   void add_request(HttpMessage request, bool cut);
   void add_response(HttpMessage response, bool cut, HttpConnectionStats& stats);
   void emit_ready(std::vector<HttpExchange>& out, HttpConnectionStats& stats);
