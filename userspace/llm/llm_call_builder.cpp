@@ -21,10 +21,6 @@ std::string version_name(const http::HttpExchange& exchange) {
   return exchange.request.version_minor == 0 ? "1.0" : "1.1";
 }
 
-void fill_total(TokenUsage& tokens) {
-  if (!tokens.total && tokens.input && tokens.output) tokens.total = *tokens.input + *tokens.output;
-}
-
 }  // namespace
 
 std::string host_without_port(std::string_view authority) {
@@ -35,8 +31,8 @@ std::string host_without_port(std::string_view authority) {
 }
 
 std::string_view request_authority(const http::HttpMessage& request) {
+  // HTTP/2's :authority arrives as a host header (see Http2StreamParser).
   if (auto host = http::header(request, "host")) return *host;
-  if (auto authority = http::header(request, ":authority")) return *authority;
   return split_target(request.target).authority;  // absolute form, through a proxy
 }
 
@@ -95,18 +91,18 @@ LlmCall LlmCallBuilder::build(const http::HttpExchange& exchange, const CatalogM
   if (framing != StreamFraming::kNone) {
     call.stream = true;
     StreamDecodeStats decode_stats;
-    const std::vector<StreamEvent> events = decode_stream_body(framing, response.body, &decode_stats);
+    const std::vector<StreamEvent> events =
+        decode_stream_body(framing, response.body, &decode_stats);
     if (decode_stats.errors != 0) ++stats_.stream_decode_errors;
     answer = extract_stream(match.family, events, options_);
     if (!answer.saw_stream_end && response.status < 400) ++stats_.streams_without_end;
   } else {
-    answer = extract_response(match.family, response.status, response.headers, response.body,
-                              options_);
+    answer =
+        extract_response(match.family, response.status, response.headers, response.body, options_);
   }
   if (!answer.parsed && response.body_bytes != 0) ++stats_.response_parse_failures;
   call.response_model = std::move(answer.model);
-  call.tokens = answer.tokens;
-  fill_total(call.tokens);
+  call.tokens = answer.tokens;  // total already input + output where the provider gave none
   call.error_type = std::move(answer.error_type);
   call.error_message = std::move(answer.error_message);
   call.finish_reason = std::move(answer.finish_reason);

@@ -36,7 +36,7 @@ class LlmCallBuilder {
 // "::1" from "[::1]:8443"; userinfo dropped.
 std::string host_without_port(std::string_view authority);
 
-// The request's Host header, or its HTTP/2 :authority.
+// The request's Host header (HTTP/2's :authority), else an absolute-form target's authority.
 std::string_view request_authority(const http::HttpMessage& request);
 
 }  // namespace llmtap::llm

@@ -37,8 +37,8 @@ struct TrafficPipeline::Connection {
 };
 
 TrafficPipeline::TrafficPipeline(const llm::ProviderCatalog& catalog, PipelineOptions options,
-                                 enrich::ProcessIdentityCache& processes,
-                                 RealtimeClock realtime_ns, CallHandler on_call)
+                                 enrich::ProcessIdentityCache& processes, RealtimeClock realtime_ns,
+                                 CallHandler on_call)
     : catalog_(catalog),
       options_(std::move(options)),
       processes_(processes),
@@ -52,8 +52,7 @@ TrafficPipeline::TrafficPipeline(const llm::ProviderCatalog& catalog, PipelineOp
 TrafficPipeline::~TrafficPipeline() = default;
 
 bool TrafficPipeline::wanted(const http::HttpMessage& head) const {
-  return catalog_
-      .match(llm::request_authority(head), head.method, head.target, head.headers)
+  return catalog_.match(llm::request_authority(head), head.method, head.target, head.headers)
       .has_value();
 }
 
@@ -149,22 +148,20 @@ void TrafficPipeline::quiet_if_unparsable(Connection& connection) {
 // compression state, so it stays ignored).
 void TrafficPipeline::restart_parsing(Connection& connection, uint64_t mono_ns) {
   ++stats_.resyncs;
-  const bool resumable =
-      connection.http.protocol() != http::HttpConnectionParser::Protocol::kHttp2;
   connection.http.on_close(mono_ns, scratch_);
+  // The closed parser ignores (and counts) the rest of an HTTP/2 connection.
+  if (connection.http.protocol() == http::HttpConnectionParser::Protocol::kHttp2) return;
   closed_http_stats_ += connection.http.stats();
   connection.http = http::HttpConnectionParser(options_.http);
   connection.resyncing = true;
-  if (!resumable) connection.http.on_close(mono_ns, scratch_);
 }
 
 void TrafficPipeline::emit(Connection& connection, std::vector<http::HttpExchange>& exchanges) {
   for (const http::HttpExchange& exchange : exchanges) {
     ++stats_.exchanges;
     const http::HttpMessage& request = exchange.request;
-    const auto match =
-        catalog_.match(llm::request_authority(request), request.method, request.target,
-                       request.headers);
+    const auto match = catalog_.match(llm::request_authority(request), request.method,
+                                      request.target, request.headers);
     if (!match) {
       ++stats_.unmatched_exchanges;
       continue;
@@ -177,8 +174,8 @@ void TrafficPipeline::emit(Connection& connection, std::vector<http::HttpExchang
     call.remote = connection.remote;
     call.tls_lib = connection.lib;
     call.served = !connection.http.requests_are_writes();
-    call.process = processes_.lookup(connection.pid, connection.uid, connection.cgroup_id,
-                                     connection.comm);
+    call.process =
+        processes_.lookup(connection.pid, connection.uid, connection.cgroup_id, connection.comm);
     ++stats_.llm_calls;
     on_call_(call);
   }

@@ -34,12 +34,13 @@ struct PipelineStats {
   uint64_t connections_opened = 0;
   uint64_t connections_closed = 0;
   uint64_t connections_evicted = 0;
-  uint64_t gaps = 0;  // holes in a byte stream: calls cut (--max-bytes), partly or wholly lost
-  uint64_t resyncs = 0;           // gaps that could not be skipped: parsing started over
+  uint64_t gaps = 0;     // holes in a byte stream: calls cut (--max-bytes), partly or wholly lost
+  uint64_t resyncs = 0;  // gaps that could not be skipped: parsing started over
   uint64_t resync_dropped_calls = 0;
   uint64_t quieted_connections = 0;  // handed to quiet_connection
-  uint64_t quiet_calls = 0;          // calls that arrived without data, as asked  // calls skipped after a gap until a request starts
-  uint64_t exchanges = 0;         // HTTP exchanges of LLM APIs
+  uint64_t quiet_calls = 0;  // calls that arrived without data, as asked  // calls skipped after a
+                             // gap until a request starts
+  uint64_t exchanges = 0;    // HTTP exchanges of LLM APIs
   uint64_t llm_calls = 0;
   uint64_t unmatched_exchanges = 0;  // filtered at the head but unmatched at the end (should be 0)
 };
