@@ -119,10 +119,11 @@ int main(int argc, char** argv) {
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   std::printf("corpus exchanges: %zu kinds\n", exchanges.size());
-  std::printf("records: %llu in %.2f s = %.0f records/s on one core (%.1f MB/s of plaintext, "
-              "%.0f bytes of OCSF JSON per record)\n",
-              static_cast<unsigned long long>(records), seconds, records / seconds,
-              input_bytes / seconds / 1e6, records ? double(out_bytes) / records : 0.0);
+  std::printf(
+      "records: %llu in %.2f s = %.0f records/s on one core (%.1f MB/s of plaintext, "
+      "%.0f bytes of OCSF JSON per record)\n",
+      static_cast<unsigned long long>(records), seconds, records / seconds,
+      input_bytes / seconds / 1e6, records ? double(out_bytes) / records : 0.0);
 
   // Memory: open connections, each with a request sent and half its response read.
   const size_t heap_before = mallinfo2().uordblks;
@@ -140,9 +141,10 @@ int main(int argc, char** argv) {
     }
   }
   const size_t heap_after = mallinfo2().uordblks;
-  std::printf("open connections: %zu; heap per connection with an exchange in flight "
-              "(request %zu bytes): %.0f bytes\n",
-              pipeline.open_connections(), e.calls.empty() ? 0 : e.calls.front().second.size(),
-              double(heap_after - heap_before) / double(options.connections));
+  std::printf(
+      "open connections: %zu; heap per connection with an exchange in flight "
+      "(request %zu bytes): %.0f bytes\n",
+      pipeline.open_connections(), e.calls.empty() ? 0 : e.calls.front().second.size(),
+      double(heap_after - heap_before) / double(options.connections));
   return 0;
 }

@@ -34,7 +34,10 @@ class FakeProc : public ::testing::Test {
 };
 
 TEST_F(FakeProc, ReadsExeAndCommandLineOnceAndTakesCaptureFieldsEachTime) {
-  add_process(42, "/usr/bin/python3.11", std::string("python3\0app.py\0--port\0" "8080\0", 27));
+  add_process(42, "/usr/bin/python3.11",
+              std::string("python3\0app.py\0--port\0"
+                          "8080\0",
+                          27));
   ProcessIdentityCache cache(root_.string());
   const auto& first = cache.lookup(42, 1000, 77, "python3");
   EXPECT_EQ(first.pid, 42u);
@@ -109,9 +112,11 @@ TEST(CommandLineRedaction, CurlStyleCredentialsAreRedacted) {
             "curl -H x-api-key: [REDACTED] -H content-type: application/json");
   EXPECT_EQ(redact_command_line({"curl", "-u", "user:SECRETPASS", "https://h/"}),
             "curl -u [REDACTED] https://h/");
-  EXPECT_EQ(redact_command_line(
-                {"curl", "https://g.googleapis.com/v1beta/models/m:generateContent?key=AIzaSECRET&alt=sse"}),
-            "curl https://g.googleapis.com/v1beta/models/m:generateContent?key=[REDACTED]&alt=sse");
+  EXPECT_EQ(
+      redact_command_line(
+          {"curl",
+           "https://g.googleapis.com/v1beta/models/m:generateContent?key=AIzaSECRET&alt=sse"}),
+      "curl https://g.googleapis.com/v1beta/models/m:generateContent?key=[REDACTED]&alt=sse");
   EXPECT_EQ(redact_command_line({"app", "--header=Bearer", "OPENAI=sk-proj-SECRETSECRETSECRET"}),
             "app --header=Bearer OPENAI=[REDACTED]");
 }

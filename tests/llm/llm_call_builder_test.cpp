@@ -96,14 +96,17 @@ TEST(LlmCallBuilder, AnErrorStatusWithoutAProviderErrorIsNamedByItsStatus) {
 }
 
 TEST(LlmCallBuilder, KeysEchoedInErrorsAndPromptsAreRedacted) {
-  auto e = exchange("/v1/chat/completions", "llm-proxy.internal",
-                    R"({"model":"gpt-4o","messages":[{"role":"user","content":"use sk-proj-abcdefghijklmnop please"}]})");
-  answer(e, 401, "application/json",
-         R"({"error":{"type":"invalid_request_error","code":"invalid_api_key","message":"Bad key: Bearer sk-live-0123456789abcdef"}})");
+  auto e = exchange(
+      "/v1/chat/completions", "llm-proxy.internal",
+      R"({"model":"gpt-4o","messages":[{"role":"user","content":"use sk-proj-abcdefghijklmnop please"}]})");
+  answer(
+      e, 401, "application/json",
+      R"({"error":{"type":"invalid_request_error","code":"invalid_api_key","message":"Bad key: Bearer sk-live-0123456789abcdef"}})");
   ExtractOptions options;
   options.capture_text = true;
   LlmCallBuilder builder(options);
-  const LlmCall call = builder.build(e, match(ApiFamily::kOpenAiChatCompletions, "openai-compatible"));
+  const LlmCall call =
+      builder.build(e, match(ApiFamily::kOpenAiChatCompletions, "openai-compatible"));
   EXPECT_EQ(call.error_message.find("0123456789abcdef"), std::string::npos) << call.error_message;
   EXPECT_NE(call.error_message.find("[REDACTED]"), std::string::npos) << call.error_message;
   ASSERT_TRUE(call.prompt_text.has_value());

@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <random>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "corpus_wire.h"
@@ -22,8 +22,9 @@ class PipelineHarness {
       : options_(with_quiet_hook(std::move(options))),
         catalog_(llm::ProviderCatalog::builtin()),
         processes_("/nonexistent"),
-        pipeline_(catalog_, options_, processes_, [](uint64_t ns) { return ns + 1'000'000'000; },
-                  [this](const llm::LlmCall& call) { calls.push_back(call); }) {}
+        pipeline_(
+            catalog_, options_, processes_, [](uint64_t ns) { return ns + 1'000'000'000; },
+            [this](const llm::LlmCall& call) { calls.push_back(call); }) {}
 
   // `lost`: bytes of the call missing after `bytes` (ring buffer full); `cut`: the call was
   // longer than the capture limit by that many bytes.
@@ -52,7 +53,8 @@ class PipelineHarness {
   }
   // Sends `bytes` cut into calls of at most `piece` bytes.
   void send_in_pieces(uint64_t conn, Direction direction, std::string_view bytes, size_t piece) {
-    for (size_t at = 0; at < bytes.size(); at += piece) send(conn, direction, bytes.substr(at, piece));
+    for (size_t at = 0; at < bytes.size(); at += piece)
+      send(conn, direction, bytes.substr(at, piece));
   }
   // A call whose record says an earlier call in its direction was lost whole.
   void send_after_lost_call(uint64_t conn, Direction direction, std::string_view bytes) {
@@ -74,7 +76,9 @@ class PipelineHarness {
 
  private:
   PipelineOptions with_quiet_hook(PipelineOptions options) {
-    options.quiet_connection = [this](uint32_t pid, uint64_t ssl) { quieted.emplace_back(pid, ssl); };
+    options.quiet_connection = [this](uint32_t pid, uint64_t ssl) {
+      quieted.emplace_back(pid, ssl);
+    };
     return options;
   }
 
@@ -208,7 +212,8 @@ TEST(TrafficPipeline, NonLlmTrafficIsDroppedAndCounted) {
       "GET /repos/x/y HTTP/1.1\r\nHost: api.github.com\r\n\r\n"
       "POST /upload HTTP/1.1\r\nHost: api.github.com\r\nContent-Length: 5\r\n\r\nhello";
   const std::string response =
-      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
+      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}HTTP/1.1 201 Created\r\nContent-Length: "
+      "0\r\n\r\n";
   h.send(3, Direction::kWrite, request);
   h.send(3, Direction::kRead, response);
   EXPECT_TRUE(h.calls.empty());
@@ -292,9 +297,10 @@ TEST(TrafficPipeline, ABodyLongerThanTheCaptureLimitIsCountedAndFramingGoesOn) {
   // One 3 MiB SSL_write of which the capture kept the first 1 MiB.
   const std::string body = R"({"model":"gpt-4o","messages":[{"role":"user","content":")" +
                            std::string(3 << 20, 'a') + R"("}]})";
-  const std::string request = "POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n"
-                              "Content-Type: application/json\r\nContent-Length: " +
-                              std::to_string(body.size()) + "\r\n\r\n" + body;
+  const std::string request =
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n"
+      "Content-Type: application/json\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
   const size_t kept = 1 << 20;
   h.send(6, Direction::kWrite, std::string_view(request).substr(0, kept), 0,
          static_cast<uint32_t>(request.size() - kept));
@@ -329,7 +335,8 @@ TEST(TrafficPipeline, RandomGarbageNeverCrashes) {
   for (int i = 0; i < 2000; ++i) {
     std::string bytes(std::uniform_int_distribution<size_t>(0, 3000)(rng), '\0');
     for (char& ch : bytes) ch = static_cast<char>(rng());
-    if (i % 3 == 0) bytes = "POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n" + bytes;
+    if (i % 3 == 0)
+      bytes = "POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n" + bytes;
     h.send(static_cast<uint64_t>(i % 17), i % 2 ? Direction::kRead : Direction::kWrite, bytes);
   }
   for (uint64_t conn = 0; conn < 17; ++conn) h.close(conn);

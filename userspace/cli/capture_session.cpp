@@ -45,14 +45,14 @@ void log_summary(const capture::CaptureCounters& c, const capture::AssemblerStat
       "files_examined={} attach_failures={} exec_events={} lib_events={} exit_events={} "
       "holds={} resumed={} quiet_bytes={}",
       c.calls, c.bytes, c.lost_calls, c.lost_bytes, c.lost_records, c.truncated_calls,
-      c.read_errors, a.calls, a.closes, a.malformed_records, a.orphaned_records,
-      c.lost_proc_events, d.files_attached, d.files_detached, d.files_examined,
-      d.attach_failures, d.exec_events, d.lib_events, d.exit_events, c.holds, d.resumed,
-      c.quiet_bytes);
+      c.read_errors, a.calls, a.closes, a.malformed_records, a.orphaned_records, c.lost_proc_events,
+      d.files_attached, d.files_detached, d.files_examined, d.attach_failures, d.exec_events,
+      d.lib_events, d.exit_events, c.holds, d.resumed, c.quiet_bytes);
   if (c.lost_bytes != 0 || c.lost_calls != 0) {
-    spdlog::warn("{} bytes in {} calls were lost: the ring buffer was full; raise "
-                 "--ring-buffer-size or lower --max-bytes",
-                 c.lost_bytes, c.lost_calls);
+    spdlog::warn(
+        "{} bytes in {} calls were lost: the ring buffer was full; raise "
+        "--ring-buffer-size or lower --max-bytes",
+        c.lost_bytes, c.lost_calls);
   }
 }
 
@@ -113,10 +113,9 @@ int run_capture(const CaptureSelection& selection, double duration_seconds,
   } control(program);
   if (handlers.on_start) handlers.on_start(control);
   discovery.start();
-  spdlog::info(
-      "tracing {} probes on {} files (ring buffer {} bytes, max {} bytes per call); ready",
-      program.attached_probe_count(), discovery.attached_files(), program.ring_buffer_bytes(),
-      capture_options.max_bytes_per_call);
+  spdlog::info("tracing {} probes on {} files (ring buffer {} bytes, max {} bytes per call); ready",
+               program.attached_probe_count(), discovery.attached_files(),
+               program.ring_buffer_bytes(), capture_options.max_bytes_per_call);
 
   const auto deadline = duration_seconds > 0
                             ? Clock::now() + std::chrono::duration_cast<Clock::duration>(

@@ -17,10 +17,10 @@ struct CaptureSelection {
   std::string comm;
   std::string cgroup;
   std::vector<std::string> libs;
-  bool scan_processes = true;       // find TLS users among running and new processes
+  bool scan_processes = true;  // find TLS users among running and new processes
   bool hold_while_attaching = true;
-  uint32_t max_bytes = 0;           // 0: the default
-  uint32_t ring_buffer_bytes = 0;   // 0: the default
+  uint32_t max_bytes = 0;          // 0: the default
+  uint32_t ring_buffer_bytes = 0;  // 0: the default
 };
 
 // What a command may ask of the running capture.

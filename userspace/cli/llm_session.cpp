@@ -27,12 +27,13 @@ void log_pipeline_summary(const pipeline::TrafficPipeline& p) {
       "pipeline summary: llm_calls={} exchanges={} tls_calls={} tls_bytes={} "
       "connections={} evicted={} gaps={} resyncs={} resync_dropped_calls={} quieted_connections={} "
       "quiet_calls={} filtered_requests={} non_http_connections={} "
-      "ignored_bytes={} bodies_over_budget={} http_errors={} request_parse_failures={} response_parse_failures={} "
+      "ignored_bytes={} bodies_over_budget={} http_errors={} request_parse_failures={} "
+      "response_parse_failures={} "
       "stream_decode_errors={} streams_without_end={}",
       s.llm_calls, s.exchanges, s.tls_calls, s.tls_bytes, s.connections_opened,
-      s.connections_evicted, s.gaps, s.resyncs, s.resync_dropped_calls, s.quieted_connections, s.quiet_calls,
-      h.filtered_requests, h.non_http_connections,
-      h.ignored_bytes, h.bodies_over_budget, h.parse_errors, b.request_parse_failures, b.response_parse_failures,
+      s.connections_evicted, s.gaps, s.resyncs, s.resync_dropped_calls, s.quieted_connections,
+      s.quiet_calls, h.filtered_requests, h.non_http_connections, h.ignored_bytes,
+      h.bodies_over_budget, h.parse_errors, b.request_parse_failures, b.response_parse_failures,
       b.stream_decode_errors, b.streams_without_end);
 }
 

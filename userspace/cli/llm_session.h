@@ -13,11 +13,11 @@ namespace llmtap::cli {
 
 struct LlmSessionOptions {
   CaptureSelection capture;
-  double duration_seconds = 0;              // 0: until SIGINT/SIGTERM
-  std::vector<std::string> catalog_files;   // user catalogs, tried before the built-in one
-  bool include_content = false;             // prompt and completion text in records
-  size_t content_limit = 4096;              // bytes of each text kept
-  size_t max_body_bytes = 8 << 20;          // body bytes kept per message (all are counted)
+  double duration_seconds = 0;             // 0: until SIGINT/SIGTERM
+  std::vector<std::string> catalog_files;  // user catalogs, tried before the built-in one
+  bool include_content = false;            // prompt and completion text in records
+  size_t content_limit = 4096;             // bytes of each text kept
+  size_t max_body_bytes = 8 << 20;         // body bytes kept per message (all are counted)
 };
 
 struct LlmSessionHandlers {

@@ -1,7 +1,6 @@
 // llmtap: see every request this host makes to an AI model API, even over TLS.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -94,8 +93,9 @@ int main(int argc, char** argv) {
   add_capture_options(watch_cmd, watch.session.capture);
   add_duration_option(watch_cmd, watch.session.duration_seconds);
   add_llm_options(watch_cmd, watch.session);
-  watch_cmd->add_option("--summary-interval", watch.summary_interval_seconds,
-                        "Seconds between summaries (0: only at exit)")
+  watch_cmd
+      ->add_option("--summary-interval", watch.summary_interval_seconds,
+                   "Seconds between summaries (0: only at exit)")
       ->default_val(60)
       ->check(CLI::NonNegativeNumber);
   std::string color = "auto";

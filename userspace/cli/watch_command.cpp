@@ -27,7 +27,8 @@ int run_watch(const WatchOptions& options) {
   handlers.after_poll = [&](uint64_t now) {
     if (interval_ns != 0 && now >= next_summary_ns) {
       if (window.calls() != 0) {
-        out.buffer() += "\n-- last " + std::to_string(static_cast<int>(options.summary_interval_seconds)) +
+        out.buffer() += "\n-- last " +
+                        std::to_string(static_cast<int>(options.summary_interval_seconds)) +
                         " s --\n" + window.render() + "\n";
       }
       window.reset();

@@ -9,8 +9,8 @@ namespace {
 
 constexpr std::string_view kRedacted = "[REDACTED]";
 
-constexpr std::array kKeyPrefixes = {"sk-", "sk_", "AKIA", "ASIA", "AIza", "hf_", "xai-",
-                                     "gsk_", "pplx-", "ghp_", "github_pat_", "xox"};
+constexpr std::array kKeyPrefixes = {"sk-",  "sk_",  "AKIA",  "ASIA", "AIza",        "hf_",
+                                     "xai-", "gsk_", "pplx-", "ghp_", "github_pat_", "xox"};
 
 bool token_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
@@ -28,8 +28,8 @@ void redact_bearer_tokens(std::string& text) {
     if (k != kBearer.size()) continue;
     const size_t start = at + kBearer.size();
     size_t end = start;
-    while (end < text.size() && (token_char(text[end]) || text[end] == '/' ||
-                                 text[end] == '+' || text[end] == '=')) {
+    while (end < text.size() &&
+           (token_char(text[end]) || text[end] == '/' || text[end] == '+' || text[end] == '=')) {
       ++end;
     }
     if (end - start < 8 || text.compare(start, kRedacted.size(), kRedacted) == 0) continue;

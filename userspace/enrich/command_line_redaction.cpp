@@ -1,10 +1,10 @@
 #include "enrich/command_line_redaction.h"
 
-#include "common/credential_shapes.h"
-
 #include <array>
 #include <cctype>
 #include <string_view>
+
+#include "common/credential_shapes.h"
 
 namespace llmtap::enrich {
 namespace {
@@ -21,8 +21,8 @@ std::string lower(std::string_view text) {
 bool flag_names_secret(std::string_view flag) {
   if (flag.empty() || flag.front() != '-') return false;
   const std::string name = lower(flag);
-  static constexpr std::array kWords = {"key",    "apikey",     "token",  "secret", "password",
-                                        "passwd", "credential", "auth",   "bearer", "pass"};
+  static constexpr std::array kWords = {"key",    "apikey",     "token", "secret", "password",
+                                        "passwd", "credential", "auth",  "bearer", "pass"};
   size_t start = name.find_first_not_of('-');
   while (start != std::string::npos && start < name.size()) {
     size_t end = name.find_first_of("-_.", start);
@@ -54,8 +54,8 @@ bool header_carries_secret(std::string_view header) {
 
 // URL query parameters that carry credentials: ?key=..., &access_token=...
 void redact_query_secrets(std::string& arg) {
-  static constexpr std::array kParams = {"key=", "api_key=", "apikey=", "token=",
-                                         "access_token=", "sig=", "signature=", "password="};
+  static constexpr std::array kParams = {
+      "key=", "api_key=", "apikey=", "token=", "access_token=", "sig=", "signature=", "password="};
   for (std::string_view param : kParams) {
     size_t at = 0;
     while ((at = arg.find(param, at)) != std::string::npos) {

@@ -1,14 +1,14 @@
 #include "enrich/process_identity_cache.h"
 
-#include "enrich/command_line_redaction.h"
-
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <array>
 #include <string_view>
-#include <vector>
 #include <utility>
+#include <vector>
+
+#include "enrich/command_line_redaction.h"
 
 namespace llmtap::enrich {
 

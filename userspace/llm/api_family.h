@@ -8,23 +8,23 @@
 namespace llmtap::llm {
 
 enum class ApiFamily {
-  kOpenAiChatCompletions,   // POST /v1/chat/completions (and every OpenAI-compatible server)
-  kOpenAiCompletions,       // POST /v1/completions (legacy)
-  kOpenAiResponses,         // POST /v1/responses
-  kOpenAiEmbeddings,        // POST /v1/embeddings
-  kAnthropicMessages,       // POST /v1/messages
-  kGeminiGenerateContent,   // POST .../models/{model}:generateContent
+  kOpenAiChatCompletions,        // POST /v1/chat/completions (and every OpenAI-compatible server)
+  kOpenAiCompletions,            // POST /v1/completions (legacy)
+  kOpenAiResponses,              // POST /v1/responses
+  kOpenAiEmbeddings,             // POST /v1/embeddings
+  kAnthropicMessages,            // POST /v1/messages
+  kGeminiGenerateContent,        // POST .../models/{model}:generateContent
   kGeminiStreamGenerateContent,  // POST .../models/{model}:streamGenerateContent[?alt=sse]
-  kGeminiEmbedContent,      // POST .../models/{model}:embedContent / :batchEmbedContents
-  kBedrockInvoke,           // POST /model/{modelId}/invoke
-  kBedrockInvokeStream,     // POST /model/{modelId}/invoke-with-response-stream
-  kBedrockConverse,         // POST /model/{modelId}/converse
-  kBedrockConverseStream,   // POST /model/{modelId}/converse-stream
-  kCohereChat,              // POST /v2/chat
-  kCohereEmbed,             // POST /v2/embed
-  kOllamaChat,              // POST /api/chat
-  kOllamaGenerate,          // POST /api/generate
-  kOllamaEmbed,             // POST /api/embed (and legacy /api/embeddings)
+  kGeminiEmbedContent,           // POST .../models/{model}:embedContent / :batchEmbedContents
+  kBedrockInvoke,                // POST /model/{modelId}/invoke
+  kBedrockInvokeStream,          // POST /model/{modelId}/invoke-with-response-stream
+  kBedrockConverse,              // POST /model/{modelId}/converse
+  kBedrockConverseStream,        // POST /model/{modelId}/converse-stream
+  kCohereChat,                   // POST /v2/chat
+  kCohereEmbed,                  // POST /v2/embed
+  kOllamaChat,                   // POST /api/chat
+  kOllamaGenerate,               // POST /api/generate
+  kOllamaEmbed,                  // POST /api/embed (and legacy /api/embeddings)
 };
 
 // Stable names used in the catalog file and in events, e.g. "openai.chat_completions".

@@ -21,16 +21,16 @@ struct ProcessIdentity {
 };
 
 struct TokenUsage {
-  std::optional<uint64_t> input;      // prompt / input tokens
-  std::optional<uint64_t> output;     // completion / output tokens
-  std::optional<uint64_t> total;      // as reported, else input + output when both known
-  std::optional<uint64_t> cached;     // cached input tokens (cache reads)
+  std::optional<uint64_t> input;           // prompt / input tokens
+  std::optional<uint64_t> output;          // completion / output tokens
+  std::optional<uint64_t> total;           // as reported, else input + output when both known
+  std::optional<uint64_t> cached;          // cached input tokens (cache reads)
   std::optional<uint64_t> cache_creation;  // Anthropic cache_creation_input_tokens
-  std::optional<uint64_t> reasoning;  // reasoning / thinking tokens
+  std::optional<uint64_t> reasoning;       // reasoning / thinking tokens
 };
 
 struct LlmCall {
-  uint64_t sequence = 0;    // per agent run, increasing
+  uint64_t sequence = 0;  // per agent run, increasing
   // Timing: CLOCK_MONOTONIC and wall-clock (ns since the epoch) of the request's first byte.
   uint64_t start_mono_ns = 0;
   uint64_t start_realtime_ns = 0;
@@ -52,19 +52,19 @@ struct LlmCall {
   std::string http_version;  // "1.1", "1.0", "2"
 
   // What.
-  std::string provider;      // catalog provider id: "openai", "anthropic", "openai-compatible", ...
-  std::string api;           // ApiFamily name, e.g. "openai.chat_completions"
-  std::string operation;     // short API name, e.g. "chat_completions"
+  std::string provider;   // catalog provider id: "openai", "anthropic", "openai-compatible", ...
+  std::string api;        // ApiFamily name, e.g. "openai.chat_completions"
+  std::string operation;  // short API name, e.g. "chat_completions"
   std::string method;
-  std::string path;          // request target without the query string
+  std::string path;            // request target without the query string
   std::string request_model;   // from the body, or the path (Gemini, Bedrock, Azure deployment)
   std::string response_model;  // as the response named it
   bool stream = false;
-  int status = 0;              // 0 when the connection ended before a response
-  std::string error_type;      // provider error type/code, or "http_<status>" / "incomplete"
-  std::string error_message;   // cut to a limit
+  int status = 0;             // 0 when the connection ended before a response
+  std::string error_type;     // provider error type/code, or "http_<status>" / "incomplete"
+  std::string error_message;  // cut to a limit
   std::string finish_reason;
-  std::string response_id;     // provider's id for the completion, when given
+  std::string response_id;  // provider's id for the completion, when given
   TokenUsage tokens;
   uint32_t stream_events = 0;
 
@@ -73,7 +73,7 @@ struct LlmCall {
   uint64_t response_bytes = 0;
   uint64_t request_body_bytes = 0;
   uint64_t response_body_bytes = 0;
-  bool request_truncated = false;   // body longer than the kept limit: fields may be missing
+  bool request_truncated = false;  // body longer than the kept limit: fields may be missing
   bool response_truncated = false;
   bool response_incomplete = false;  // the connection ended before the response did
 
