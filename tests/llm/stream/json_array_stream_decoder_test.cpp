@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -15,6 +13,7 @@ namespace {
 using testing::data_event;
 using testing::decode_pieces;
 using testing::decode_whole;
+using testing::expect_random_inputs_split_invariant;
 using testing::expect_split_invariant;
 using testing::Outcome;
 
@@ -160,19 +159,8 @@ TEST(JsonArrayStreamDecoder, OversizeElementIsDroppedAndTheNextOneDecoded) {
 }
 
 TEST(JsonArrayStreamDecoder, RandomInputsDecodeTheSameWhereverCut) {
-  std::mt19937 rng(13);
   const std::vector<std::string> atoms = {"[", "]", "{", "}", "\"", "\\", ",", " ", "1", "a", ":"};
-  for (int round = 0; round < 500; ++round) {
-    std::string input = rng() % 2 ? "[" : "";
-    const size_t atoms_in_input = rng() % 40;
-    for (size_t i = 0; i < atoms_in_input; ++i) input += atoms[rng() % atoms.size()];
-    const StreamLimits limits{.max_event_bytes = 1 + rng() % 16};
-    const Outcome whole = decode_whole<JsonArrayStreamDecoder>(input, limits);
-    std::vector<size_t> cuts;
-    for (int c = 0; c < 3 && !input.empty(); ++c) cuts.push_back(rng() % (input.size() + 1));
-    std::sort(cuts.begin(), cuts.end());
-    ASSERT_EQ(decode_pieces<JsonArrayStreamDecoder>(input, cuts, limits), whole) << input;
-  }
+  expect_random_inputs_split_invariant<JsonArrayStreamDecoder>(13, 500, atoms, 16, "[");
 }
 
 }  // namespace

@@ -3,8 +3,6 @@
 #include <gtest/gtest.h>
 #include <malloc.h>
 
-#include <algorithm>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -17,6 +15,7 @@ using testing::data_event;
 using testing::decode_pieces;
 using testing::decode_whole;
 using testing::event;
+using testing::expect_random_inputs_split_invariant;
 using testing::expect_split_invariant;
 using testing::Outcome;
 
@@ -253,7 +252,6 @@ TEST(SseDecoder, MemoryStaysBoundedOnAnEndlessLine) {
 }
 
 TEST(SseDecoder, RandomInputsDecodeTheSameWhereverCut) {
-  std::mt19937 rng(7);
   const std::vector<std::string> atoms = {"data",
                                           "event",
                                           "id",
@@ -267,18 +265,7 @@ TEST(SseDecoder, RandomInputsDecodeTheSameWhereverCut) {
                                           "\xEF\xBB\xBF",
                                           "0",
                                           std::string(1, '\0')};
-  for (int round = 0; round < 300; ++round) {
-    std::string input;
-    const size_t atoms_in_input = rng() % 40;
-    for (size_t i = 0; i < atoms_in_input; ++i) input += atoms[rng() % atoms.size()];
-    const StreamLimits limits{.max_event_bytes = 1 + rng() % 24};
-    const Outcome whole = decode_whole<SseDecoder>(input, limits);
-    std::vector<size_t> cuts;
-    for (int c = 0; c < 3 && !input.empty(); ++c) cuts.push_back(rng() % (input.size() + 1));
-    std::sort(cuts.begin(), cuts.end());
-    ASSERT_EQ(decode_pieces<SseDecoder>(input, cuts, limits), whole)
-        << ::testing::PrintToString(input);
-  }
+  expect_random_inputs_split_invariant<SseDecoder>(7, 300, atoms, 24);
 }
 
 }  // namespace

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +46,28 @@ Outcome decode_pieces(std::string_view input, const std::vector<size_t>& cuts,
 template <typename Decoder>
 Outcome decode_whole(std::string_view input, StreamLimits limits = {}) {
   return decode_pieces<Decoder>(input, {}, limits);
+}
+
+// `rounds` random inputs strung from `atoms` (half of them opened by `coin_prefix`, when one
+// is given), each decoded with a random event-size limit of at most `max_limit` and cut at
+// three random offsets: every cut must give what one feed gives.
+template <typename Decoder>
+void expect_random_inputs_split_invariant(uint32_t seed, int rounds,
+                                          const std::vector<std::string>& atoms, size_t max_limit,
+                                          std::string_view coin_prefix = "") {
+  std::mt19937 rng(seed);
+  for (int round = 0; round < rounds; ++round) {
+    std::string input = !coin_prefix.empty() && rng() % 2 ? std::string(coin_prefix) : "";
+    const size_t atoms_in_input = rng() % 40;
+    for (size_t i = 0; i < atoms_in_input; ++i) input += atoms[rng() % atoms.size()];
+    const StreamLimits limits{.max_event_bytes = 1 + rng() % max_limit};
+    const Outcome whole = decode_whole<Decoder>(input, limits);
+    std::vector<size_t> cuts;
+    for (int c = 0; c < 3 && !input.empty(); ++c) cuts.push_back(rng() % (input.size() + 1));
+    std::sort(cuts.begin(), cuts.end());
+    ASSERT_EQ(decode_pieces<Decoder>(input, cuts, limits), whole)
+        << ::testing::PrintToString(input);
+  }
 }
 
 // One cut at every offset, then one byte at a time: each must equal a single feed.
