@@ -14,8 +14,10 @@
 namespace llmtap::http {
 namespace {
 
-// Output grows in steps of this much, so a short body never reserves the whole limit.
-constexpr size_t kOutputStep = 64 * 1024;
+// Output grows geometrically between these steps: a short body never reserves (and
+// zero-fills) more than a few KiB, a long one is not decoded in thousands of small calls.
+constexpr size_t kMinOutputStep = 4 * 1024;
+constexpr size_t kMaxOutputStep = 1024 * 1024;
 // RFC 8878 3.1.1.1.2: HTTP decoders need windows of at most 8 MiB; larger ones are refused
 // rather than allocated.
 constexpr int kZstdWindowLogMax = 23;
@@ -35,7 +37,8 @@ class OutputWindow {
 
   // Room for the next decoder call.
   std::pair<uint8_t*, size_t> next() {
-    const size_t room = std::min(max_ - std::min(out_.size(), max_), kOutputStep);
+    const size_t step = std::clamp(out_.size(), kMinOutputStep, kMaxOutputStep);
+    const size_t room = std::min(max_ - std::min(out_.size(), max_), step);
     probing_ = room == 0;
     if (probing_) return {&probe_, 1};
     used_before_ = out_.size();
