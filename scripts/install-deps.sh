@@ -24,6 +24,11 @@ packages=(
   # real TLS clients the tests drive
   curl wget openssl gnutls-bin libgnutls28-dev python3 nodejs iproute2 util-linux mount procps
 )
+# Debian's nodejs (Node 18) ships without npm, which is its own package; a machine whose node
+# came from elsewhere (NodeSource's nodejs carries npm and conflicts with Debian's) keeps it.
+if ! command -v npm >/dev/null 2>&1 && ! dpkg-query -W -f='${Version}' nodejs 2>/dev/null | grep -q nodesource; then
+  packages+=(npm)
+fi
 apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 echo "install-deps.sh: ${#packages[@]} packages present"
 

@@ -49,16 +49,21 @@ uint64_t rss_kib(pid_t pid) {
   return 0;
 }
 
-TEST(Discovery, HostWideCapturesCurlPythonAndNodeWithoutLib) {
+TEST(Discovery, HostWideCapturesCurlPythonNodeAndStaticOpensslWithoutLib) {
   START_TRACE(trace, "--max-bytes", std::to_string(4 * kOneMiB));
   Fixture f;
   expect_byte_exact(*trace, f, run_client(f, curl_command(f, 2000, 3000)), "curl");
   expect_byte_exact(*trace, f, run_client(f, python_command(f, 3, 2000, 3000)), "python3");
+  // node through whichever OpenSSL it carries: its own (static) or the system libssl.
   if (!node_path().empty()) {
     expect_byte_exact(*trace, f, run_client(f, node_command(f, 3, 2000, 3000)), "node");
-    EXPECT_NE(trace->stderr_text().find("/usr/bin/node"), std::string::npos)
-        << "node should have been found at exec: " << trace->stderr_text();
   }
+  // OpenSSL inside the executable itself: found when it is exec'ed, captured from its first
+  // byte.
+  expect_byte_exact(*trace, f, run_client(f, static_openssl_command(f, 3, 2000, 3000)),
+                    kStaticOpensslComm);
+  EXPECT_NE(trace->stderr_text().find("static-openssl-client"), std::string::npos)
+      << "the static client should have been found at exec: " << trace->stderr_text();
 }
 
 TEST(Discovery, LibraryDlopenedLaterIsCapturedFromItsFirstByte) {
@@ -198,7 +203,7 @@ TEST(Discovery, ChurnOfFiveHundredClientsLeaksNothing) {
   Fixture f;
   // Warm up (first-time examinations), then take the baseline.
   run_client(f, curl_command(f, 100, 100));
-  if (!node_path().empty()) run_client(f, node_command(f, 1, 100, 100));
+  run_client(f, static_openssl_command(f, 1, 100, 100));
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   const uint64_t fds_before = count_fds(trace->pid());
   const uint64_t rss_before = rss_kib(trace->pid());
@@ -210,8 +215,8 @@ TEST(Discovery, ChurnOfFiveHundredClientsLeaksNothing) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     pids.push_back(pid);
   }
-  // node is attached at exec and detached at exit: churn the attachments too.
-  for (int i = 0; i < 10 && !node_path().empty(); ++i) run_client(f, node_command(f, 1, 100, 100));
+  // The static client is attached at exec and detached at exit: churn the attachments too.
+  for (int i = 0; i < 10; ++i) run_client(f, static_openssl_command(f, 1, 100, 100));
   // Detached links are destroyed off the poll thread (each waits for RCU grace periods):
   // give them time, then the fd count must be back.
   uint64_t fds_after = 0;

@@ -94,6 +94,14 @@ std::vector<std::string> node_command(const Fixture& f, uint32_t requests, uint3
           "--body-bytes", std::to_string(body), "--response-bytes", std::to_string(response)};
 }
 
+std::vector<std::string> static_openssl_command(const Fixture& f, uint32_t requests,
+                                                uint32_t body, uint32_t response, bool ex) {
+  return {LLMTAP_STATIC_OPENSSL_CLIENT, "--host", f.bind_address,
+          "--port", std::to_string(f.server->port()), "--requests", std::to_string(requests),
+          "--body-bytes", std::to_string(body), "--response-bytes", std::to_string(response),
+          "--api", ex ? "ex" : "classic"};
+}
+
 ClientRun collect_client(Fixture& f, pid_t pid, size_t connections_before) {
   const auto now = f.server->connections().size();
   f.server->wait_for_closed_connections(now, std::chrono::seconds(10));

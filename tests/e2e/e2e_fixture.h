@@ -44,6 +44,11 @@ std::vector<std::string> python_command(const Fixture& f, uint32_t requests, uin
                                         uint32_t response);
 std::vector<std::string> node_command(const Fixture& f, uint32_t requests, uint32_t body,
                                       uint32_t response);
+// The client built with the tests that carries OpenSSL statically in its own executable (node
+// may or may not, depending on where it came from); `ex` uses SSL_write_ex/SSL_read_ex.
+constexpr const char* kStaticOpensslComm = "static-openssl-";  // the kernel's 15 characters
+std::vector<std::string> static_openssl_command(const Fixture& f, uint32_t requests,
+                                                uint32_t body, uint32_t response, bool ex = false);
 
 struct ClientRun {
   pid_t pid = -1;

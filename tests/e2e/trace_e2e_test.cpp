@@ -26,7 +26,8 @@ class TraceE2E : public ::testing::Test {
   static void SetUpTestSuite() {
     fixture_ = new Fixture();
     if (geteuid() != 0) return;
-    // Host-wide: no --lib, no --pid. node is found at exec, libssl as a system library.
+    // Host-wide: no --lib, no --pid. The static client is found at exec, libssl as a system
+    // library.
     std::vector<std::string> args = {"--max-bytes", std::to_string(4 * kOneMiB)};
     try {
       trace_ = new TraceSession(args);
@@ -69,6 +70,9 @@ TEST_P(TraceSizes, ClientBytesAreCapturedExactly) {
     argv = curl_command(*fixture_, bytes, bytes);
   } else if (client == "python3") {
     argv = python_command(*fixture_, 2, bytes, bytes);
+  } else if (client == "static" || client == "static_ex") {
+    argv = static_openssl_command(*fixture_, 2, bytes, bytes, client == "static_ex");
+    comm = kStaticOpensslComm;
   } else {
     if (node_path().empty()) GTEST_SKIP() << "node not installed";
     argv = node_command(*fixture_, 2, bytes, bytes);
@@ -76,7 +80,8 @@ TEST_P(TraceSizes, ClientBytesAreCapturedExactly) {
   const ClientRun run = run_client(*fixture_, argv);
   expect_byte_exact(*trace_, *fixture_, run, comm);
   if (bytes == kOneMiB && client != "curl") {
-    // python and node hand the whole body to one SSL_write: it must arrive as one event,
+    // python, node and the static client hand the whole body to one SSL_write: it must arrive
+    // as one event,
     // joined from its ring-buffer pieces (curl writes in 64 KiB pieces).
     bool whole = false;
     for (const auto& e : trace_->events_for(run.pid)) {
@@ -91,7 +96,9 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(SizeCase{"curl", 1}, SizeCase{"curl", 16385}, SizeCase{"curl", kOneMiB},
                       SizeCase{"python3", 1}, SizeCase{"python3", 16385},
                       SizeCase{"python3", kOneMiB}, SizeCase{"node", 1}, SizeCase{"node", 16385},
-                      SizeCase{"node", kOneMiB}),
+                      SizeCase{"node", kOneMiB}, SizeCase{"static", 1},
+                      SizeCase{"static", 16385}, SizeCase{"static", kOneMiB},
+                      SizeCase{"static_ex", 1}, SizeCase{"static_ex", kOneMiB}),
     [](const auto& info) {
       return info.param.client + "_" + std::to_string(info.param.bytes) + "_bytes";
     });
