@@ -101,10 +101,10 @@ int main(int argc, char** argv) {
     std::printf("attach latency, from the kernel event to probes in place (%d runs):\n", runs);
     print_latencies("  exec -> attached (node)", latencies_ms(log, "exec"));
     print_latencies("  dlopen -> attached (libssl copy)", latencies_ms(log, "library mapped"));
-    const std::regex holds("holds=([0-9]+) resumed=([0-9]+)");
+    const std::regex holds("holds=([0-9]+) released=([0-9]+)");
     std::smatch m;
     if (std::regex_search(log, m, holds)) {
-      std::printf("  processes held at connect() while attaching: %s (resumed %s)\n",
+      std::printf("  processes held at connect() while attaching: %s (released %s)\n",
                   m[1].str().c_str(), m[2].str().c_str());
     }
   }

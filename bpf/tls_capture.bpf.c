@@ -69,14 +69,37 @@ struct {
 	__type(value, __u8);
 } watched_tgids SEC(".maps");
 
-/* Processes whose newly mapped TLS library or exec'ed file userspace is examining and
- * attaching right now. */
+/* ---- Holds: see docs/hold-safety.md for who resumes a stopped process in every state. ---- */
+
+/* Hold tokens: processes whose newly mapped TLS library or exec'ed file userspace is examining
+ * and attaching right now (value: when the token was given). A token is consumed by the one
+ * stop it allows: a connect() restarted after the resume finds none. Losing a token (LRU)
+ * only loses a hold, never leaves a process stopped. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, LLMTAP_MAX_HOLD_TOKENS);
 	__type(key, __u32);
-	__type(value, struct llmtap_pending_attach);
-} pending_attach SEC(".maps");
+	__type(value, __u64);
+} hold_tokens SEC(".maps");
+
+/* Every process llmtap has stopped, recorded before the stop is sent. A plain hash, never
+ * LRU: an entry is only ever removed by whoever resumes the process. Pinned in bpffs, where
+ * the hold guard (a separate process) enforces each stop's deadline and the next llmtap finds
+ * what a killed one left. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LLMTAP_MAX_HOLDS);
+	__type(key, __u32);
+	__type(value, struct llmtap_hold);
+} holds SEC(".maps");
+
+/* Holds are made only while this is 1: userspace sets it once the deadline machinery is in
+ * place and clears it first thing when it stops, then waits for holds_inflight to reach 0
+ * before it sweeps `holds`: a stop decided before the switch is recorded before the sweep. */
+volatile __u32 holds_enabled = 0;
+volatile __s32 holds_inflight = 0;
+/* Holds the hold guard released at their deadline (it adds to this, in the pinned .bss). */
+volatile __u64 holds_released_by_guard = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -794,6 +817,49 @@ int tp_enter_close(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
+/* ---- Holds ---- */
+
+#define SIGSTOP 19
+
+/* The process's start time, as /proc/PID/stat shows it (the group leader's). */
+static __always_inline __u64 process_start_boottime(struct task_struct *task)
+{
+	return BPF_CORE_READ(task, group_leader, start_boottime);
+}
+
+/* Stops the current process for `reason`, recorded in `holds` first. Never while holds are
+ * switched off, never without a free slot; counted either way. */
+static __always_inline void hold_current_process(__u32 tgid, __u32 reason)
+{
+	struct llmtap_hold hold = {
+		.since_ns = bpf_ktime_get_ns(),
+		.start_boottime =
+			process_start_boottime((struct task_struct *)bpf_get_current_task_btf()),
+		.reason = reason,
+	};
+
+	/* Announce first, then look at the switch (both ordered by the atomic): userspace clears
+	 * the switch, then waits for holds_inflight to drop to 0 before it sweeps. */
+	__sync_fetch_and_add(&holds_inflight, 1);
+	if (!holds_enabled || bpf_map_update_elem(&holds, &tgid, &hold, BPF_NOEXIST) != 0) {
+		stat_add(LLMTAP_STAT_HOLDS_SKIPPED, 1);
+	} else if (bpf_send_signal(SIGSTOP) != 0) {
+		bpf_map_delete_elem(&holds, &tgid);
+		stat_add(LLMTAP_STAT_HOLDS_SKIPPED, 1);
+	} else {
+		stat_add(LLMTAP_STAT_HOLDS, 1);
+	}
+	__sync_fetch_and_sub(&holds_inflight, 1);
+}
+
+static __always_inline void give_hold_token(__u32 tgid)
+{
+	__u64 now = bpf_ktime_get_ns();
+
+	if (hold_while_attaching)
+		bpf_map_update_elem(&hold_tokens, &tgid, &now, BPF_ANY);
+}
+
 /* ---- Discovery: tell userspace about files to examine, before their first TLS call. ---- */
 
 static __always_inline bool file_key_of(struct file *file, struct llmtap_file_key *key)
@@ -839,11 +905,8 @@ int tp_process_exec(void *ctx)
 	if (known && *known == LLMTAP_FILE_QUIET)
 		return 0;
 	/* An executable never examined may carry TLS (node): hold it at connect() until it is. */
-	if (!known) {
-		struct llmtap_pending_attach pending = { .since_ns = bpf_ktime_get_ns() };
-
-		bpf_map_update_elem(&pending_attach, &tgid, &pending, BPF_ANY);
-	}
+	if (!known)
+		give_hold_token(tgid);
 	ev = reserve_proc_event(LLMTAP_PROC_EXEC, tgid);
 	if (!ev)
 		return 0;
@@ -873,7 +936,6 @@ int tp_enter_mmap(struct trace_event_raw_sys_enter *ctx)
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	int fd = (int)ctx->args[4];
 	struct llmtap_file_key key = {};
-	struct llmtap_pending_attach pending = {};
 	struct llmtap_proc_event *ev;
 	struct file *file = NULL;
 	struct file **fds;
@@ -897,12 +959,10 @@ int tp_enter_mmap(struct trace_event_raw_sys_enter *ctx)
 	if (bpf_probe_read_kernel_str(name, sizeof(name), dname) < 0 || !tls_library_name(name))
 		return 0;
 
-	/* Pending first, event second: userspace may handle the event (and end the pending
-	 * attach) before this program returns. Already attached: only count the user. */
-	if (!known) {
-		pending.since_ns = bpf_ktime_get_ns();
-		bpf_map_update_elem(&pending_attach, &tgid, &pending, BPF_ANY);
-	}
+	/* Token first, event second: userspace may handle the event (and take the token back)
+	 * before this program returns. Already attached: only count the user. */
+	if (!known)
+		give_hold_token(tgid);
 	ev = reserve_proc_event(LLMTAP_PROC_LIB_MAPPED, tgid);
 	if (!ev)
 		return 0;
@@ -912,27 +972,32 @@ int tp_enter_mmap(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-/* A process connecting while its TLS library is being attached is stopped until userspace
- * has attached and resumes it: its first TLS bytes come after this connect. */
+#define AF_INET_FAMILY 2
+#define AF_INET6_FAMILY 10
+
+/* connect(fd, addr, len) of a TCP/IP socket by a process holding a token: its first TLS bytes
+ * come after this, so it is stopped until its probes are in (or the deadline passes). A Unix
+ * socket (nscd, syslog, D-Bus) never carries the TLS we read: no stop. */
 SEC("tracepoint/syscalls/sys_enter_connect")
-int tp_enter_connect(void *ctx)
+int tp_enter_connect(struct trace_event_raw_sys_enter *ctx)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct llmtap_pending_attach *pending;
+	__u64 *token = bpf_map_lookup_elem(&hold_tokens, &tgid);
+	__u64 given;
+	__u16 family = 0;
 
-	if (!hold_while_attaching)
+	if (!token)
 		return 0;
-	pending = bpf_map_lookup_elem(&pending_attach, &tgid);
-	if (!pending || pending->held)
+	given = *token;
+	if (bpf_probe_read_user(&family, sizeof(family), (void *)ctx->args[1]) != 0 ||
+	    (family != AF_INET_FAMILY && family != AF_INET6_FAMILY))
 		return 0;
-	if (bpf_ktime_get_ns() - pending->since_ns > LLMTAP_HOLD_WINDOW_NS) {
-		bpf_map_delete_elem(&pending_attach, &tgid);
+	/* Consumed by this stop: whoever deletes it owns it (two threads connecting at once). */
+	if (bpf_map_delete_elem(&hold_tokens, &tgid) != 0)
 		return 0;
-	}
-	if (bpf_send_signal(19 /* SIGSTOP */) == 0) {
-		pending->held = 1;
-		stat_add(LLMTAP_STAT_HOLDS, 1);
-	}
+	if (bpf_ktime_get_ns() - given > LLMTAP_HOLD_WINDOW_NS)
+		return 0;
+	hold_current_process(tgid, LLMTAP_HOLD_ATTACH);
 	return 0;
 }
 

@@ -28,7 +28,7 @@ function(bpf_skeleton name source)
   set(skel ${BPF_GEN_DIR}/${name}.skel.h)
   add_custom_command(
     OUTPUT ${obj}
-    COMMAND ${BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_${BPF_TARGET_ARCH}
+    COMMAND ${BPF_CLANG} -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_${BPF_TARGET_ARCH}
             -Wall -Wno-unused-function
             -I${BPF_GEN_DIR} -I${CMAKE_SOURCE_DIR}/bpf/include
             -c ${source} -o ${obj}

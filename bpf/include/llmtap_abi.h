@@ -34,7 +34,12 @@
 #define LLMTAP_MAX_WATCHED 65536     /* processes whose exit userspace wants to hear of */
 #define LLMTAP_PROC_RINGBUF_BYTES (256u << 10)
 #define LLMTAP_LIB_NAME_LEN 64
-#define LLMTAP_HOLD_WINDOW_NS 2000000000ULL /* a pending attach older than this holds nobody */
+#define LLMTAP_HOLD_WINDOW_NS 2000000000ULL /* a hold token older than this holds nobody */
+#define LLMTAP_MAX_HOLD_TOKENS 4096 /* processes whose new TLS code is being attached */
+#define LLMTAP_MAX_HOLDS 4096       /* processes stopped at once; a full table stops nobody */
+/* A stopped process is resumed this long after its stop at the latest, by llmtap or by its
+ * hold guard, whatever happens to llmtap (docs/hold-safety.md). */
+#define LLMTAP_DEFAULT_HOLD_DEADLINE_NS 500000000ULL
 #define LLMTAP_MAX_INFLIGHT 16384 /* threads inside an SSL call at once */
 
 enum llmtap_record_kind {
@@ -88,9 +93,11 @@ enum llmtap_stat {
 	LLMTAP_STAT_TRUNCATED_CALLS = 5,
 	LLMTAP_STAT_READ_ERRORS = 6,    /* bpf_probe_read_user failed (page not present) */
 	LLMTAP_STAT_LOST_PROC_EVENTS = 7, /* process events dropped: the proc ring was full */
-	LLMTAP_STAT_HOLDS = 8,          /* processes stopped at connect while we attached */
+	LLMTAP_STAT_HOLDS = 8,          /* processes stopped (recorded in `holds` first) */
 	LLMTAP_STAT_QUIET_BYTES = 9,    /* bytes of quiet connections, counted but not copied */
-	LLMTAP_STAT_COUNT = 10,
+	/* Holds not made: table full, holds switched off (agent stopping), signal refused. */
+	LLMTAP_STAT_HOLDS_SKIPPED = 10,
+	LLMTAP_STAT_COUNT = 11,
 };
 
 struct llmtap_endpoint {
@@ -171,10 +178,20 @@ struct llmtap_proc_event {
 	char name[LLMTAP_LIB_NAME_LEN]; /* LIB_MAPPED: the file's name (last path component) */
 };
 
-/* Value of the `pending_attach` map: a process mapped a TLS library userspace is attaching. */
-struct llmtap_pending_attach {
-	__u64 since_ns;
-	__u32 held; /* 1 once the process was stopped at connect(); userspace resumes it */
+enum llmtap_hold_reason {
+	/* Stopped at connect() while the TLS code it exec'ed or mapped is examined and attached. */
+	LLMTAP_HOLD_ATTACH = 1,
+};
+
+/* Value of the `holds` map (key: tgid): a process llmtap stopped. The entry is written before
+ * the stop is sent, and whoever deletes it (llmtap releasing it, the hold guard at the
+ * deadline or when llmtap is gone, or the next llmtap's start-up sweep) resumes the process. */
+struct llmtap_hold {
+	__u64 since_ns;       /* bpf_ktime_get_ns() just before the stop */
+	/* The process's start (group leader's start_boottime, ns): a reused pid is never resumed.
+	 * /proc/PID/stat field 22 is this in clock ticks. */
+	__u64 start_boottime;
+	__u32 reason;         /* enum llmtap_hold_reason */
 	__u32 reserved;
 };
 

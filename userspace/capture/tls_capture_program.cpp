@@ -1,6 +1,7 @@
 #include "capture/tls_capture_program.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -20,6 +21,8 @@
 #include <map>
 #include <string_view>
 
+#include "capture/hold_guard.h"
+#include "capture/hold_pins.h"
 #include "llmtap_abi.h"
 #include "tls_capture.skel.h"
 
@@ -77,6 +80,12 @@ constexpr std::array<Tracepoint, 13> kTracepoints = {{
     {"tp_process_exit", "sched", "sched_process_exit"},
 }};
 
+uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
 uint32_t ring_size_for(uint32_t requested) {
   const uint32_t page = static_cast<uint32_t>(sysconf(_SC_PAGESIZE));
   return std::bit_ceil(std::max(requested, page));
@@ -85,7 +94,8 @@ uint32_t ring_size_for(uint32_t requested) {
 }  // namespace
 
 CaptureOptions::CaptureOptions()
-    : max_bytes_per_call(LLMTAP_DEFAULT_MAX_BYTES),
+    : hold_deadline(LLMTAP_DEFAULT_HOLD_DEADLINE_NS),
+      max_bytes_per_call(LLMTAP_DEFAULT_MAX_BYTES),
       ring_buffer_bytes(LLMTAP_DEFAULT_RINGBUF_BYTES),
       wakeup_bytes(LLMTAP_DEFAULT_WAKEUP_BYTES) {}
 
@@ -135,6 +145,16 @@ struct TlsCaptureProgram::Impl {
   RecordHandler on_record;
   RecordHandler on_proc_event;
   uint32_t ring_bytes = 0;
+  HoldStats holds;
+  std::unique_ptr<HoldPins> hold_pins;    // while holds may exist
+  std::unique_ptr<HoldGuardProcess> guard;  // likewise
+  std::chrono::milliseconds hold_deadline{0};
+
+  HoldTable hold_table() const { return HoldTable(bpf_map__fd(skel->maps.holds)); }
+  void count_release(const ReleasedHold& r) {
+    ++holds.released;
+    holds.hold_time.add(r.held_ns);
+  }
 
   static int on_ring_record(void* ctx, void* data, size_t size) {
     static_cast<Impl*>(ctx)->on_record(std::span(static_cast<const std::byte*>(data), size));
@@ -167,7 +187,11 @@ TlsCaptureProgram::TlsCaptureProgram(const CaptureOptions& options, RecordHandle
   skel->rodata->targ_tgid = options.target_pid;
   skel->rodata->self_tgid = static_cast<uint32_t>(getpid());
   skel->rodata->max_bytes = options.max_bytes_per_call;
-  skel->rodata->hold_while_attaching = options.hold_while_attaching;
+  const bool holds = options.hold_while_attaching;
+  if (!holds) impl_->holds.why_disabled = "--no-hold";
+  skel->rodata->hold_while_attaching = holds;
+  impl_->hold_deadline =
+      std::chrono::duration_cast<std::chrono::milliseconds>(options.hold_deadline);
   if (!options.target_comm.empty()) {
     // The kernel keeps 15 characters of a command name.
     std::strncpy(const_cast<char*>(skel->rodata->targ_comm), options.target_comm.c_str(),
@@ -217,6 +241,12 @@ TlsCaptureProgram::TlsCaptureProgram(const CaptureOptions& options, RecordHandle
     impl_->tracepoints.emplace_back(link);
   }
 
+  // What a dead llmtap left stopped is resumed before anything else (a no-op without pins).
+  if (const OrphanSweep sweep = sweep_orphaned_holds(); sweep.agents != 0) {
+    impl_->holds.orphans_resumed = sweep.resumed;
+    spdlog::warn("resumed {} processes left stopped by {} llmtap processes that are gone",
+                 sweep.resumed, sweep.agents);
+  }
   impl_->ring.reset(
       ring_buffer__new(bpf_map__fd(skel->maps.events), &Impl::on_ring_record, impl_.get(), nullptr));
   if (!impl_->ring ||
@@ -224,39 +254,83 @@ TlsCaptureProgram::TlsCaptureProgram(const CaptureOptions& options, RecordHandle
                        &Impl::on_proc_record, impl_.get()) != 0) {
     throw CaptureError("cannot set up the ring buffers: " + errno_text(errno));
   }
-}
-
-TlsCaptureProgram::~TlsCaptureProgram() {
-  // Never leave a process stopped behind us: resume any held while we were attaching.
-  expire_pending_attaches(std::chrono::nanoseconds(0));
-}
-
-size_t TlsCaptureProgram::expire_pending_attaches(std::chrono::nanoseconds age) {
-  const int fd = bpf_map__fd(impl_->skel->maps.pending_attach);
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  const uint64_t now_ns = static_cast<uint64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
-  std::vector<uint32_t> expired;
-  uint32_t key = 0;
-  uint32_t next = 0;
-  const uint32_t* prev = nullptr;
-  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    llmtap_pending_attach pending{};
-    if (bpf_map_lookup_elem(fd, &next, &pending) == 0 &&
-        now_ns - pending.since_ns >= static_cast<uint64_t>(age.count())) {
-      expired.push_back(next);
-    }
-    key = next;
-    prev = &key;
-  }
-  size_t resumed = 0;
-  for (const uint32_t pid : expired) {
-    if (finish_pending_attach(pid)) {
-      kill(static_cast<pid_t>(pid), SIGCONT);
-      ++resumed;
+  // Last, so that a constructor that throws never leaves holds behind.
+  // A stop is only ever made with the guard in place (docs/hold-safety.md).
+  if (holds) {
+    try {
+      if (ensure_bpffs_mounted()) spdlog::info("mounted bpffs at {}", kBpffsRoot);
+      impl_->hold_pins = std::make_unique<HoldPins>(bpf_map__fd(skel->maps.holds),
+                                                    bpf_map__fd(skel->maps.bss));
+      impl_->guard = std::make_unique<HoldGuardProcess>(impl_->hold_pins->dir(),
+                                                        impl_->hold_deadline);
+      __atomic_store_n(&skel->bss->holds_enabled, 1, __ATOMIC_SEQ_CST);
+      impl_->holds.enabled = true;
+    } catch (const CaptureError& e) {
+      impl_->guard.reset();
+      impl_->hold_pins.reset();
+      impl_->holds.why_disabled = e.what();
     }
   }
-  return resumed;
+  if (!impl_->holds.enabled && options.hold_while_attaching) {
+    spdlog::warn("not holding processes while their TLS code is attached: {}; a process "
+                 "that connects within milliseconds of starting may have its first bytes "
+                 "missed",
+                 impl_->holds.why_disabled);
+  }
+}
+
+TlsCaptureProgram::~TlsCaptureProgram() { stop_holding(); }
+
+void TlsCaptureProgram::stop_holding() {
+  if (!impl_->holds.enabled) return;
+  auto* bss = impl_->skel->bss;
+  // Switch off first: a hold program that saw the switch on has already announced itself
+  // in holds_inflight (it adds before it looks), so once the count is 0 every stop ever
+  // decided is in the table, and no new one can be made.
+  __atomic_store_n(&bss->holds_enabled, 0, __ATOMIC_SEQ_CST);
+  for (int spins = 0; __atomic_load_n(&bss->holds_inflight, __ATOMIC_SEQ_CST) != 0; ++spins) {
+    if (spins == 100000) {
+          // A BPF program runs for microseconds; never seen.
+      spdlog::error("hold programs still running after 1 s; sweeping anyway");
+      break;
+    }
+    usleep(10);
+  }
+  for (const auto& r : impl_->hold_table().release_older_than(0, monotonic_ns())) {
+    impl_->count_release(r);
+  }
+  impl_->holds.enabled = false;
+  impl_->guard.reset();  // its last sweep finds the table empty
+  impl_->holds.released_by_guard =
+      __atomic_load_n(&bss->holds_released_by_guard, __ATOMIC_SEQ_CST);
+  impl_->hold_pins.reset();
+}
+
+const HoldStats& TlsCaptureProgram::hold_stats() const {
+  if (impl_->holds.enabled) {
+    impl_->holds.released_by_guard =
+        __atomic_load_n(&impl_->skel->bss->holds_released_by_guard, __ATOMIC_SEQ_CST);
+  }
+  return impl_->holds;
+}
+
+void TlsCaptureProgram::check_hold_guard() {
+  if (!impl_->holds.enabled || impl_->guard->alive()) return;
+  spdlog::error("the hold guard exited; starting a new one");
+  try {
+    impl_->guard = std::make_unique<HoldGuardProcess>(impl_->hold_pins->dir(),
+                                                      impl_->hold_deadline);
+  } catch (const CaptureError& e) {
+    spdlog::error("{}: holds switched off", e.what());
+    stop_holding();
+  }
+}
+
+std::optional<ReleasedHold> TlsCaptureProgram::end_hold_window(uint32_t pid) {
+  bpf_map__delete_elem(impl_->skel->maps.hold_tokens, &pid, sizeof(pid), 0);
+  auto released = impl_->hold_table().release(static_cast<pid_t>(pid), monotonic_ns());
+  if (released) impl_->count_release(*released);
+  return released;
 }
 
 size_t TlsCaptureProgram::attach_file(const std::string& name, int fd,
@@ -331,16 +405,6 @@ void TlsCaptureProgram::quiet_connection(uint32_t pid, uint64_t ssl) {
                        BPF_ANY);
 }
 
-bool TlsCaptureProgram::finish_pending_attach(uint32_t pid) {
-  llmtap_pending_attach pending{};
-  // Atomic: a hold the kernel makes after this cannot happen, one before is seen here.
-  if (bpf_map_lookup_and_delete_elem(bpf_map__fd(impl_->skel->maps.pending_attach), &pid,
-                                     &pending) != 0) {
-    return false;
-  }
-  return pending.held != 0;
-}
-
 size_t TlsCaptureProgram::attached_probe_count() const {
   size_t n = 0;
   for (const auto& [path, links] : impl_->file_links) n += links.size();
@@ -381,6 +445,7 @@ CaptureCounters TlsCaptureProgram::counters() const {
   c.lost_proc_events = totals[LLMTAP_STAT_LOST_PROC_EVENTS];
   c.holds = totals[LLMTAP_STAT_HOLDS];
   c.quiet_bytes = totals[LLMTAP_STAT_QUIET_BYTES];
+  c.holds_skipped = totals[LLMTAP_STAT_HOLDS_SKIPPED];
   return c;
 }
 

@@ -7,11 +7,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "capture/capture_error.h"
+#include "capture/hold_table.h"
+#include "common/latency_histogram.h"
 #include "probes/tls_probe_table.h"
 
 namespace llmtap::capture {
@@ -21,6 +24,8 @@ struct CaptureOptions {
   std::string target_comm;          // empty: every command
   std::string target_cgroup;        // cgroup v2 directory; empty: every cgroup
   bool hold_while_attaching = true;  // stop a process connecting while its TLS lib attaches
+  // A stopped process is resumed this long after its stop at the latest (by the guard).
+  std::chrono::nanoseconds hold_deadline;
   uint32_t max_bytes_per_call;      // captured prefix per call; the rest is `truncated`
   uint32_t ring_buffer_bytes;       // rounded up to a power of two
   // Records wait in the ring until this many bytes are pending or the next poll tick
@@ -41,6 +46,17 @@ struct CaptureCounters {
   uint64_t lost_proc_events = 0;
   uint64_t holds = 0;
   uint64_t quiet_bytes = 0;  // bytes of quiet connections: counted, not copied
+  uint64_t holds_skipped = 0;  // holds not made (table full, switched off, refused)
+};
+
+// How holds ended (the kernel counts how many were made: CaptureCounters::holds).
+struct HoldStats {
+  bool enabled = false;           // holds are made on this run (see why_disabled otherwise)
+  std::string why_disabled;
+  uint64_t released = 0;          // released by llmtap itself (process resumed or gone)
+  uint64_t released_by_guard = 0;  // released by the hold guard at their deadline
+  uint64_t orphans_resumed = 0;   // processes a dead llmtap left stopped, resumed at start
+  LatencyHistogram hold_time;     // stop to release, for the holds released here
 };
 
 // A file as the kernel names it (inode->i_sb->s_dev, i_ino): see llmtap_file_key.
@@ -80,12 +96,16 @@ class TlsCaptureProgram {
   // From now on the kernel counts this connection's calls but copies none of their bytes
   // (LLMTAP_CALL_QUIET): a later stage will never parse them. Ends with the connection.
   void quiet_connection(uint32_t pid, uint64_t ssl);
-  // Ends the pending attach of `pid`; true if the kernel stopped it meanwhile (the caller
-  // must resume it).
-  bool finish_pending_attach(uint32_t pid);
-  // Safety net: ends pending attaches older than `age` (their event lost or failed) and
-  // resumes the processes they held. Returns how many were resumed.
-  size_t expire_pending_attaches(std::chrono::nanoseconds age);
+  // Ends `pid`'s hold window: it may no longer be stopped for this attach, and if it was
+  // stopped meanwhile it is resumed now. Returns the release when there was a hold.
+  std::optional<ReleasedHold> end_hold_window(uint32_t pid);
+  // No process is stopped after this returns: holds are switched off in the kernel, the
+  // stops in flight land in the table, and every process in it is resumed. Idempotent; the
+  // destructor calls it first.
+  void stop_holding();
+  const HoldStats& hold_stats() const;
+  // Restarts the hold guard if it died (holds are switched off when it cannot be).
+  void check_hold_guard();
 
   // Waits up to `timeout` for a wakeup, then hands every pending record to the handler;
   // returns how many.

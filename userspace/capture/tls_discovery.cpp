@@ -172,10 +172,9 @@ void TlsDiscovery::on_library_mapped(pid_t pid, const KernelFileKey& key, const 
 }
 
 void TlsDiscovery::resume_if_held(pid_t pid) {
-  if (program_.finish_pending_attach(static_cast<uint32_t>(pid))) {
-    kill(pid, SIGCONT);
-    ++stats_.resumed;
-    spdlog::debug("resumed pid {} held at connect() while attaching", pid);
+  if (const auto released = program_.end_hold_window(static_cast<uint32_t>(pid))) {
+    spdlog::debug("released pid {} held at connect() while attaching, after {} us", pid,
+                  released->held_ns / 1000);
   }
 }
 

@@ -34,7 +34,6 @@ struct DiscoveryStats {
   uint64_t exec_events = 0;
   uint64_t lib_events = 0;
   uint64_t exit_events = 0;
-  uint64_t resumed = 0;  // processes held at connect() and resumed after the attach
 };
 
 // An attach made in answer to a kernel event: how long after the event it was in place.
@@ -83,7 +82,7 @@ class TlsDiscovery {
   void add_user(Attachments::iterator it, pid_t pid);
   void remove_user(pid_t pid);
   void detach(Attachments::iterator it);
-  // Ends the pid's pending attach; resumes it if the kernel held it at connect() meanwhile.
+  // Ends the pid's hold window; resumes it if the kernel held it at connect() meanwhile.
   void resume_if_held(pid_t pid);
   void on_library_mapped(pid_t pid, const KernelFileKey& key, const std::string& name,
                          uint64_t event_mono_ns);

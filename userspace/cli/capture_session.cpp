@@ -31,9 +31,22 @@ capture::CaptureOptions capture_options_for(const CaptureSelection& selection) {
   c.target_comm = selection.comm;
   c.target_cgroup = selection.cgroup;
   c.hold_while_attaching = selection.hold_while_attaching;
+  if (selection.hold_deadline_ms != 0) {
+    c.hold_deadline = std::chrono::milliseconds(selection.hold_deadline_ms);
+  }
   if (selection.max_bytes != 0) c.max_bytes_per_call = selection.max_bytes;
   if (selection.ring_buffer_bytes != 0) c.ring_buffer_bytes = selection.ring_buffer_bytes;
   return c;
+}
+
+void log_hold_summary(const capture::CaptureCounters& c, const capture::HoldStats& h) {
+  const auto us = [](uint64_t ns) { return ns / 1000; };
+  spdlog::info(
+      "hold summary: holds={} released={} deadline_resumes={} skipped={} orphans_resumed={} "
+      "hold_us_p50={} hold_us_p99={} hold_us_max={}{}",
+      c.holds, h.released, h.released_by_guard, c.holds_skipped, h.orphans_resumed, us(h.hold_time.percentile(0.5)), us(h.hold_time.percentile(0.99)),
+      us(h.hold_time.percentile(1.0)),
+      h.why_disabled.empty() ? "" : " (holds off: " + h.why_disabled + ")");
 }
 
 void log_summary(const capture::CaptureCounters& c, const capture::AssemblerStats& a,
@@ -43,11 +56,11 @@ void log_summary(const capture::CaptureCounters& c, const capture::AssemblerStat
       "truncated_calls={} read_errors={} events={} closes={} malformed_records={} "
       "orphaned_records={} lost_proc_events={} files_attached={} files_detached={} "
       "files_examined={} attach_failures={} exec_events={} lib_events={} exit_events={} "
-      "holds={} resumed={} quiet_bytes={}",
+      "quiet_bytes={}",
       c.calls, c.bytes, c.lost_calls, c.lost_bytes, c.lost_records, c.truncated_calls,
       c.read_errors, a.calls, a.closes, a.malformed_records, a.orphaned_records, c.lost_proc_events,
       d.files_attached, d.files_detached, d.files_examined, d.attach_failures, d.exec_events,
-      d.lib_events, d.exit_events, c.holds, d.resumed, c.quiet_bytes);
+      d.lib_events, d.exit_events, c.quiet_bytes);
   if (c.lost_bytes != 0 || c.lost_calls != 0) {
     spdlog::warn(
         "{} bytes in {} calls were lost: the ring buffer was full; raise "
@@ -130,10 +143,6 @@ int run_capture(const CaptureSelection& selection, double duration_seconds,
   while (!stop_requested() && Clock::now() < deadline) {
     program.poll(std::chrono::milliseconds(LLMTAP_POLL_INTERVAL_MS));
     apply_exits();
-    // A process held at connect() whose attach never completed must not stay stopped.
-    if (const size_t n = program.expire_pending_attaches(std::chrono::milliseconds(500))) {
-      spdlog::warn("resumed {} processes whose TLS library attach did not complete", n);
-    }
     if (!handlers.after_poll(monotonic_now_ns())) {
       spdlog::error("output closed; stopping");
       status = 1;
@@ -142,15 +151,19 @@ int run_capture(const CaptureSelection& selection, double duration_seconds,
     if (Clock::now() - last_housekeeping > std::chrono::seconds(5)) {
       wall_clock().resync();
       discovery.reconcile();
+      program.check_hold_guard();
       last_housekeeping = Clock::now();
     }
   }
 
+  // Nothing is stopped from here on, whatever the rest of the exit path does.
+  program.stop_holding();
   program.drain();
   apply_exits();
   assembler.flush();
   if (!handlers.at_end(monotonic_now_ns())) status = 1;
   log_summary(program.counters(), assembler.stats(), discovery.stats());
+  log_hold_summary(program.counters(), program.hold_stats());
   return status;
 }
 

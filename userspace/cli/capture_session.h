@@ -19,6 +19,7 @@ struct CaptureSelection {
   std::vector<std::string> libs;
   bool scan_processes = true;  // find TLS users among running and new processes
   bool hold_while_attaching = true;
+  uint32_t hold_deadline_ms = 0;   // 0: the default
   uint32_t max_bytes = 0;          // 0: the default
   uint32_t ring_buffer_bytes = 0;  // 0: the default
 };

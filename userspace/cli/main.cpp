@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "capture/hold_guard.h"
+
 #include "capture/capture_error.h"
 #include "cli/catalog_command.h"
 #include "cli/daemon_command.h"
@@ -33,6 +35,10 @@ void add_capture_options(CLI::App* cmd, llmtap::cli::CaptureSelection& c) {
                 "Probe only the system libraries and --lib files, not what processes map");
   cmd->add_flag("!--no-hold", c.hold_while_attaching,
                 "Never stop a process that connects while its TLS library is attached");
+  cmd->add_option("--hold-deadline", c.hold_deadline_ms,
+                  "The kernel resumes a held process after this many ms at the latest")
+      ->default_val(LLMTAP_DEFAULT_HOLD_DEADLINE_NS / 1000000)
+      ->check(CLI::Range(10u, 5000u));
   cmd->add_option("--lib", c.libs,
                   "Also probe this library or executable (OpenSSL inside), repeatable")
       ->check(CLI::ExistingFile);
@@ -108,8 +114,22 @@ int main(int argc, char** argv) {
       "check-catalog", "Validate provider catalog files (errors name file:line:column)");
   catalog_cmd->add_option("files", catalog_files, "Catalog YAML files")->required();
 
+  // Started by llmtap itself (never by hand): see capture/hold_guard.h.
+  llmtap::capture::HoldGuardOptions guard;
+  int guard_deadline_ms = 500;
+  auto* guard_cmd = app.add_subcommand("hold-guard", "")->group("");
+  guard_cmd->add_option("--pins", guard.pin_dir)->required();
+  guard_cmd->add_option("--agent", guard.agent_pid)->required();
+  guard_cmd->add_option("--deadline-ms", guard_deadline_ms)->required();
+  guard_cmd->add_option("--ready-fd", guard.ready_fd);
+  guard_cmd->add_option("--agent-fd", guard.agent_fd);
+
   CLI11_PARSE(app, argc, argv);
   setup_logging(verbosity);
+  if (guard_cmd->parsed()) {
+    guard.deadline = std::chrono::milliseconds(guard_deadline_ms);
+    return llmtap::capture::run_hold_guard(guard);
+  }
 
   try {
     if (trace_cmd->parsed()) return llmtap::cli::run_trace(trace);

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "llm/llm_call.h"
-#include "sink/latency_histogram.h"
+#include "common/latency_histogram.h"
 #include "sink/watch_style.h"
 
 namespace llmtap::sink {

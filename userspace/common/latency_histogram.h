@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace llmtap::sink {
+namespace llmtap {
 
 class LatencyHistogram {
  public:
@@ -25,4 +25,4 @@ class LatencyHistogram {
   uint64_t max_ns_ = 0;
 };
 
-}  // namespace llmtap::sink
+}  // namespace llmtap

@@ -1,9 +1,9 @@
-#include "sink/latency_histogram.h"
+#include "common/latency_histogram.h"
 
 #include <algorithm>
 #include <cmath>
 
-namespace llmtap::sink {
+namespace llmtap {
 namespace {
 
 constexpr double kFirstBoundNs = 1e6;  // bucket 0 holds up to 1 ms
@@ -44,4 +44,4 @@ void LatencyHistogram::merge(const LatencyHistogram& other) {
   max_ns_ = std::max(max_ns_, other.max_ns_);
 }
 
-}  // namespace llmtap::sink
+}  // namespace llmtap

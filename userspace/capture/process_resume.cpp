@@ -1,0 +1,73 @@
+#include "capture/process_resume.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace llmtap::capture {
+namespace {
+
+class PidFd {
+ public:
+  explicit PidFd(pid_t pid) : fd_(static_cast<int>(syscall(SYS_pidfd_open, pid, 0))) {}
+  ~PidFd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  PidFd(const PidFd&) = delete;
+  PidFd& operator=(const PidFd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+std::optional<uint64_t> process_start_ticks(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so start after the
+  // last ')'; starttime is field 22, the 20th after it.
+  const size_t close = text.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream fields(text.substr(close + 1));
+  std::string field;
+  for (int i = 0; i < 20; ++i) {
+    if (!(fields >> field)) return std::nullopt;
+  }
+  try {
+    return std::stoull(field);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+uint64_t boottime_ns_to_ticks(uint64_t ns) {
+  static const uint64_t ns_per_tick = 1'000'000'000ull / static_cast<uint64_t>(sysconf(_SC_CLK_TCK));
+  return ns / ns_per_tick;
+}
+
+ResumeOutcome resume_stopped_process(pid_t pid, uint64_t start_boottime_ns) {
+  // Open first, then check: if the pid is reused after the check, the pidfd still names the
+  // process that was checked (now dead), and the signal fails with ESRCH instead of landing.
+  const PidFd pidfd(pid);
+  if (pidfd.get() < 0) return errno == ESRCH ? ResumeOutcome::kGone : ResumeOutcome::kFailed;
+  const auto started = process_start_ticks(pid);
+  if (!started) return ResumeOutcome::kGone;
+  if (*started != boottime_ns_to_ticks(start_boottime_ns)) return ResumeOutcome::kNotOurs;
+  if (syscall(SYS_pidfd_send_signal, pidfd.get(), SIGCONT, nullptr, 0) != 0) {
+    if (errno == ESRCH) return ResumeOutcome::kGone;
+    spdlog::error("cannot resume pid {}: {}", pid, std::strerror(errno));
+    return ResumeOutcome::kFailed;
+  }
+  return ResumeOutcome::kResumed;
+}
+
+}  // namespace llmtap::capture
