@@ -52,9 +52,10 @@ struct {
 } cgroup_filter SEC(".maps");
 
 /* Files userspace has examined (enum llmtap_known_file): a QUIET file's exec/mmap raises no
- * event. */
+ * event. LRU: an entry pushed out (incarnations of long-gone files pile up) costs one more
+ * event and a cached re-examination, never a miss. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, LLMTAP_MAX_KNOWN_FILES);
 	__type(key, struct llmtap_file_key);
 	__type(value, __u8);
@@ -862,6 +863,16 @@ static __always_inline void give_hold_token(__u32 tgid)
 
 /* ---- Discovery: tell userspace about files to examine, before their first TLS call. ---- */
 
+/* The inode's change time moved between kernels: i_ctime (before 6.6), __i_ctime (6.6-6.10),
+ * i_ctime_sec/i_ctime_nsec (6.11+, whose nsec may carry flag bits above bit 30). */
+struct inode___ctime_before_6_6 {
+	struct timespec64 i_ctime;
+} __attribute__((preserve_access_index));
+
+struct inode___ctime_6_6 {
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+
 static __always_inline bool file_key_of(struct file *file, struct llmtap_file_key *key)
 {
 	struct inode *inode = BPF_CORE_READ(file, f_inode);
@@ -870,6 +881,21 @@ static __always_inline bool file_key_of(struct file *file, struct llmtap_file_ke
 		return false;
 	key->dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	key->ino = BPF_CORE_READ(inode, i_ino);
+	key->generation = BPF_CORE_READ(inode, i_generation);
+	if (bpf_core_field_exists(inode->i_ctime_sec)) {
+		key->ctime_sec = BPF_CORE_READ(inode, i_ctime_sec);
+		key->ctime_nsec = BPF_CORE_READ(inode, i_ctime_nsec) & 0x3fffffff;
+	} else if (bpf_core_field_exists(((struct inode___ctime_6_6 *)inode)->__i_ctime)) {
+		struct inode___ctime_6_6 *i = (void *)inode;
+
+		key->ctime_sec = BPF_CORE_READ(i, __i_ctime.tv_sec);
+		key->ctime_nsec = BPF_CORE_READ(i, __i_ctime.tv_nsec);
+	} else {
+		struct inode___ctime_before_6_6 *i = (void *)inode;
+
+		key->ctime_sec = BPF_CORE_READ(i, i_ctime.tv_sec);
+		key->ctime_nsec = BPF_CORE_READ(i, i_ctime.tv_nsec);
+	}
 	return true;
 }
 

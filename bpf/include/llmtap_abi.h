@@ -162,11 +162,19 @@ enum llmtap_known_file {
 	LLMTAP_FILE_COUNT_USERS = 2, /* attached while used: report each process that maps it */
 };
 
-/* Identity of a file as the kernel sees it: inode->i_sb->s_dev (MAJOR << 20 | MINOR) and
- * inode number. Also the key of the `known_files` map. */
+/* Identity of one incarnation of a file, as the kernel sees it, and the key of `known_files`.
+ * An inode number names a file only while it exists (ext4 hands a freed number to the next
+ * file at once), so the key also holds what differs between two files that had the same
+ * number one after the other: the inode's generation (ext4, xfs, btrfs and tmpfs draw a new
+ * one for every inode they allocate) and its change time (set when the file is created and
+ * on every write or metadata change: a file copied into a reused inode gets a new one).
+ * docs/file-identity.md says why this is enough. */
 struct llmtap_file_key {
-	__u64 dev;
+	__u64 dev;        /* inode->i_sb->s_dev: MAJOR << 20 | MINOR */
 	__u64 ino;
+	__s64 ctime_sec;  /* inode change time */
+	__u32 ctime_nsec;
+	__u32 generation; /* inode->i_generation (0 where the filesystem keeps none) */
 };
 
 struct llmtap_proc_event {

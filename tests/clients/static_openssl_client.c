@@ -5,14 +5,15 @@
  *
  *   static-openssl-client --host H --port P [--requests N] [--body-bytes B]
  *                         [--response-bytes R] [--api classic|ex] [--connect-only]
- *                         [--then-exec PATH]
+ *                         [--then-exec PATH] [--start-delay-ms MS]
  *
  * Sends N POSTs of B bytes on one keep-alive connection, each asking for an R-byte response
  * body (Content-Length), with SSL_write/SSL_read (classic) or SSL_write_ex/SSL_read_ex (ex).
  * Prints {"pid":..,"requests":N,"ok":K} and exits 0 when every response was a 200.
  * --connect-only makes the TCP connection and exits (an exec-then-connect churn client);
  * --then-exec PATH then execs PATH --connect-only --host H --port P (a process that connects,
- * then becomes another never-seen executable that connects too).
+ * then becomes another never-seen executable that connects too). --start-delay-ms waits that
+ * long before connecting (a client slower to start, as node is).
  */
 #define _GNU_SOURCE /* memmem */
 #include <arpa/inet.h>
@@ -34,6 +35,7 @@ struct options {
 	int use_ex;
 	int connect_only;
 	const char *then_exec;
+	long start_delay_ms;
 };
 
 static void fail(const char *what)
@@ -55,7 +57,7 @@ static long number(const char *flag, const char *value)
 
 static struct options parse(int argc, char **argv)
 {
-	struct options o = { "127.0.0.1", 0, 1, 128, 0, 0, 0, NULL };
+	struct options o = { "127.0.0.1", 0, 1, 128, 0, 0, 0, NULL, 0 };
 
 	for (int i = 1; i < argc; i++) {
 		const char *flag = argv[i];
@@ -76,6 +78,8 @@ static struct options parse(int argc, char **argv)
 			o.body_bytes = number(flag, value);
 		else if (!strcmp(flag, "--response-bytes"))
 			o.response_bytes = number(flag, value);
+		else if (!strcmp(flag, "--start-delay-ms"))
+			o.start_delay_ms = number(flag, value);
 		else if (!strcmp(flag, "--then-exec"))
 			o.then_exec = value;
 		else if (!strcmp(flag, "--api"))
@@ -172,6 +176,9 @@ static int read_response(SSL *ssl, char **pending, size_t *pending_len, size_t *
 int main(int argc, char **argv)
 {
 	struct options o = parse(argc, argv);
+
+	if (o.start_delay_ms)
+		usleep((useconds_t)o.start_delay_ms * 1000);
 	int fd = connect_tcp(&o);
 
 	if (o.connect_only) {

@@ -375,15 +375,21 @@ void TlsCaptureProgram::detach_file(const std::string& name) {
   if (!node.empty()) impl_->reaper.reap(std::move(node.mapped()));
 }
 
+namespace {
+llmtap_file_key abi_key(const KernelFileKey& f) {
+  return {f.dev, f.ino, f.ctime_sec, f.ctime_nsec, f.generation};
+}
+}  // namespace
+
 void TlsCaptureProgram::mark_file_known(const KernelFileKey& file, bool count_users) {
-  const llmtap_file_key key{file.dev, file.ino};
+  const llmtap_file_key key = abi_key(file);
   const uint8_t state = count_users ? LLMTAP_FILE_COUNT_USERS : LLMTAP_FILE_QUIET;
   bpf_map__update_elem(impl_->skel->maps.known_files, &key, sizeof(key), &state, sizeof(state),
                        BPF_ANY);
 }
 
 void TlsCaptureProgram::forget_file(const KernelFileKey& file) {
-  const llmtap_file_key key{file.dev, file.ino};
+  const llmtap_file_key key = abi_key(file);
   bpf_map__delete_elem(impl_->skel->maps.known_files, &key, sizeof(key), 0);
 }
 

@@ -59,10 +59,13 @@ struct HoldStats {
   LatencyHistogram hold_time;     // stop to release, for the holds released here
 };
 
-// A file as the kernel names it (inode->i_sb->s_dev, i_ino): see llmtap_file_key.
+// One incarnation of a file as the kernel names it: see llmtap_file_key.
 struct KernelFileKey {
-  uint64_t dev = 0;
+  uint64_t dev = 0;  // inode->i_sb->s_dev: MAJOR << 20 | MINOR
   uint64_t ino = 0;
+  int64_t ctime_sec = 0;
+  uint32_t ctime_nsec = 0;
+  uint32_t generation = 0;
   auto operator<=>(const KernelFileKey&) const = default;
 };
 

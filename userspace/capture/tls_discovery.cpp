@@ -23,9 +23,19 @@ uint64_t monotonic_ns() {
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-KernelFileKey kernel_key_of(const probes::FileIdentity& id) {
-  return {(static_cast<uint64_t>(major(id.device)) << 20) | minor(id.device), id.inode};
+uint64_t kernel_dev_of(dev_t device) {
+  return (static_cast<uint64_t>(major(device)) << 20) | minor(device);
 }
+
+// The key the kernel computes for this file, as far as userspace can tell (a filesystem that
+// hides its generation from FS_IOC_GETVERSION differs there: the kernel's own key then comes
+// with the file's first event, and is marked too).
+KernelFileKey kernel_key_of(const probes::FileIdentity& id, uint64_t kernel_dev) {
+  return {kernel_dev, id.inode, id.ctime_sec, id.ctime_nsec, id.generation};
+}
+
+// examined_ is a cache: bounded, whatever the churn of new files.
+constexpr size_t kMaxExamined = 65536;
 
 bool process_alive(pid_t pid) { return kill(pid, 0) == 0 || errno == EPERM; }
 
@@ -47,11 +57,12 @@ void TlsDiscovery::start() {
 void TlsDiscovery::attach_pinned(const std::string& path) {
   const probes::OpenedFile file(path);
   if (!file.valid()) throw CaptureError(path + ": cannot open: " + std::strerror(errno));
-  if (attached_.contains(file.identity())) return;
+  if (attached_.contains(file.identity().inode_number())) return;
   const auto plan = probes::plan_probes_for_file(file.fd_path());
   if (plan.empty()) throw CaptureError(path + " defines none of the TLS functions llmtap probes");
   examined_[file.identity()] = plan;
-  attach(file, path, kernel_key_of(file.identity()), plan, 0);
+  attach(file, path, kernel_key_of(file.identity(), kernel_dev_of(file.identity().device)), plan,
+         0);
 }
 
 TlsDiscovery::Attachments::iterator TlsDiscovery::attach(
@@ -67,19 +78,22 @@ TlsDiscovery::Attachments::iterator TlsDiscovery::attach(
   ++stats_.files_attached;
   // A pinned file's users need no counting: its exec/mmap can stay silent.
   program_.mark_file_known(key, /*count_users=*/!pinned);
-  auto it = attached_.emplace(file.identity(), Attachment{name, key, {}, pinned}).first;
+  auto it =
+      attached_.emplace(file.identity().inode_number(), Attachment{name, {key}, {}, pinned}).first;
   if (!pinned) add_user(it, user);
   return it;
 }
 
-void TlsDiscovery::examine_process(pid_t pid, bool executable_only) {
+void TlsDiscovery::examine_process(pid_t pid, bool executable_only,
+                                   const KernelFileKey* event_key) {
   if (pid == getpid()) return;
   for (const auto& file : probes::read_mapped_files(pid)) {
-    if (!executable_only || file.executable) consider(pid, file);
+    if (!executable_only || file.executable) consider(pid, file, event_key);
   }
 }
 
-bool TlsDiscovery::consider(pid_t pid, const probes::MappedFile& mapped) {
+bool TlsDiscovery::consider(pid_t pid, const probes::MappedFile& mapped,
+                            const KernelFileKey* event_key) {
   // maps paths are relative to *our* root where the file is reachable from it (a chroot in
   // our mount namespace), else to the process's own root (a container's mount namespace):
   // take whichever opens to the very inode mapped. Opened once: a process gone meanwhile
@@ -97,14 +111,22 @@ bool TlsDiscovery::consider(pid_t pid, const probes::MappedFile& mapped) {
   if (!opened) return false;
   const probes::OpenedFile& file = *opened;
   const probes::FileIdentity& id = file.identity();
-  if (auto it = attached_.find(id); it != attached_.end()) {
+  const bool evented = event_key != nullptr && event_key->dev == mapped.kernel_dev &&
+                       event_key->ino == mapped.inode;
+  const KernelFileKey key = evented ? *event_key : kernel_key_of(id, mapped.kernel_dev);
+  if (auto it = attached_.find(id.inode_number()); it != attached_.end()) {
+    // The same inode (its probes hold it), perhaps under a new key after a chmod or touch.
+    if (it->second.kernel_keys.insert(key).second) {
+      ++stats_.reincarnations;
+      program_.mark_file_known(key, /*count_users=*/!it->second.pinned);
+    }
     add_user(it, pid);
     return false;
   }
-  const KernelFileKey key{mapped.kernel_dev, mapped.inode};
-  // A file's plan is read once per run, even if it is attached and detached many times.
+  // A file's plan is read once per incarnation, even if it is attached and detached many times.
   auto examined = examined_.find(id);
   if (examined == examined_.end()) {
+    if (examined_.size() >= kMaxExamined) examined_.clear();
     std::vector<probes::FunctionProbe> plan;
     try {
       plan = probes::plan_probes_for_file(file.fd_path());
@@ -151,7 +173,7 @@ void TlsDiscovery::remove_user(pid_t pid) {
 void TlsDiscovery::detach(Attachments::iterator it) {
   spdlog::info("detached {}: no process maps it any more", it->second.path);
   program_.detach_file(it->second.path);
-  program_.forget_file(it->second.kernel_key);
+  for (const auto& key : it->second.kernel_keys) program_.forget_file(key);
   attached_.erase(it);
   ++stats_.files_detached;
 }
@@ -164,7 +186,7 @@ void TlsDiscovery::on_library_mapped(pid_t pid, const KernelFileKey& key, const 
   for (const auto& file : files) {
     const bool same = (file.kernel_dev == key.dev && file.inode == key.ino) ||
                       base_name(file.path) == name;
-    if (same && consider(pid, file) && on_attached) {
+    if (same && consider(pid, file, &key) && on_attached) {
       on_attached({probes::host_path_of(pid, file.path), pid, false, monotonic_ns() - event_mono_ns});
     }
   }
@@ -187,7 +209,9 @@ void TlsDiscovery::on_proc_event(std::span<const std::byte> record) {
     case LLMTAP_PROC_EXEC: {
       ++stats_.exec_events;
       const size_t before = stats_.files_attached;
-      examine_process(pid, true);
+      const KernelFileKey key{ev.file.dev, ev.file.ino, ev.file.ctime_sec, ev.file.ctime_nsec,
+                              ev.file.generation};
+      examine_process(pid, true, &key);
       if (stats_.files_attached != before && on_attached) {
         on_attached({"/proc/" + std::to_string(pid) + "/exe", pid, true,
                      monotonic_ns() - ev.mono_ns});
@@ -197,7 +221,9 @@ void TlsDiscovery::on_proc_event(std::span<const std::byte> record) {
     }
     case LLMTAP_PROC_LIB_MAPPED:
       ++stats_.lib_events;
-      on_library_mapped(pid, {ev.file.dev, ev.file.ino},
+      on_library_mapped(pid,
+                        {ev.file.dev, ev.file.ino, ev.file.ctime_sec, ev.file.ctime_nsec,
+                         ev.file.generation},
                         std::string(ev.name, strnlen(ev.name, sizeof(ev.name))), ev.mono_ns);
       return;
     case LLMTAP_PROC_EXIT:

@@ -34,6 +34,7 @@ struct DiscoveryStats {
   uint64_t exec_events = 0;
   uint64_t lib_events = 0;
   uint64_t exit_events = 0;
+  uint64_t reincarnations = 0;  // an attached inode seen under a new key (metadata changed)
 };
 
 // An attach made in answer to a kernel event: how long after the event it was in place.
@@ -64,11 +65,15 @@ class TlsDiscovery {
  private:
   struct Attachment {
     std::string path;  // the path attached through (and detached by)
-    KernelFileKey kernel_key;
+    // Every incarnation key the kernel knows it by (a metadata change gives a new change
+    // time, hence a new key, to the same attached inode).
+    std::set<KernelFileKey> kernel_keys;
     std::set<pid_t> users;
     bool pinned = false;
   };
-  using Attachments = std::map<probes::FileIdentity, Attachment>;
+  // By inode number: an attached inode is held by its probes, so its number cannot pass to
+  // another file while it is in here.
+  using Attachments = std::map<probes::InodeNumber, Attachment>;
 
   void attach_pinned(const std::string& path);
   // Attaches an examined TLS file as `name` and records it; `user` is the process that maps
@@ -76,9 +81,10 @@ class TlsDiscovery {
   Attachments::iterator attach(const probes::OpenedFile& file, const std::string& name,
                                const KernelFileKey& key,
                                const std::vector<probes::FunctionProbe>& plan, pid_t user);
-  void examine_process(pid_t pid, bool executable_only);
+  // `event_key`: the kernel's key of the file an event was about (authoritative for it).
+  void examine_process(pid_t pid, bool executable_only, const KernelFileKey* event_key = nullptr);
   // Returns true when this call attached the file.
-  bool consider(pid_t pid, const probes::MappedFile& file);
+  bool consider(pid_t pid, const probes::MappedFile& file, const KernelFileKey* event_key);
   void add_user(Attachments::iterator it, pid_t pid);
   void remove_user(pid_t pid);
   void detach(Attachments::iterator it);
@@ -89,10 +95,11 @@ class TlsDiscovery {
 
   TlsCaptureProgram& program_;
   DiscoveryOptions options_;
-  // identity -> its probe plan (empty: no TLS functions)
+  // One incarnation -> its probe plan (empty: no TLS functions). A reused inode number is a
+  // new incarnation, never served a plan read from the file that had the number before.
   std::map<probes::FileIdentity, std::vector<probes::FunctionProbe>> examined_;
   Attachments attached_;
-  std::map<pid_t, std::set<probes::FileIdentity>> files_of_pid_;
+  std::map<pid_t, std::set<probes::InodeNumber>> files_of_pid_;
   DiscoveryStats stats_;
 };
 

@@ -56,11 +56,11 @@ void log_summary(const capture::CaptureCounters& c, const capture::AssemblerStat
       "truncated_calls={} read_errors={} events={} closes={} malformed_records={} "
       "orphaned_records={} lost_proc_events={} files_attached={} files_detached={} "
       "files_examined={} attach_failures={} exec_events={} lib_events={} exit_events={} "
-      "quiet_bytes={}",
+      "reincarnations={} quiet_bytes={}",
       c.calls, c.bytes, c.lost_calls, c.lost_bytes, c.lost_records, c.truncated_calls,
       c.read_errors, a.calls, a.closes, a.malformed_records, a.orphaned_records, c.lost_proc_events,
       d.files_attached, d.files_detached, d.files_examined, d.attach_failures, d.exec_events,
-      d.lib_events, d.exit_events, c.quiet_bytes);
+      d.lib_events, d.exit_events, d.reincarnations, c.quiet_bytes);
   if (c.lost_bytes != 0 || c.lost_calls != 0) {
     spdlog::warn(
         "{} bytes in {} calls were lost: the ring buffer was full; raise "
