@@ -21,6 +21,24 @@ bool is_interim(const HttpMessage& response) {
 
 }  // namespace
 
+// Hands one direction's messages to the assembler the moment the framer completes them.
+class Http1ExchangeAssembler::Feed final : public Http1MessageSink {
+ public:
+  Feed(Http1ExchangeAssembler& assembler, bool request_side, std::vector<HttpExchange>& out,
+       HttpConnectionStats& stats)
+      : assembler_(assembler), request_side_(request_side), out_(out), stats_(stats) {}
+
+  void on_message(HttpMessage message) override {
+    assembler_.on_framed(request_side_, std::move(message), out_, stats_);
+  }
+
+ private:
+  Http1ExchangeAssembler& assembler_;
+  bool request_side_;
+  std::vector<HttpExchange>& out_;
+  HttpConnectionStats& stats_;
+};
+
 Http1ExchangeAssembler::Http1ExchangeAssembler(HttpConnectionOptions options)
     : options_(std::move(options)),
       requests_(Http1StreamParser::Role::kRequest, framer_limits(options_)),
@@ -56,10 +74,9 @@ void Http1ExchangeAssembler::on_request_bytes(std::string_view bytes, uint64_t m
     stats.ignored_bytes += bytes.size();
     return;
   }
-  scratch_.clear();
-  requests_.feed(bytes, mono_ns, scratch_);
-  add_framed(true, stats);
-  emit_ready(out, stats);
+  Feed feed(*this, true, out, stats);
+  requests_.feed(bytes, mono_ns, feed);
+  emit_ready(out, stats);  // the counters of a head whose message has not ended
   check_state(stats);
 }
 
@@ -68,11 +85,8 @@ bool Http1ExchangeAssembler::on_gap(bool request_side, uint64_t missing, uint64_
   if (stopped_) return false;
   Http1StreamParser& framer = request_side ? requests_ : responses_;
   if (framer.in_tunnel()) return true;
-  scratch_.clear();
-  if (!framer.skip_body(missing, mono_ns, scratch_)) return false;
-  add_framed(request_side, stats);
-  emit_ready(out, stats);
-  return true;
+  Feed feed(*this, request_side, out, stats);
+  return framer.skip_body(missing, mono_ns, feed);
 }
 
 void Http1ExchangeAssembler::on_response_bytes(std::string_view bytes, uint64_t mono_ns,
@@ -82,10 +96,9 @@ void Http1ExchangeAssembler::on_response_bytes(std::string_view bytes, uint64_t 
     stats.ignored_bytes += bytes.size();
     return;
   }
-  scratch_.clear();
   const uint64_t ignored_before = responses_.ignored_bytes();
-  responses_.feed(bytes, mono_ns, scratch_);
-  add_framed(false, stats);
+  Feed feed(*this, false, out, stats);
+  responses_.feed(bytes, mono_ns, feed);
   // 101 or 2xx to CONNECT: both directions stop speaking HTTP.
   if (responses_.in_tunnel()) {
     requests_.enter_tunnel();
@@ -109,14 +122,14 @@ void Http1ExchangeAssembler::on_close(std::vector<HttpExchange>& out, HttpConnec
   slots_.clear();
 }
 
-void Http1ExchangeAssembler::add_framed(bool request_side, HttpConnectionStats& stats) {
-  for (HttpMessage& m : scratch_) {
-    if (request_side) {
-      add_request(std::move(m), false);
-    } else {
-      add_response(std::move(m), false, stats);
-    }
+void Http1ExchangeAssembler::on_framed(bool request_side, HttpMessage message,
+                                       std::vector<HttpExchange>& out, HttpConnectionStats& stats) {
+  if (request_side) {
+    add_request(std::move(message), false);
+  } else {
+    add_response(std::move(message), false, stats);
   }
+  emit_ready(out, stats);
 }
 
 void Http1ExchangeAssembler::add_request(HttpMessage request, bool cut) {

@@ -47,9 +47,13 @@ class Http1ExchangeAssembler {
     bool response_cut = false;
   };
 
+  class Feed;
+
   bool on_request_head(const HttpMessage& head);
-  // Hands the messages a framer just completed (in scratch_) to their slots.
-  void add_framed(bool request_side, HttpConnectionStats& stats);
+  // A message a framer just completed, handed over (through a Feed) before the framer reads
+  // on: the slots the next request head finds depend only on the bytes before it.
+  void on_framed(bool request_side, HttpMessage message, std::vector<HttpExchange>& out,
+                 HttpConnectionStats& stats);
   void add_request(HttpMessage request, bool cut);
   void add_response(HttpMessage response, bool cut, HttpConnectionStats& stats);
   void emit_ready(std::vector<HttpExchange>& out, HttpConnectionStats& stats);
@@ -60,7 +64,6 @@ class Http1ExchangeAssembler {
   Http1StreamParser requests_;
   Http1StreamParser responses_;
   std::vector<Slot> slots_;  // request order (a deque allocates even when empty)
-  std::vector<HttpMessage> scratch_;
   uint64_t filtered_ = 0;  // since the last transfer into the caller's stats
   uint64_t evicted_ = 0;
   uint64_t over_budget_ = 0;

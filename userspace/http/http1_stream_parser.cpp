@@ -123,6 +123,16 @@ TransferCoding transfer_coding(const std::vector<HttpHeader>& headers) {
   return chunked_last ? TransferCoding::kChunked : TransferCoding::kOther;
 }
 
+// Appends to a vector: the interface of the callers that want the messages afterwards.
+class AppendTo final : public Http1MessageSink {
+ public:
+  explicit AppendTo(std::vector<HttpMessage>& out) : out_(out) {}
+  void on_message(HttpMessage message) override { out_.push_back(std::move(message)); }
+
+ private:
+  std::vector<HttpMessage>& out_;
+};
+
 }  // namespace
 
 Http1StreamParser::Http1StreamParser(Role role) : Http1StreamParser(role, Limits{}) {}
@@ -137,6 +147,11 @@ std::vector<HttpMessage> Http1StreamParser::feed(std::string_view bytes, uint64_
 
 void Http1StreamParser::feed(std::string_view bytes, uint64_t mono_ns,
                              std::vector<HttpMessage>& out) {
+  AppendTo sink(out);
+  feed(bytes, mono_ns, sink);
+}
+
+void Http1StreamParser::feed(std::string_view bytes, uint64_t mono_ns, Http1MessageSink& out) {
   now_ns_ = mono_ns;
   while (!bytes.empty()) step(bytes, out);
 }
@@ -149,7 +164,8 @@ void Http1StreamParser::expect_response_to(std::string_view method, bool keep_bo
 std::optional<HttpMessage> Http1StreamParser::finish() {
   if (phase_ == Phase::kBodyUntilClose) {
     std::vector<HttpMessage> out;
-    complete_message(out);
+    AppendTo sink(out);
+    complete_message(sink);
     return std::move(out.front());
   }
   if (state() == State::kNeedMore) fail("connection closed inside a message");
@@ -198,7 +214,7 @@ Http1StreamParser::State Http1StreamParser::state() const {
   }
 }
 
-void Http1StreamParser::step(std::string_view& in, std::vector<HttpMessage>& out) {
+void Http1StreamParser::step(std::string_view& in, Http1MessageSink& out) {
   switch (phase_) {
     case Phase::kStartLine:
       return step_start_line(in);
@@ -261,7 +277,7 @@ void Http1StreamParser::step_start_line(std::string_view& in) {
   line_.clear();
 }
 
-void Http1StreamParser::step_header_line(std::string_view& in, std::vector<HttpMessage>& out) {
+void Http1StreamParser::step_header_line(std::string_view& in, Http1MessageSink& out) {
   const LineStatus status = take_line(in, header_budget());
   if (status == LineStatus::kTooLong) return fail("header section too large");
   if (status == LineStatus::kIncomplete) return;
@@ -314,7 +330,7 @@ void Http1StreamParser::step_chunk_data_end(std::string_view& in) {
   phase_ = Phase::kChunkSize;
 }
 
-void Http1StreamParser::step_trailer_line(std::string_view& in, std::vector<HttpMessage>& out) {
+void Http1StreamParser::step_trailer_line(std::string_view& in, Http1MessageSink& out) {
   const size_t budget = limits_.max_header_bytes -
                         std::min<uint64_t>(trailer_bytes_, limits_.max_header_bytes);
   const LineStatus status = take_line(in, budget);
@@ -329,7 +345,7 @@ void Http1StreamParser::step_trailer_line(std::string_view& in, std::vector<Http
   if (add_field(line_, current_.trailers)) line_.clear();
 }
 
-void Http1StreamParser::step_body_bytes(std::string_view& in, std::vector<HttpMessage>& out) {
+void Http1StreamParser::step_body_bytes(std::string_view& in, Http1MessageSink& out) {
   if (phase_ == Phase::kBodyUntilClose) {
     append_body(in);
     in = {};
@@ -398,7 +414,7 @@ bool Http1StreamParser::add_field(std::string_view line, std::vector<HttpHeader>
 
 // RFC 9112 6.3, in order: the request method and status first, then Transfer-Encoding,
 // then Content-Length, then the role's default.
-void Http1StreamParser::start_body(std::vector<HttpMessage>& out) {
+void Http1StreamParser::start_body(Http1MessageSink& out) {
   if (role_ == Role::kRequest) {
     keep_body_ = !request_head_filter_ || request_head_filter_(current_);
     current_.body_skipped = !keep_body_;
@@ -414,9 +430,7 @@ void Http1StreamParser::start_body(std::vector<HttpMessage>& out) {
     current_.body_skipped = !keep_body_;
     const bool connect_ok = current_.method == "CONNECT" && status >= 200 && status < 300;
     if (status == 101 || connect_ok) {  // the connection stops speaking HTTP
-      complete_message(out);
-      phase_ = Phase::kTunnel;
-      return;
+      return complete_message(out, Phase::kTunnel);
     }
     if (status < 200 || status == 204 || status == 304 || current_.method == "HEAD") {
       return complete_message(out);
@@ -452,6 +466,11 @@ void Http1StreamParser::start_body(std::vector<HttpMessage>& out) {
 }
 
 bool Http1StreamParser::skip_body(uint64_t n, uint64_t mono_ns, std::vector<HttpMessage>& out) {
+  AppendTo sink(out);
+  return skip_body(n, mono_ns, sink);
+}
+
+bool Http1StreamParser::skip_body(uint64_t n, uint64_t mono_ns, Http1MessageSink& out) {
   const bool known_length = phase_ == Phase::kFixedBody || phase_ == Phase::kChunkData;
   if (phase_ != Phase::kBodyUntilClose && !(known_length && n <= body_remaining_)) return false;
   now_ns_ = mono_ns;
@@ -480,14 +499,15 @@ void Http1StreamParser::append_body(std::string_view bytes) {
   if (kept < bytes.size()) current_.body_truncated = true;
 }
 
-void Http1StreamParser::complete_message(std::vector<HttpMessage>& out) {
+void Http1StreamParser::complete_message(Http1MessageSink& out, Phase next) {
   ++messages_;
-  current_.last_ns = now_ns_;
-  keep_body_ = true;
-  out.push_back(std::move(current_));
+  HttpMessage message = std::move(current_);
+  message.last_ns = now_ns_;
   current_ = {};
+  keep_body_ = true;
   body_remaining_ = 0;
-  phase_ = Phase::kStartLine;
+  phase_ = next;
+  out.on_message(std::move(message));
 }
 
 void Http1StreamParser::fail(std::string_view why) {

@@ -18,6 +18,15 @@
 
 namespace llmtap::http {
 
+// Receives each message the moment it completes, before the parser reads on, so that the
+// receiver sees messages and head filter calls in wire order whatever pieces the bytes came
+// in. The parser's state is settled (the next message not begun) before each call.
+class Http1MessageSink {
+ public:
+  virtual ~Http1MessageSink() = default;
+  virtual void on_message(HttpMessage message) = 0;
+};
+
 class Http1StreamParser {
  public:
   enum class Role { kRequest, kResponse };
@@ -46,6 +55,8 @@ class Http1StreamParser {
   std::vector<HttpMessage> feed(std::string_view bytes, uint64_t mono_ns);
   // As above, appending to `out` (no allocation when nothing completes).
   void feed(std::string_view bytes, uint64_t mono_ns, std::vector<HttpMessage>& out);
+  // As above, handing each message to `out` as it completes.
+  void feed(std::string_view bytes, uint64_t mono_ns, Http1MessageSink& out);
 
   // Response side: the method of the next request on the connection, in request order.
   // Responses to HEAD (and 2xx to CONNECT) have no body whatever their headers say.
@@ -69,6 +80,7 @@ class Http1StreamParser {
   // are counted as body bytes not kept, and framing goes on; returns false when the hole
   // cannot be crossed (the caller must give up on the stream). May complete a message.
   bool skip_body(uint64_t n, uint64_t mono_ns, std::vector<HttpMessage>& out);
+  bool skip_body(uint64_t n, uint64_t mono_ns, Http1MessageSink& out);
 
   // Forgets the current message, the error and the expected methods; keeps the counters.
   void reset();
@@ -108,13 +120,13 @@ class Http1StreamParser {
   enum class LineStatus { kIncomplete, kComplete, kTooLong };
 
   // Each consumes from the front of `in` and may complete a message into `out`.
-  void step(std::string_view& in, std::vector<HttpMessage>& out);
+  void step(std::string_view& in, Http1MessageSink& out);
   void step_start_line(std::string_view& in);
-  void step_header_line(std::string_view& in, std::vector<HttpMessage>& out);
+  void step_header_line(std::string_view& in, Http1MessageSink& out);
   void step_chunk_size_line(std::string_view& in);
   void step_chunk_data_end(std::string_view& in);
-  void step_trailer_line(std::string_view& in, std::vector<HttpMessage>& out);
-  void step_body_bytes(std::string_view& in, std::vector<HttpMessage>& out);
+  void step_trailer_line(std::string_view& in, Http1MessageSink& out);
+  void step_body_bytes(std::string_view& in, Http1MessageSink& out);
 
   // Moves bytes up to the next LF into line_; on kComplete line_ holds the line without its
   // terminator and line_wire_bytes_ its length on the wire. `max_len` counts the terminator.
@@ -123,9 +135,10 @@ class Http1StreamParser {
   bool parse_request_line(std::string_view line);
   bool parse_status_line(std::string_view line);
   bool add_field(std::string_view line, std::vector<HttpHeader>& fields);
-  void start_body(std::vector<HttpMessage>& out);
+  void start_body(Http1MessageSink& out);
   void append_body(std::string_view bytes);
-  void complete_message(std::vector<HttpMessage>& out);
+  // Ends the message in progress, goes on in `next`, then hands the message to `out`.
+  void complete_message(Http1MessageSink& out, Phase next = Phase::kStartLine);
   void fail(std::string_view why);
 
   struct ExpectedResponse {

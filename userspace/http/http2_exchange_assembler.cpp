@@ -45,6 +45,34 @@ bool Http2ExchangeAssembler::on_request_head(const HttpMessage& head) {
   return keep;
 }
 
+// Hands one direction's output to the assembler the moment the stream parser reads it.
+class Http2ExchangeAssembler::Feed final : public Http2OutputSink {
+ public:
+  Feed(Http2ExchangeAssembler& assembler, bool client, std::vector<HttpExchange>& out,
+       HttpConnectionStats& stats)
+      : assembler_(assembler), client_(client), out_(out), stats_(stats) {}
+
+  void on_message(HttpMessage message) override {
+    if (client_) {
+      assembler_.on_request(std::move(message), out_, stats_);
+    } else {
+      assembler_.on_response(std::move(message), out_, stats_);
+    }
+  }
+  void on_reset(Http2StreamReset reset) override {
+    assembler_.on_reset(client_, std::move(reset), out_, stats_);
+  }
+  void on_settings(std::optional<uint32_t> header_table_size) override {
+    (client_ ? assembler_.server_ : assembler_.client_).on_peer_settings(header_table_size);
+  }
+
+ private:
+  Http2ExchangeAssembler& assembler_;
+  bool client_;
+  std::vector<HttpExchange>& out_;
+  HttpConnectionStats& stats_;
+};
+
 void Http2ExchangeAssembler::on_client_bytes(std::string_view bytes, uint64_t mono_ns,
                                              std::vector<HttpExchange>& out,
                                              HttpConnectionStats& stats) {
@@ -52,9 +80,9 @@ void Http2ExchangeAssembler::on_client_bytes(std::string_view bytes, uint64_t mo
     stats.ignored_bytes += bytes.size();
     return;
   }
-  scratch_.clear();
-  client_.feed(bytes, mono_ns, scratch_);
-  on_client_output(out, stats);
+  Feed feed(*this, true, out, stats);
+  client_.feed(bytes, mono_ns, feed);
+  transfer_counts(stats);
   check_state(stats);
 }
 
@@ -65,54 +93,54 @@ void Http2ExchangeAssembler::on_server_bytes(std::string_view bytes, uint64_t mo
     stats.ignored_bytes += bytes.size();
     return;
   }
-  scratch_.clear();
-  server_.feed(bytes, mono_ns, scratch_);
-  on_server_output(out, stats);
+  Feed feed(*this, false, out, stats);
+  server_.feed(bytes, mono_ns, feed);
+  transfer_counts(stats);
   check_state(stats);
 }
 
-void Http2ExchangeAssembler::on_client_output(std::vector<HttpExchange>& out,
-                                              HttpConnectionStats& stats) {
-  for (const std::optional<uint32_t>& size : scratch_.settings) server_.on_peer_settings(size);
-  for (HttpMessage& request : scratch_.messages) {
-    const auto it = slots_.find(request.stream_id);
-    if (it == slots_.end()) continue;  // evicted
-    Slot& slot = it->second;
-    slot.request = std::move(request);
-    if (slot.response) {  // the server answered before the request ended
-      emit(slot, false, out, stats);
-      slots_.erase(it);
-    }
+void Http2ExchangeAssembler::on_request(HttpMessage request, std::vector<HttpExchange>& out,
+                                        HttpConnectionStats& stats) {
+  const auto it = slots_.find(request.stream_id);
+  if (it == slots_.end()) return;  // evicted
+  Slot& slot = it->second;
+  slot.request = std::move(request);
+  if (slot.response) {  // the server answered before the request ended
+    emit(slot, false, out, stats);
+    slots_.erase(it);
   }
-  for (Http2StreamReset& reset : scratch_.resets) {
-    end_early(reset.stream_id, true, std::move(reset.partial),
-              server_.abort_stream(reset.stream_id), out, stats);
-  }
-  stats.filtered_requests += std::exchange(filtered_, 0);
-  stats.evicted_requests += std::exchange(evicted_, 0);
-  stats.bodies_over_budget += client_.take_bodies_over_budget();
 }
 
-void Http2ExchangeAssembler::on_server_output(std::vector<HttpExchange>& out,
-                                              HttpConnectionStats& stats) {
-  for (const std::optional<uint32_t>& size : scratch_.settings) client_.on_peer_settings(size);
-  for (HttpMessage& response : scratch_.messages) {
-    const auto it = slots_.find(response.stream_id);
-    if (it == slots_.end()) {
-      ++stats.orphan_responses;  // pushed, evicted, or begun before the capture
-      continue;
-    }
-    Slot& slot = it->second;
-    slot.response = std::move(response);
-    if (slot.request || !slot.keep) {
-      emit(slot, false, out, stats);
-      slots_.erase(it);
-    }
+void Http2ExchangeAssembler::on_response(HttpMessage response, std::vector<HttpExchange>& out,
+                                         HttpConnectionStats& stats) {
+  const auto it = slots_.find(response.stream_id);
+  if (it == slots_.end()) {
+    ++stats.orphan_responses;  // pushed, evicted, or begun before the capture
+    return;
   }
-  for (Http2StreamReset& reset : scratch_.resets) {
+  Slot& slot = it->second;
+  slot.response = std::move(response);
+  if (slot.request || !slot.keep) {
+    emit(slot, false, out, stats);
+    slots_.erase(it);
+  }
+}
+
+void Http2ExchangeAssembler::on_reset(bool by_client, Http2StreamReset reset,
+                                      std::vector<HttpExchange>& out, HttpConnectionStats& stats) {
+  if (by_client) {
+    end_early(reset.stream_id, true, std::move(reset.partial),
+              server_.abort_stream(reset.stream_id), out, stats);
+  } else {
     end_early(reset.stream_id, true, client_.abort_stream(reset.stream_id),
               std::move(reset.partial), out, stats);
   }
+}
+
+void Http2ExchangeAssembler::transfer_counts(HttpConnectionStats& stats) {
+  stats.filtered_requests += std::exchange(filtered_, 0);
+  stats.evicted_requests += std::exchange(evicted_, 0);
+  stats.bodies_over_budget += client_.take_bodies_over_budget();
   stats.bodies_over_budget += server_.take_bodies_over_budget();
 }
 

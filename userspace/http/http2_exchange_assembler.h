@@ -42,9 +42,18 @@ class Http2ExchangeAssembler {
     std::optional<HttpMessage> response;  // ended with END_STREAM
   };
 
+  class Feed;
+
   bool on_request_head(const HttpMessage& head);
-  void on_client_output(std::vector<HttpExchange>& out, HttpConnectionStats& stats);
-  void on_server_output(std::vector<HttpExchange>& out, HttpConnectionStats& stats);
+  // One direction's output, applied as the stream parser reads it (through a Feed), so that
+  // the slots the head filters see depend only on the bytes before them.
+  void on_request(HttpMessage request, std::vector<HttpExchange>& out, HttpConnectionStats& stats);
+  void on_response(HttpMessage response, std::vector<HttpExchange>& out,
+                   HttpConnectionStats& stats);
+  void on_reset(bool by_client, Http2StreamReset reset, std::vector<HttpExchange>& out,
+                HttpConnectionStats& stats);
+  // Counters kept while feeding, into the caller's stats.
+  void transfer_counts(HttpConnectionStats& stats);
   // Ends a stream early (reset, or the close): whichever side did not end is taken from its
   // partial message. A reset marks the exchange incomplete even with nothing partial.
   void end_early(uint32_t stream_id, bool reset, std::optional<HttpMessage> partial_request,
@@ -57,8 +66,7 @@ class Http2ExchangeAssembler {
   Http2StreamParser client_;
   Http2StreamParser server_;
   std::map<uint32_t, Slot> slots_;  // by stream id: the first is the oldest
-  Http2Output scratch_;
-  uint64_t filtered_ = 0;  // since the last transfer into the caller's stats
+  uint64_t filtered_ = 0;           // since the last transfer into the caller's stats
   uint64_t evicted_ = 0;
   bool stopped_ = false;
 };

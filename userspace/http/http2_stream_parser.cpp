@@ -30,7 +30,7 @@ Http2StreamParser::Http2StreamParser(Side side) : Http2StreamParser(side, Limits
 Http2StreamParser::Http2StreamParser(Side side, Limits limits)
     : side_(side), limits_(limits), reader_(side == Side::kClient, limits.max_header_block_bytes) {}
 
-void Http2StreamParser::feed(std::string_view bytes, uint64_t mono_ns, Http2Output& out) {
+void Http2StreamParser::feed(std::string_view bytes, uint64_t mono_ns, Http2OutputSink& out) {
   out_ = &out;
   now_ns_ = mono_ns;
   reader_.feed(bytes, mono_ns, *this);
@@ -171,7 +171,7 @@ void Http2StreamParser::on_rst_stream(const Http2FrameHeader& frame, std::string
     reset.partial->wire_bytes += h2::kFrameHeaderBytes + frame.length;
     reset.partial->last_ns = now_ns_;
   }
-  out_->resets.push_back(std::move(reset));
+  out_->on_reset(std::move(reset));
 }
 
 void Http2StreamParser::on_settings(const Http2FrameHeader& frame, std::string_view payload) {
@@ -189,7 +189,7 @@ void Http2StreamParser::on_settings(const Http2FrameHeader& frame, std::string_v
                                           static_cast<uint8_t>(payload[at + 1]));
     if (id == kSettingsHeaderTableSize) header_table_size = common::read_u32_be(payload, at + 2);
   }
-  out_->settings.push_back(header_table_size);
+  out_->on_settings(header_table_size);
 }
 
 void Http2StreamParser::finish_header_block() {
@@ -280,11 +280,11 @@ void Http2StreamParser::end_stream(std::map<uint32_t, Stream>::iterator it) {
     streams_.erase(it);
     return;
   }
-  HttpMessage& m = it->second.message;
+  HttpMessage m = std::move(it->second.message);
+  streams_.erase(it);
   m.last_ns = now_ns_;
   ++messages_;
-  out_->messages.push_back(std::move(m));
-  streams_.erase(it);
+  out_->on_message(std::move(m));
 }
 
 void Http2StreamParser::apply_table_size(uint32_t size) {

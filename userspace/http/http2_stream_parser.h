@@ -28,16 +28,35 @@ struct Http2StreamReset {
   std::optional<HttpMessage> partial;  // this direction's message on the stream, if begun
 };
 
-struct Http2Output {
-  std::vector<HttpMessage> messages;     // ended by END_STREAM, in the order they ended
-  std::vector<Http2StreamReset> resets;  // RST_STREAM frames this direction sent
-  // One entry per SETTINGS frame (not ack) this direction sent, holding its
-  // SETTINGS_HEADER_TABLE_SIZE if any: for the other direction's on_peer_settings().
+// What one direction says, delivered the moment the parser reads it and before it reads on,
+// so the receiver sees messages, resets and head filter calls (set_head_filter) in wire
+// order whatever pieces the bytes came in. The parser's state is settled before each call.
+class Http2OutputSink {
+ public:
+  virtual ~Http2OutputSink() = default;
+  // A message ended by END_STREAM.
+  virtual void on_message(HttpMessage message) = 0;
+  // A RST_STREAM frame this direction sent.
+  virtual void on_reset(Http2StreamReset reset) = 0;
+  // A SETTINGS frame (not ack) this direction sent, with its SETTINGS_HEADER_TABLE_SIZE if
+  // any: for the other direction's on_peer_settings().
+  virtual void on_settings(std::optional<uint32_t> header_table_size) = 0;
+};
+
+// Collects the output by kind (the order across kinds is lost).
+struct Http2Output final : Http2OutputSink {
+  std::vector<HttpMessage> messages;     // in the order they ended
+  std::vector<Http2StreamReset> resets;  // in the order they were sent
   std::vector<std::optional<uint32_t>> settings;
   void clear() {
     messages.clear();
     resets.clear();
     settings.clear();
+  }
+  void on_message(HttpMessage message) override { messages.push_back(std::move(message)); }
+  void on_reset(Http2StreamReset reset) override { resets.push_back(std::move(reset)); }
+  void on_settings(std::optional<uint32_t> header_table_size) override {
+    settings.push_back(header_table_size);
   }
 };
 
@@ -61,10 +80,10 @@ class Http2StreamParser : private Http2FrameSink {
   // Called when a message's header section is complete; false: count its body, don't keep it.
   void set_head_filter(KeepBodyFilter filter) { head_filter_ = std::move(filter); }
 
-  // Feeds the next bytes of the direction; results are appended to `out`.
-  void feed(std::string_view bytes, uint64_t mono_ns, Http2Output& out);
+  // Feeds the next bytes of the direction; results go to `out` as they are read.
+  void feed(std::string_view bytes, uint64_t mono_ns, Http2OutputSink& out);
 
-  // The other direction sent SETTINGS (see Http2Output::settings). Its header table size
+  // The other direction sent SETTINGS (Http2OutputSink::on_settings). Its header table size
   // applies to this direction's encoder from this direction's acknowledgement on.
   void on_peer_settings(std::optional<uint32_t> header_table_size);
 
@@ -128,8 +147,8 @@ class Http2StreamParser : private Http2FrameSink {
   std::map<uint32_t, Stream> streams_;  // by id, so the oldest stream is the first
   HeaderBlock block_;
   std::vector<std::optional<uint32_t>>
-      pending_settings_;        // oldest first; a deque allocates even empty
-  Http2Output* out_ = nullptr;  // set during feed()
+      pending_settings_;            // oldest first; a deque allocates even empty
+  Http2OutputSink* out_ = nullptr;  // set during feed()
   uint64_t now_ns_ = 0;
   uint64_t messages_ = 0;
   uint64_t evicted_streams_ = 0;
