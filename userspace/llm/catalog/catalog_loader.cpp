@@ -8,8 +8,8 @@
 #include <unordered_map>
 #include <utility>
 
-#include "llm/catalog/yaml_document_check.h"
-#include "llm/catalog/yaml_nesting_scan.h"
+#include "common/yaml_document_check.h"
+#include "common/yaml_nesting_scan.h"
 
 namespace llmtap::llm {
 namespace {

@@ -8,10 +8,10 @@
 #include <optional>
 #include <string>
 
-namespace llmtap::llm {
+namespace llmtap {
 
 // Where a second document (or stray content the parser treats as one) starts, if any.
 // Throws YAML::ParserException on a syntax error, like YAML::Load.
 std::optional<YAML::Mark> find_second_document(const std::string& yaml_text);
 
-}  // namespace llmtap::llm
+}  // namespace llmtap

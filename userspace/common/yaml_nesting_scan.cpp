@@ -1,6 +1,6 @@
-#include "llm/catalog/yaml_nesting_scan.h"
+#include "common/yaml_nesting_scan.h"
 
-namespace llmtap::llm {
+namespace llmtap {
 
 std::optional<TextPosition> find_excessive_nesting(std::string_view text,
                                                    const NestingLimits& limits) {
@@ -40,4 +40,4 @@ std::optional<TextPosition> find_excessive_nesting(std::string_view text,
   return std::nullopt;
 }
 
-}  // namespace llmtap::llm
+}  // namespace llmtap

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string_view>
 
-namespace llmtap::llm {
+namespace llmtap {
 
 struct NestingLimits {
   size_t max_flow_depth = 32;  // open '[' and '{' at once
@@ -23,4 +23,4 @@ struct TextPosition {
 std::optional<TextPosition> find_excessive_nesting(std::string_view text,
                                                    const NestingLimits& limits);
 
-}  // namespace llmtap::llm
+}  // namespace llmtap

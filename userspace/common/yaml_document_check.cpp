@@ -1,11 +1,11 @@
-#include "llm/catalog/yaml_document_check.h"
+#include "common/yaml_document_check.h"
 
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/parser.h>
 
 #include <sstream>
 
-namespace llmtap::llm {
+namespace llmtap {
 namespace {
 
 // Remembers where the last document started; ignores everything else.
@@ -38,4 +38,4 @@ std::optional<YAML::Mark> find_second_document(const std::string& yaml_text) {
   return starts.last_start;
 }
 
-}  // namespace llmtap::llm
+}  // namespace llmtap
