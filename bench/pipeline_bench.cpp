@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
   llmtap::sink::OcsfContext context{"bench", "bench-host", "0123456789abcdef"};
   llmtap::pipeline::TrafficPipeline pipeline(
       catalog, {}, processes, [](uint64_t ns) { return ns; },
-      [&](const llmtap::llm::LlmCall& call) {
+      [&](const llmtap::llm::LlmCall& call, const llmtap::llm::CallBodies&) {
         llmtap::sink::append_ocsf_http_activity(call, context, out);
         ++records;
         out_bytes += out.size();

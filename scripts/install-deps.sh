@@ -19,6 +19,8 @@ packages=(
   # userspace libraries
   libssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev
   libnghttp2-dev libbrotli-dev libzstd-dev libsimdjson-dev
+  # policy: patterns (RE2 confirms what Hyperscan finds), gitleaks rule files (TOML)
+  libre2-dev libtomlplusplus-dev
   # tests; libFuzzer and the sanitizers for scripts/fuzz.sh
   libgtest-dev libgmock-dev googletest libclang-rt-14-dev
   # real TLS clients the tests drive
@@ -26,6 +28,8 @@ packages=(
 )
 # Debian's nodejs (Node 18) ships without npm, which is its own package; a machine whose node
 # came from elsewhere (NodeSource's nodejs carries npm and conflicts with Debian's) keeps it.
+# Hyperscan is x86-64 only; Vectorscan is its API-compatible port (arm64 and others).
+if [ "$(dpkg --print-architecture)" = amd64 ]; then packages+=(libhyperscan-dev); else packages+=(libvectorscan-dev); fi
 if ! command -v npm >/dev/null 2>&1 && ! dpkg-query -W -f='${Version}' nodejs 2>/dev/null | grep -q nodesource; then
   packages+=(npm)
 fi

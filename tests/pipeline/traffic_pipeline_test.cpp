@@ -24,7 +24,7 @@ class PipelineHarness {
         processes_("/nonexistent"),
         pipeline_(
             catalog_, options_, processes_, [](uint64_t ns) { return ns + 1'000'000'000; },
-            [this](const llm::LlmCall& call) { calls.push_back(call); }) {}
+            [this](const llm::LlmCall& call, const llm::CallBodies&) { calls.push_back(call); }) {}
 
   // `lost`: bytes of the call missing after `bytes` (ring buffer full); `cut`: the call was
   // longer than the capture limit by that many bytes.

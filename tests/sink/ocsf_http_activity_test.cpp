@@ -371,5 +371,18 @@ TEST(OcsfHttpActivity, AppendsToTheCallersBuffer) {
   EXPECT_EQ(lines, 3u);
 }
 
+TEST(OcsfHttpActivity, ApiKeyFingerprintIsTwelveHexDigitsOfTheKeysHash) {
+  auto call = full_call();
+  call.api_key_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+  const std::string line = [&] {
+    std::string out;
+    append_ocsf_http_activity(call, kContext, out);
+    return out;
+  }();
+  EXPECT_EQ(json::parse(line)["unmapped"]["llmtap"]["api_key_fingerprint"], "9f86d081884c");
+  EXPECT_EQ(line.find(call.api_key_sha256), std::string::npos) << "never the whole hash";
+  EXPECT_FALSE(event_of(full_call())["unmapped"]["llmtap"].contains("api_key_fingerprint"));
+}
+
 }  // namespace
 }  // namespace llmtap::sink

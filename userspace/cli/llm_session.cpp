@@ -4,7 +4,9 @@
 
 #include "enrich/process_identity_cache.h"
 #include "llm/catalog/provider_catalog.h"
+#include "cli/stop_signal.h"
 #include "pipeline/traffic_pipeline.h"
+#include "policy/policy_engine.h"
 
 namespace llmtap::cli {
 namespace {
@@ -52,9 +54,29 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
   pipeline_options.quiet_connection = [&control](uint32_t pid, uint64_t ssl) {
     if (control != nullptr) control->quiet_connection(pid, ssl);
   };
+  PolicySource policy_source(options.policy);
+  policy::EngineOptions engine_options;
+  engine_options.uid_prefix = options.finding_uid_prefix;
+  policy::PolicyEngine engine(policy_source.current(), engine_options);
+
   enrich::ProcessIdentityCache processes;
-  pipeline::TrafficPipeline pipeline(catalog, pipeline_options, processes, realtime_ns,
-                                     handlers.on_call);
+  pipeline::TrafficPipeline pipeline(
+      catalog, pipeline_options, processes, realtime_ns,
+      [&](const llm::LlmCall& call, const llm::CallBodies& bodies) {
+        std::vector<policy::Finding> findings = engine.judge(call, bodies.request, bodies.response);
+        if (!call.prompt_text && !call.completion_text) {
+          handlers.on_call(call, findings);
+          return;
+        }
+        // Content is only shown with every secret the detectors know redacted.
+        llm::LlmCall shown = call;
+        const auto policy = engine.policy();
+        if (shown.prompt_text) shown.prompt_text = policy->scanner->redact(*shown.prompt_text);
+        if (shown.completion_text) {
+          shown.completion_text = policy->scanner->redact(*shown.completion_text);
+        }
+        handlers.on_call(shown, findings);
+      });
 
   CaptureHandlers capture;
   capture.on_start = [&control](CaptureControl& c) { control = &c; };
@@ -63,13 +85,23 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
   capture.on_process_exit = [&](uint32_t pid, uint64_t mono_ns) {
     pipeline.on_process_exit(pid, mono_ns);
   };
-  capture.after_poll = handlers.after_poll;
+  capture.after_poll = [&](uint64_t now) {
+    if (auto fresh = policy_source.poll(take_reload_request(), now)) engine.set_policy(fresh);
+    return handlers.after_poll(now);
+  };
   capture.at_end = [&](uint64_t now) {
     pipeline.finish(now);
+    if (handlers.on_findings) handlers.on_findings(engine.flush());
     return handlers.at_end(now);
   };
   const int status = run_capture(options.capture, options.duration_seconds, capture);
   log_pipeline_summary(pipeline);
+  const policy::EngineStats& e = engine.stats();
+  spdlog::info(
+      "policy summary: judged_calls={} findings={} suppressed_repeats={} scanned_bytes={} "
+      "dropped_detections={} policy_reloads={} failed_reloads={}",
+      e.calls, e.findings, e.suppressed_repeats, e.scanned_bytes, e.dropped_detections,
+      policy_source.reloads(), policy_source.failed_reloads());
   return status;
 }
 

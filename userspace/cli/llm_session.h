@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "cli/capture_session.h"
+#include "cli/policy_source.h"
 #include "llm/llm_call.h"
+#include "policy/finding.h"
 
 namespace llmtap::cli {
 
@@ -18,16 +20,23 @@ struct LlmSessionOptions {
   bool include_content = false;            // prompt and completion text in records
   size_t content_limit = 4096;             // bytes of each text kept
   size_t max_body_bytes = 8 << 20;         // body bytes kept per message (all are counted)
+  PolicyFiles policy;                      // the built-in pack plus these
+  std::string finding_uid_prefix = "llmtap";
 };
 
 struct LlmSessionHandlers {
-  std::function<void(const llm::LlmCall&)> on_call;
+  // Each call with the findings the policy made about it (empty: allowed).
+  std::function<void(const llm::LlmCall&, const std::vector<policy::Finding>&)> on_call;
+  // Findings that are not about a call just made (counted repeats reported when their window
+  // ends, and at exit).
+  std::function<void(const std::vector<policy::Finding>&)> on_findings;
   std::function<bool(uint64_t now_mono_ns)> after_poll;  // false: output gone, stop
   std::function<bool(uint64_t now_mono_ns)> at_end;
 };
 
-// Loads the catalogs (throws llm::CatalogError naming file:line:column), then captures and
-// reports LLM calls until stopped; returns the exit status.
+// Loads the catalogs (throws llm::CatalogError naming file:line:column) and the policy
+// (throws std::runtime_error with every error), then captures, judges and reports LLM calls
+// until stopped; returns the exit status.
 int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& handlers);
 
 }  // namespace llmtap::cli

@@ -10,6 +10,7 @@
 #include "capture/capture_error.h"
 #include "cli/catalog_command.h"
 #include "cli/daemon_command.h"
+#include "cli/policy_command.h"
 #include "cli/trace_command.h"
 #include "cli/watch_command.h"
 #include "llm/catalog/provider_catalog.h"
@@ -57,7 +58,17 @@ void add_duration_option(CLI::App* cmd, double& seconds) {
       ->check(CLI::NonNegativeNumber);
 }
 
+void add_policy_options(CLI::App* cmd, llmtap::cli::PolicyFiles& p) {
+  cmd->add_option("--policy", p.policies,
+                  "Policy YAML added to the built-in pack; later files win (repeatable)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--secrets-rules", p.secrets_rules,
+                  "A gitleaks rule file (TOML) whose rules join the secret detectors (repeatable)")
+      ->check(CLI::ExistingFile);
+}
+
 void add_llm_options(CLI::App* cmd, llmtap::cli::LlmSessionOptions& o) {
+  add_policy_options(cmd, o.policy);
   cmd->add_option("--catalog", o.catalog_files,
                   "Extra provider catalog YAML, tried before the built-in one (repeatable)")
       ->check(CLI::ExistingFile);
@@ -114,6 +125,16 @@ int main(int argc, char** argv) {
       "check-catalog", "Validate provider catalog files (errors name file:line:column)");
   catalog_cmd->add_option("files", catalog_files, "Catalog YAML files")->required();
 
+  llmtap::cli::PolicyFiles policy_files;
+  auto* policy_cmd = app.add_subcommand("policy", "Check and show policies");
+  policy_cmd->require_subcommand(1);
+  auto* validate_cmd = policy_cmd->add_subcommand(
+      "validate", "Check policy files (errors name file:line:column and the rule); exit 1 on any");
+  validate_cmd->add_option("files", policy_files.policies, "Policy YAML files");
+  validate_cmd->add_option("--secrets-rules", policy_files.secrets_rules, "gitleaks TOML files");
+  auto* show_cmd = policy_cmd->add_subcommand("show", "Print the effective policy");
+  add_policy_options(show_cmd, policy_files);
+
   // Started by llmtap itself (never by hand): see capture/hold_guard.h.
   llmtap::capture::HoldGuardOptions guard;
   int guard_deadline_ms = 500;
@@ -139,6 +160,8 @@ int main(int argc, char** argv) {
       return llmtap::cli::run_watch(watch);
     }
     if (catalog_cmd->parsed()) return llmtap::cli::check_catalogs(catalog_files);
+    if (validate_cmd->parsed()) return llmtap::cli::validate_policies(policy_files);
+    if (show_cmd->parsed()) return llmtap::cli::show_policy(policy_files);
   } catch (const llmtap::llm::CatalogError& e) {
     spdlog::error("{}", e.what());
     return 2;

@@ -1,9 +1,12 @@
 #pragma once
-// SIGINT/SIGTERM as a flag the main loop polls (the handler only stores).
+// SIGINT/SIGTERM (stop) and SIGHUP (reload) as flags the main loop polls (the handler only
+// stores).
 
 namespace llmtap::cli {
 
 void install_stop_signal_handlers();
 bool stop_requested();
+// SIGHUP since the last call (reload the policy).
+bool take_reload_request();
 
 }  // namespace llmtap::cli

@@ -4,6 +4,22 @@
 #include "sink/watch_view.h"
 
 namespace llmtap::cli {
+namespace {
+
+// "allow", or the most severe finding's severity and rule: "HIGH deepseek-models".
+std::string verdict_of(const std::vector<policy::Finding>& findings) {
+  const policy::Finding* worst = nullptr;
+  for (const auto& f : findings) {
+    if (worst == nullptr || f.severity > worst->severity) worst = &f;
+  }
+  if (worst == nullptr) return "allow";
+  std::string severity(policy::severity_name(worst->severity));
+  for (char& c : severity) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return severity + " " + worst->rule_id +
+         (findings.size() > 1 ? " +" + std::to_string(findings.size() - 1) : "");
+}
+
+}  // namespace
 
 int run_watch(const WatchOptions& options) {
   StdoutLines out;
@@ -17,9 +33,8 @@ int run_watch(const WatchOptions& options) {
   out.buffer() += '\n';
 
   LlmSessionHandlers handlers;
-  handlers.on_call = [&](const llm::LlmCall& call) {
-    // Policy verdicts arrive with the policy stage; until then every call is allowed.
-    out.buffer() += sink::format_watch_line(call, style, "allow");
+  handlers.on_call = [&](const llm::LlmCall& call, const std::vector<policy::Finding>& findings) {
+    out.buffer() += sink::format_watch_line(call, style, verdict_of(findings));
     out.buffer() += '\n';
     window.add(call);
     run.add(call);

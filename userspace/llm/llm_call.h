@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "capture/tls_call.h"
 
@@ -79,10 +80,20 @@ struct LlmCall {
 
   std::string user_agent;
   std::string auth_style;  // "bearer", "x-api-key", "api-key", "x-goog-api-key", "sigv4", ""
+  // SHA-256 (hex) of the API key the call carried, "" when none: lets policy tell the
+  // organisation's keys from others, and events group usage by key. Never the key itself.
+  std::string api_key_sha256;
 
   // Only when the content switch is on, each cut to the configured limit.
   std::optional<std::string> prompt_text;
   std::optional<std::string> completion_text;
+};
+
+// A call's bodies as sent (content-decoded, cut to the body limit), valid only while the
+// call's handler runs: the policy stage reads them; nothing keeps them.
+struct CallBodies {
+  std::string_view request;
+  std::string_view response;
 };
 
 }  // namespace llmtap::llm

@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "common/credential_shapes.h"
+#include "common/sha256.h"
+#include "llm/catalog/auth_style.h"
 #include "llm/catalog/request_host.h"
 #include "llm/catalog/request_target.h"
 #include "llm/stream/stream_body.h"
@@ -47,6 +49,11 @@ LlmCall LlmCallBuilder::build(const http::HttpExchange& exchange, const CatalogM
   call.api = std::string(to_string(match.family));
   call.operation = std::string(api_operation(match.family));
   call.auth_style = match.auth_style;
+  if (const std::string_view key =
+          api_key_of(request.headers, split_target(request.target).query);
+      !key.empty()) {
+    call.api_key_sha256 = sha256_hex(key);
+  }
   call.method = request.method;
   call.path = std::string(split_target(request.target).path);  // never the query: it can carry keys
   call.server_name = host_without_port(request_authority(request));

@@ -177,7 +177,7 @@ void TrafficPipeline::emit(Connection& connection, std::vector<http::HttpExchang
     call.process =
         processes_.lookup(connection.pid, connection.uid, connection.cgroup_id, connection.comm);
     ++stats_.llm_calls;
-    on_call_(call);
+    on_call_(call, llm::CallBodies{exchange.request.body, exchange.response.body});
   }
   exchanges.clear();
 }

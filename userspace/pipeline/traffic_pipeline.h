@@ -47,7 +47,7 @@ struct PipelineStats {
 
 class TrafficPipeline {
  public:
-  using CallHandler = std::function<void(const llm::LlmCall&)>;
+  using CallHandler = std::function<void(const llm::LlmCall&, const llm::CallBodies&)>;
   // realtime_ns converts a CLOCK_MONOTONIC time to wall-clock ns since the epoch.
   using RealtimeClock = std::function<uint64_t(uint64_t mono_ns)>;
 

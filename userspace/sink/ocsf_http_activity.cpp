@@ -1,31 +1,16 @@
 #include "sink/ocsf_http_activity.h"
 
-#include <arpa/inet.h>
-#include <sys/socket.h>
-
-#include <algorithm>
-#include <array>
-#include <charconv>
 #include <cstdint>
 #include <string_view>
+#include <utility>
 
 #include "sink/json_writer.h"
 
 namespace llmtap::sink {
-namespace {
-
-constexpr uint64_t kClassUid = 4002;
-constexpr uint64_t kCategoryUid = 4;
-constexpr uint64_t kNsPerMs = 1'000'000;
-
-struct Activity {
-  uint64_t id;
-  std::string_view name;
-};
 
 // HTTP Activity's activity_id enum: one value a method, Other (99) for the rest.
-Activity activity_for(std::string_view method) {
-  static constexpr std::pair<std::string_view, Activity> kMethods[] = {
+HttpActivity http_activity_of(std::string_view method) {
+  static constexpr std::pair<std::string_view, HttpActivity> kMethods[] = {
       {"CONNECT", {1, "Connect"}}, {"DELETE", {2, "Delete"}},   {"GET", {3, "Get"}},
       {"HEAD", {4, "Head"}},       {"OPTIONS", {5, "Options"}}, {"POST", {6, "Post"}},
       {"PUT", {7, "Put"}},         {"TRACE", {8, "Trace"}},     {"PATCH", {9, "Patch"}}};
@@ -35,6 +20,15 @@ Activity activity_for(std::string_view method) {
   }
   return {99, "Other"};
 }
+
+namespace {
+
+using ocsf::Decimal;
+using ocsf::IpText;
+
+constexpr uint64_t kClassUid = kHttpActivityClassUid;
+constexpr uint64_t kCategoryUid = 4;
+constexpr uint64_t kNsPerMs = 1'000'000;
 
 enum class Outcome : uint64_t { kUnknown = 0, kSuccess = 1, kFailure = 2 };
 
@@ -58,45 +52,6 @@ std::string_view outcome_name(Outcome outcome) {
   return "Unknown";
 }
 
-// Decimal text of a number, on the stack.
-class Decimal {
- public:
-  explicit Decimal(uint64_t value)
-      : len_(static_cast<size_t>(std::to_chars(buf_, buf_ + sizeof buf_, value).ptr - buf_)) {}
-  std::string_view view() const { return {buf_, len_}; }
-
- private:
-  char buf_[24];
-  size_t len_;
-};
-
-// The address alone, IPv4-mapped IPv6 shown as IPv4 (as capture::to_string does); empty when
-// the family is not IP.
-class IpText {
- public:
-  explicit IpText(const capture::Endpoint& endpoint) {
-    static constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    const uint8_t* addr = endpoint.addr.data();
-    int family = endpoint.family;
-    if (family == AF_INET6 && std::equal(kMappedPrefix, kMappedPrefix + 12, addr)) {
-      family = AF_INET;
-      addr += 12;
-    }
-    if ((family == AF_INET || family == AF_INET6) &&
-        inet_ntop(family, addr, buf_.data(), buf_.size()) != nullptr) {
-      len_ = std::string_view(buf_.data()).size();
-      v6_ = family == AF_INET6;
-    }
-  }
-  std::string_view view() const { return {buf_.data(), len_}; }
-  bool v6() const { return v6_; }
-
- private:
-  std::array<char, INET6_ADDRSTRLEN> buf_{};
-  size_t len_ = 0;
-  bool v6_ = false;
-};
-
 std::string_view http_version_text(std::string_view version) {
   if (version == "1.1") return "HTTP/1.1";
   if (version == "1.0") return "HTTP/1.0";
@@ -109,7 +64,7 @@ std::string_view model_of(const llm::LlmCall& call) {
 }
 
 void write_classification(JsonWriter& w, const llm::LlmCall& call) {
-  const Activity activity = activity_for(call.method);
+  const HttpActivity activity = http_activity_of(call.method);
   w.number("class_uid", kClassUid);
   w.string("class_name", "HTTP Activity");
   w.number("category_uid", kCategoryUid);
@@ -147,19 +102,8 @@ void write_times(JsonWriter& w, const llm::LlmCall& call) {
 }
 
 void write_metadata(JsonWriter& w, const llm::LlmCall& call, const OcsfContext& context) {
-  const Decimal sequence(call.sequence);
-  w.begin_object("metadata");
-  w.string("version", kOcsfSchemaVersion);
-  w.begin_object("product");
-  w.string("name", "llmtap");
-  w.string("vendor_name", "llmtap");
-  w.string_if("version", context.product_version);
-  w.end_object();
-  if (context.uid_prefix.empty()) {
-    w.string("uid", sequence.view());
-  } else {
-    w.string_parts("uid", {context.uid_prefix, "-", sequence.view()});
-  }
+  ocsf::begin_metadata(w, context);
+  ocsf::write_call_event_uid(w, "uid", context, call.sequence);
   w.number("sequence", call.sequence);
   w.string("log_name", "llm");
   w.begin_array("profiles");
@@ -169,64 +113,7 @@ void write_metadata(JsonWriter& w, const llm::LlmCall& call, const OcsfContext& 
   w.end_object();
 }
 
-void write_actor(JsonWriter& w, const llm::ProcessIdentity& process) {
-  w.begin_object("actor");
-  w.begin_object("process");
-  w.number("pid", process.pid);
-  w.string_if("name", process.comm);
-  w.string_if("cmd_line", process.cmdline);
-  if (!process.exe.empty()) {
-    const std::string_view path = process.exe;
-    const size_t slash = path.rfind('/');
-    w.begin_object("file");
-    w.string("path", path);
-    w.string("name", slash == std::string_view::npos ? path : path.substr(slash + 1));
-    w.number("type_id", 1);  // Regular File
-    w.string("type", "Regular File");
-    w.end_object();
-  }
-  w.begin_object("user");
-  w.string("uid", Decimal(process.uid).view());
-  w.end_object();
-  w.end_object();
-  w.end_object();
-}
-
-void write_device(JsonWriter& w, const OcsfContext& context) {
-  w.begin_object("device");
-  w.string_if("hostname", context.hostname);
-  w.number("type_id", 0);  // required; the agent does not classify its host
-  w.string("type", "Unknown");
-  w.end_object();
-}
-
-void write_endpoint(JsonWriter& w, std::string_view name, const capture::Endpoint& endpoint,
-                    std::string_view hostname) {
-  const IpText ip(endpoint);
-  if (ip.view().empty() && endpoint.port == 0 && hostname.empty()) return;
-  w.begin_object(name);
-  w.string_if("hostname", hostname);
-  w.string_if("ip", ip.view());
-  if (endpoint.port != 0) w.number("port", endpoint.port);
-  w.end_object();
-}
-
-void write_connection(JsonWriter& w, const llm::LlmCall& call) {
-  w.begin_object("connection_info");
-  // Outbound when the captured process made the call, inbound when it answered it.
-  w.number("direction_id", call.served ? 1 : 2);
-  w.string("direction", call.served ? "Inbound" : "Outbound");
-  w.string("protocol_name", "tcp");
-  w.number("protocol_num", 6);
-  const IpText ip(call.remote);
-  if (!ip.view().empty()) {
-    w.number("protocol_ver_id", ip.v6() ? 6 : 4);
-    w.string("protocol_ver",
-             ip.v6() ? "Internet Protocol version 6 (IPv6)" : "Internet Protocol version 4 (IPv4)");
-  }
-  if (call.conn_id != 0) w.string("uid", Decimal(call.conn_id).view());
-  w.end_object();
-
+void write_traffic(JsonWriter& w, const llm::LlmCall& call) {
   w.begin_object("traffic");
   w.number("bytes_out", call.request_bytes);
   w.number("bytes_in", call.response_bytes);
@@ -235,7 +122,7 @@ void write_connection(JsonWriter& w, const llm::LlmCall& call) {
 }
 
 void write_http(JsonWriter& w, const llm::LlmCall& call) {
-  const capture::Endpoint& server = call.served ? call.local : call.remote;
+  const capture::Endpoint& server = ocsf::server_of(call);
   const IpText ip(server);
   const std::string_view host = call.server_name.empty() ? ip.view() : call.server_name;
   const bool bracket = call.server_name.empty() && ip.v6();
@@ -326,6 +213,7 @@ void write_unmapped(JsonWriter& w, const llm::LlmCall& call) {
   w.boolean("response_truncated", call.response_truncated);
   w.boolean("response_incomplete", call.response_incomplete);
   w.string_if("auth_style", call.auth_style);
+  w.string_if("api_key_fingerprint", ocsf::api_key_fingerprint(call));
   w.string("captured_side", call.served ? "server" : "client");
   if (call.process.cgroup_id != 0) w.number("cgroup_id", call.process.cgroup_id);
   if (call.tls_lib != capture::TlsLib::kUnknown) {
@@ -345,12 +233,13 @@ void append_ocsf_http_activity(const llm::LlmCall& call, const OcsfContext& cont
   write_outcome(w, call);
   write_times(w, call);
   write_metadata(w, call, context);
-  write_actor(w, call.process);
-  write_device(w, context);
+  ocsf::write_actor(w, call.process);
+  ocsf::write_device(w, context);
   // src is the client, dst the server, whichever end was captured.
-  write_endpoint(w, "src_endpoint", call.served ? call.remote : call.local, {});
-  write_endpoint(w, "dst_endpoint", call.served ? call.local : call.remote, call.server_name);
-  write_connection(w, call);
+  ocsf::write_src_endpoint(w, call);
+  ocsf::write_dst_endpoint(w, call);
+  ocsf::write_connection_info(w, call);
+  write_traffic(w, call);
   write_http(w, call);
   write_ai_operation(w, call);
   write_unmapped(w, call);

@@ -35,7 +35,31 @@ bool has_query_parameter(std::string_view query, std::string_view name) {
   return false;
 }
 
+std::string_view query_parameter(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == name && eq != std::string_view::npos) return pair.substr(eq + 1);
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
 }  // namespace
+
+std::string_view api_key_of(const std::vector<http::HttpHeader>& headers, std::string_view query) {
+  for (const auto& h : headers) {
+    if (http::ascii_iequals(h.name, "authorization") && starts_with_ignoring_case(h.value, "Bearer ")) {
+      return std::string_view(h.value).substr(7);
+    }
+  }
+  for (const std::string_view name : {"x-api-key", "api-key", "x-goog-api-key"}) {
+    if (const auto value = http::find_header(headers, name)) return *value;
+  }
+  return query_parameter(query, "key");
+}
 
 std::string_view to_string(AuthStyle style) {
   for (const auto& s : kStyleNames) {

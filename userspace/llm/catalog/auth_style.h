@@ -28,4 +28,9 @@ std::optional<AuthStyle> auth_style_from_string(std::string_view name);
 // query string without the '?'.
 AuthStyle detect_auth_style(const std::vector<http::HttpHeader>& headers, std::string_view query);
 
+// The API key itself as the request carries it (Bearer token, x-api-key, api-key,
+// x-goog-api-key, or ?key=), "" when there is none (SigV4 signs, it sends no key). Only ever
+// hashed: never stored or printed.
+std::string_view api_key_of(const std::vector<http::HttpHeader>& headers, std::string_view query);
+
 }  // namespace llmtap::llm

@@ -1,0 +1,73 @@
+#pragma once
+// Finds sensitive content in text with every detector at once. A literal prefilter: RE2's
+// FilteredRE2 derives from each pattern the literals any match must contain; one Hyperscan
+// database of those literals (compiled once, shared; a scratch per thread) finds in a single
+// pass which of them a text holds; only the detectors they allow, and those with no literal
+// at all, are then run by RE2, which extracts the secret's capture group; then the detector's
+// keywords, entropy floor, stop-words, allow-patterns and validator confirm it. What is
+// confirmed is reported redacted (Detection), never in clear.
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "policy/detection/detection.h"
+#include "policy/detection/detector_spec.h"
+
+namespace llmtap::policy {
+
+struct DetectorProblem {
+  std::string detector_id;
+  std::string source;  // file the detector came from
+  int line = 0;
+  std::string message;
+  bool fatal = false;  // the detector is unusable (bad RE2 syntax); else a warning
+};
+
+struct ScannerLimits {
+  size_t max_detections = 1000;           // per scan; the rest are counted, not reported
+  size_t max_candidate_bytes = 4096;      // a candidate match is confirmed on at most this
+  size_t context_bytes = 64;              // around a match, for keyword and phone checks
+};
+
+struct ScanResult {
+  std::vector<Detection> detections;  // in order of offset
+  size_t dropped = 0;                 // over max_detections
+};
+
+class ContentScanner {
+ public:
+  // Compiles `detectors`. Detectors with fatal problems (RE2 cannot compile the pattern) are
+  // left out; problems, fatal or not ("no literal to prefilter on"), go to `problems` when
+  // given. Throws std::invalid_argument on duplicate ids.
+  static std::shared_ptr<const ContentScanner> build(std::vector<DetectorSpec> detectors,
+                                                     std::vector<DetectorProblem>* problems = nullptr,
+                                                     ScannerLimits limits = {});
+  ~ContentScanner();
+
+  // Thread-safe: each thread gets its own Hyperscan scratch.
+  ScanResult scan(std::string_view text) const;
+  // `text` with every secret, personal datum and custom marker found in it replaced by its
+  // redacted form (prompt and completion text in events go through this).
+  std::string redact(std::string_view text) const;
+
+  size_t detector_count() const;
+  const std::vector<DetectorSpec>& detectors() const;
+  size_t database_bytes() const;  // compiled Hyperscan database size
+
+  struct Impl;
+
+ private:
+  explicit ContentScanner(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Helpers shared with redaction elsewhere.
+double shannon_entropy(std::string_view s);  // bits per byte
+// "AKIAIOSFODNN7EXAMPLE" -> "AKIA************MPLE": at most 4 characters kept at each end,
+// and never more than a quarter of the secret; short secrets are masked whole.
+std::string redact_secret(std::string_view secret);
+std::string secret_fingerprint(std::string_view secret);  // first 12 hex of SHA-256
+
+}  // namespace llmtap::policy

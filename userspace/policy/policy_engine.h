@@ -1,0 +1,92 @@
+#pragma once
+// Judges LLM calls against the current CompiledPolicy: model governance, data exfiltration
+// (one scan of the request text by every detector, shared by all rules), volume over time
+// and prompt-attack indicators. The policy can be swapped from another thread at any time;
+// each call is judged by one policy, whole.
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "llm/llm_call.h"
+#include "policy/compiled_policy.h"
+#include "policy/finding.h"
+#include "policy/volume_tracker.h"
+
+namespace llmtap::policy {
+
+struct EngineOptions {
+  std::string uid_prefix = "llmtap";  // finding uids: "<prefix>-f<sequence>"
+  // The same rule and detector on the same connection within this window: one finding with
+  // a count (its repeats are reported once, as an update, when the window ends).
+  uint64_t dedupe_window_ns = 60'000'000'000ull;
+  size_t max_dedupe_entries = 65536;
+};
+
+struct EngineStats {
+  uint64_t calls = 0;
+  uint64_t findings = 0;
+  uint64_t suppressed_repeats = 0;
+  uint64_t scanned_bytes = 0;
+  uint64_t dropped_detections = 0;  // past a scan's detection limit
+  uint64_t policy_swaps = 0;
+};
+
+class PolicyEngine {
+ public:
+  PolicyEngine(std::shared_ptr<const CompiledPolicy> policy, EngineOptions options = {});
+
+  // Atomic: calls judged after this returns use `policy`; a call being judged keeps the one
+  // it started with.
+  void set_policy(std::shared_ptr<const CompiledPolicy> policy);
+  std::shared_ptr<const CompiledPolicy> policy() const;
+
+  // The findings for `call`, whose request and response bodies (decoded, as sent) are given;
+  // plus updates for repeats whose dedupe window has ended. Not thread-safe (one pipeline).
+  std::vector<Finding> judge(const llm::LlmCall& call, std::string_view request_body,
+                             std::string_view response_body);
+  // Updates for every repeat still counted (at exit).
+  std::vector<Finding> flush();
+
+  const EngineStats& stats() const { return stats_; }
+
+ private:
+  struct Pending {
+    Finding first;  // as reported
+    uint64_t window_end_ns = 0;
+    uint64_t repeats = 0;
+  };
+  using DedupeKey = std::tuple<std::string, uint64_t, std::string>;  // rule, connection, what
+
+  void judge_model(const CompiledRule& r, const llm::LlmCall& call, std::vector<Finding>& out);
+  void judge_data(const CompiledRule& r, const CompiledPolicy& p, const llm::LlmCall& call,
+                  std::vector<Finding>& out);
+  void judge_volume(const CompiledRule& r, const llm::LlmCall& call, std::vector<Finding>& out);
+  void judge_attack(const CompiledRule& r, const CompiledPolicy& p, const llm::LlmCall& call,
+                    std::vector<Finding>& out);
+  Finding make(const CompiledRule& r, const llm::LlmCall& call, FindingKind kind);
+  // True when `key` was reported within its window (the repeat is then counted).
+  bool repeat(const DedupeKey& key, uint64_t now_ns);
+  void remember(const DedupeKey& key, const Finding& f, uint64_t now_ns);
+  void expire(uint64_t now_ns, std::vector<Finding>& out);
+
+  std::shared_ptr<const CompiledPolicy> policy_;  // read and written with std::atomic_*
+  EngineOptions options_;
+  EngineStats stats_;
+  uint64_t sequence_ = 0;
+  std::map<DedupeKey, Pending> dedupe_;
+  std::map<std::string, VolumeTracker> volume_;  // by rule id
+  // This call's scans (one per body, shared by every rule).
+  std::string request_text_;
+  std::string response_text_;
+  std::vector<Evidence> request_hits_;
+  std::vector<Evidence> response_hits_;
+};
+
+}  // namespace llmtap::policy

@@ -1,0 +1,116 @@
+#include "sink/ocsf_objects.h"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+
+namespace llmtap::sink::ocsf {
+
+IpText::IpText(const capture::Endpoint& endpoint) {
+  static constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  const uint8_t* addr = endpoint.addr.data();
+  int family = endpoint.family;
+  if (family == AF_INET6 && std::equal(kMappedPrefix, kMappedPrefix + 12, addr)) {
+    family = AF_INET;
+    addr += 12;
+  }
+  if ((family == AF_INET || family == AF_INET6) &&
+      inet_ntop(family, addr, buf_.data(), buf_.size()) != nullptr) {
+    len_ = std::string_view(buf_.data()).size();
+    v6_ = family == AF_INET6;
+  }
+}
+
+void begin_metadata(JsonWriter& w, const OcsfContext& context) {
+  w.begin_object("metadata");
+  w.string("version", kOcsfSchemaVersion);
+  w.begin_object("product");
+  w.string("name", "llmtap");
+  w.string("vendor_name", "llmtap");
+  w.string_if("version", context.product_version);
+  w.end_object();
+}
+
+void write_call_event_uid(JsonWriter& w, std::string_view key, const OcsfContext& context,
+                          uint64_t sequence) {
+  const Decimal text(sequence);
+  if (context.uid_prefix.empty()) {
+    w.string(key, text.view());
+  } else {
+    w.string_parts(key, {context.uid_prefix, "-", text.view()});
+  }
+}
+
+void write_process(JsonWriter& w, std::string_view key, const llm::ProcessIdentity& process) {
+  w.begin_object(key);
+  w.number("pid", process.pid);
+  w.string_if("name", process.comm);
+  w.string_if("cmd_line", process.cmdline);
+  if (!process.exe.empty()) {
+    const std::string_view path = process.exe;
+    const size_t slash = path.rfind('/');
+    w.begin_object("file");
+    w.string("path", path);
+    w.string("name", slash == std::string_view::npos ? path : path.substr(slash + 1));
+    w.number("type_id", 1);  // Regular File
+    w.string("type", "Regular File");
+    w.end_object();
+  }
+  w.begin_object("user");
+  w.string("uid", Decimal(process.uid).view());
+  w.end_object();
+  w.end_object();
+}
+
+void write_actor(JsonWriter& w, const llm::ProcessIdentity& process) {
+  w.begin_object("actor");
+  write_process(w, "process", process);
+  w.end_object();
+}
+
+void write_device(JsonWriter& w, const OcsfContext& context) {
+  w.begin_object("device");
+  w.string_if("hostname", context.hostname);
+  w.number("type_id", 0);  // required; the agent does not classify its host
+  w.string("type", "Unknown");
+  w.end_object();
+}
+
+void write_endpoint(JsonWriter& w, std::string_view key, const capture::Endpoint& endpoint,
+                    std::string_view hostname) {
+  const IpText ip(endpoint);
+  if (ip.view().empty() && endpoint.port == 0 && hostname.empty()) return;
+  w.begin_object(key);
+  w.string_if("hostname", hostname);
+  w.string_if("ip", ip.view());
+  if (endpoint.port != 0) w.number("port", endpoint.port);
+  w.end_object();
+}
+
+void write_src_endpoint(JsonWriter& w, const llm::LlmCall& call) {
+  write_endpoint(w, "src_endpoint", client_of(call), {});
+}
+
+void write_dst_endpoint(JsonWriter& w, const llm::LlmCall& call) {
+  write_endpoint(w, "dst_endpoint", server_of(call), call.server_name);
+}
+
+void write_connection_info(JsonWriter& w, const llm::LlmCall& call) {
+  w.begin_object("connection_info");
+  // Outbound when the captured process made the call, inbound when it answered it.
+  w.number("direction_id", call.served ? 1 : 2);
+  w.string("direction", call.served ? "Inbound" : "Outbound");
+  w.string("protocol_name", "tcp");
+  w.number("protocol_num", 6);
+  const IpText ip(call.remote);
+  if (!ip.view().empty()) {
+    w.number("protocol_ver_id", ip.v6() ? 6 : 4);
+    w.string("protocol_ver",
+             ip.v6() ? "Internet Protocol version 6 (IPv6)" : "Internet Protocol version 4 (IPv4)");
+  }
+  if (call.conn_id != 0) w.string("uid", Decimal(call.conn_id).view());
+  w.end_object();
+}
+
+}  // namespace llmtap::sink::ocsf
