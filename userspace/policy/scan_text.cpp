@@ -1,21 +1,16 @@
 #include "policy/scan_text.h"
 
+#include "common/wire_text.h"
+
 namespace llmtap::policy {
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // Four hex digits at `at`, or -1.
 long hex4(std::string_view s, size_t at) {
   if (at + 4 > s.size()) return -1;
   long v = 0;
   for (size_t i = 0; i < 4; ++i) {
-    const int h = hex_value(s[at + i]);
+    const int h = common::hex_digit_value(s[at + i]);
     if (h < 0) return -1;
     v = v * 16 + h;
   }
