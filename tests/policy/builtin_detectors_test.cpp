@@ -113,3 +113,28 @@ TEST(BuiltinDetectors, CleanPromptsGiveNoHighOrCriticalDetection) {
 
 }  // namespace
 }  // namespace llmtap::policy
+
+namespace llmtap::policy {
+namespace {
+
+// Prompt text shown under --include-content goes through the same detectors: an AWS secret
+// key, a card number, a database password and a private key never pass in clear.
+TEST(BuiltinDetectors, RedactionRemovesTheSecretsPromptsCarry) {
+  const std::string aws_secret = "Zq8mN3vB7xK1pL9wR4tY6uI2oP5aS0dF8gH3jK7l";
+  const std::string card = "4111 1111 1111 1111";
+  const std::string db_password = "Tr0ub4dor3xyzzy";
+  const std::string key_body =
+      "MIIEowIBAAKCAQEAx7Lq9Hk2mZpQ4vT1bN8wR3cY6uJ0sD5fG9hK2lM4nP7qS1tV3wX5yZ8aB0cD2eF4gH6iJ8kL0mN2";
+  const std::string text = "aws_secret_access_key = " + aws_secret + "\nbill card " + card +
+                           "\npostgres://app:" + db_password + "@db.internal:5432/orders\n" +
+                           "-----BEGIN RSA PRIVATE KEY-----\n" + key_body + "\n" +
+                           "-----END RSA PRIVATE KEY-----\n";
+  const std::string shown = builtin_scanner()->redact(text);
+  for (const std::string& secret : {aws_secret, card, db_password, key_body}) {
+    EXPECT_EQ(shown.find(secret), std::string::npos) << secret.substr(0, 6) << " shown:\n" << shown;
+  }
+  EXPECT_NE(shown.find("bill card"), std::string::npos);  // the rest stays readable
+}
+
+}  // namespace
+}  // namespace llmtap::policy
