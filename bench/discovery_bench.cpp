@@ -9,9 +9,9 @@
 #include <chrono>
 #include <cstdio>
 #include <deque>
-#include <memory>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -25,8 +25,8 @@
 namespace {
 
 namespace fs = std::filesystem;
-using llmtap::e2e::TraceSession;
 using llmtap::e2e::run_child;
+using llmtap::e2e::TraceSession;
 
 // "attach latency N us (exec|library mapped ...)" lines of `llmtap -v trace`.
 std::vector<double> latencies_ms(const std::string& log, const std::string& kind) {
@@ -91,9 +91,9 @@ int main(int argc, char** argv) {
       run_child({"node", client + "node_client.js", "--host", "127.0.0.1", "--port", port,
                  "--requests", "1", "--body-bytes", "100", "--response-bytes", "100"});
       run_child({"env", "LD_LIBRARY_PATH=" + (dir / "libs").string(), "python3",
-                 client + "python_client.py", "--host", "127.0.0.1", "--port", port,
-                 "--requests", "1", "--body-bytes", "100", "--response-bytes", "100",
-                 "--import-delay-ms", "100"});
+                 client + "python_client.py", "--host", "127.0.0.1", "--port", port, "--requests",
+                 "1", "--body-bytes", "100", "--response-bytes", "100", "--import-delay-ms",
+                 "100"});
       std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let it detach
     }
     trace.stop();
@@ -130,14 +130,16 @@ int main(int argc, char** argv) {
       }
     }
     for (auto& child : running) child->wait();
-    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const double cpu = cpu_seconds(trace.pid()) - cpu_before;
     const auto summary = trace.stop();
-    std::printf("agent CPU with %.0f TLS clients/s starting and exiting (%d in %.1f s): %.1f %% of "
-                "one core; calls %llu, lost bytes %llu\n",
-                spawned / wall, spawned, wall, 100.0 * cpu / wall,
-                static_cast<unsigned long long>(summary.at("calls")),
-                static_cast<unsigned long long>(summary.at("lost_bytes")));
+    std::printf(
+        "agent CPU with %.0f TLS clients/s starting and exiting (%d in %.1f s): %.1f %% of "
+        "one core; calls %llu, lost bytes %llu\n",
+        spawned / wall, spawned, wall, 100.0 * cpu / wall,
+        static_cast<unsigned long long>(summary.at("calls")),
+        static_cast<unsigned long long>(summary.at("lost_bytes")));
   }
   fs::remove_all(dir);
   return 0;

@@ -55,9 +55,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "the built-in policy does not compile\n");
     return 1;
   }
-  std::printf("built-in pack: %zu rules, %zu detectors, compiled in %.0f ms, literal database %zu bytes\n",
-              compiled->rules.size(), compiled->scanner->detector_count(), compile_s * 1e3,
-              compiled->scanner->database_bytes());
+  std::printf(
+      "built-in pack: %zu rules, %zu detectors, compiled in %.0f ms, literal database %zu bytes\n",
+      compiled->rules.size(), compiled->scanner->detector_count(), compile_s * 1e3,
+      compiled->scanner->database_bytes());
 
   std::ifstream in(clean_path, std::ios::binary);
   std::ostringstream text;
@@ -80,7 +81,8 @@ int main(int argc, char** argv) {
     }
     std::sort(rates.begin(), rates.end());
     std::printf("clean prompts (%zu, %.1f MB): median %.1f MB/s per core (min %.1f, max %.1f)\n",
-                prompts.size(), clean.size() / 1e6, rates[rates.size() / 2], rates.front(), rates.back());
+                prompts.size(), clean.size() / 1e6, rates[rates.size() / 2], rates.front(),
+                rates.back());
   }
   const std::string dense = dense_text(2 << 20);
   std::vector<double> rates;
@@ -93,8 +95,9 @@ int main(int argc, char** argv) {
     rates.push_back(dense.size() / seconds_since(start) / 1e6);
   }
   std::sort(rates.begin(), rates.end());
-  std::printf("match-dense text (2 MiB in 8 KiB prompts, %zu detections a round): median %.1f MB/s\n",
-              hits / rounds, rates[rates.size() / 2]);
+  std::printf(
+      "match-dense text (2 MiB in 8 KiB prompts, %zu detections a round): median %.1f MB/s\n",
+      hits / rounds, rates[rates.size() / 2]);
 
   policy::PolicyEngine engine(compiled);
   for (const size_t size : {size_t{4} << 10, size_t{64} << 10, size_t{1} << 20}) {

@@ -3,8 +3,8 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
-#include <sys/sysmacros.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 namespace llmtap::probes {
@@ -21,7 +21,8 @@ std::optional<FileIdentity> identity_of_fd(int fd) {
   id.ctime_sec = stx.stx_ctime.tv_sec;
   id.ctime_nsec = stx.stx_ctime.tv_nsec;
   int generation = 0;
-  if (ioctl(fd, FS_IOC_GETVERSION, &generation) == 0) id.generation = static_cast<uint32_t>(generation);
+  if (ioctl(fd, FS_IOC_GETVERSION, &generation) == 0)
+    id.generation = static_cast<uint32_t>(generation);
   return id;
 }
 

@@ -59,7 +59,8 @@ TEST(ProcessResume, TicksFromBoottimeNanoseconds) {
 TEST(ProcessResume, ResumesTheProcessThatWasStopped) {
   StoppedChild child;
   ASSERT_EQ(state_of(child.pid()), 'T');
-  EXPECT_EQ(resume_stopped_process(child.pid(), child.start_boottime_ns()), ResumeOutcome::kResumed);
+  EXPECT_EQ(resume_stopped_process(child.pid(), child.start_boottime_ns()),
+            ResumeOutcome::kResumed);
   for (int i = 0; i < 1000 && state_of(child.pid()) == 'T'; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }

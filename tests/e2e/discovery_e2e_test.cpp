@@ -25,18 +25,20 @@ namespace fs = std::filesystem;
 constexpr const char* kSystemLibssl = "/usr/lib/x86_64-linux-gnu/libssl.so.3";
 
 // Starts `llmtap trace ARGS` or skips/fails the test (LLMTAP_REQUIRE_BPF) when it cannot.
-#define START_TRACE(session, ...)                                             \
-  LLMTAP_REQUIRE_ROOT();                                                      \
-  std::optional<TraceSession> session;                                        \
-  try {                                                                       \
-    session.emplace(std::vector<std::string>{__VA_ARGS__});                   \
-  } catch (const std::exception& e) {                                         \
-    LLMTAP_BPF_UNAVAILABLE(e.what());                                         \
+#define START_TRACE(session, ...)                           \
+  LLMTAP_REQUIRE_ROOT();                                    \
+  std::optional<TraceSession> session;                      \
+  try {                                                     \
+    session.emplace(std::vector<std::string>{__VA_ARGS__}); \
+  } catch (const std::exception& e) {                       \
+    LLMTAP_BPF_UNAVAILABLE(e.what());                       \
   }
 
 uint64_t count_fds(pid_t pid) {
   uint64_t n = 0;
-  for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) ++n;
+  for ([[maybe_unused]] const auto& e :
+       fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd"))
+    ++n;
   return n;
 }
 
@@ -130,10 +132,9 @@ TEST_P(ContainerDiscovery, ClientWithItsOwnLibsslIsCaptured) {
   const bool through_proc_root =
       log.find("/root/usr/lib/x86_64-linux-gnu/libssl.so.3 (pid ") != std::string::npos;
   const bool attached_copy =
-      through_proc_root ||
-      (GetParam() == ContainerRootfs::RootSwitch::kChroot &&
-       log.find(rootfs.host_path("/usr/lib/x86_64-linux-gnu/libssl.so.3") + " (pid ") !=
-           std::string::npos);
+      through_proc_root || (GetParam() == ContainerRootfs::RootSwitch::kChroot &&
+                            log.find(rootfs.host_path("/usr/lib/x86_64-linux-gnu/libssl.so.3") +
+                                     " (pid ") != std::string::npos);
   EXPECT_TRUE(attached_copy) << "the container's libssl copy should be attached: " << log;
 }
 

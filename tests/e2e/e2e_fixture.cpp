@@ -49,13 +49,9 @@ Fixture::~Fixture() {
   fs::remove_all(dir);
 }
 
-std::string Fixture::url() const {
-  return "https://" + server_endpoint() + "/v1/chat/completions";
-}
+std::string Fixture::url() const { return "https://" + server_endpoint() + "/v1/chat/completions"; }
 
-std::string Fixture::server_endpoint() const {
-  return endpoint_text(bind_address, server->port());
-}
+std::string Fixture::server_endpoint() const { return endpoint_text(bind_address, server->port()); }
 
 namespace {
 
@@ -68,38 +64,68 @@ std::string body_file(const Fixture& f, uint32_t body) {
 }  // namespace
 
 std::vector<std::string> curl_command(const Fixture& f, uint32_t body, uint32_t response) {
-  return {"curl", "-sSk", "--http1.1", "-o", "/dev/null", "-H", "Expect:",
-          "-H", "Content-Type: application/json",
-          "-H", "x-response-bytes: " + std::to_string(response),
-          "--data-binary", "@" + body_file(f, body), f.url()};
+  return {"curl",
+          "-sSk",
+          "--http1.1",
+          "-o",
+          "/dev/null",
+          "-H",
+          "Expect:",
+          "-H",
+          "Content-Type: application/json",
+          "-H",
+          "x-response-bytes: " + std::to_string(response),
+          "--data-binary",
+          "@" + body_file(f, body),
+          f.url()};
 }
 
 std::vector<std::string> wget_command(const Fixture& f, uint32_t body, uint32_t response) {
-  return {"wget", "-q", "--no-check-certificate", "-O", "/dev/null",
+  return {"wget",
+          "-q",
+          "--no-check-certificate",
+          "-O",
+          "/dev/null",
           "--header=x-response-bytes: " + std::to_string(response),
-          "--post-file=" + body_file(f, body), f.url()};
+          "--post-file=" + body_file(f, body),
+          f.url()};
 }
 
 std::vector<std::string> python_command(const Fixture& f, uint32_t requests, uint32_t body,
                                         uint32_t response) {
-  return {"python3", source_path("tests/clients/python_client.py"), "--host", f.bind_address,
-          "--port", std::to_string(f.server->port()), "--requests", std::to_string(requests),
-          "--body-bytes", std::to_string(body), "--response-bytes", std::to_string(response)};
+  return {"python3",          source_path("tests/clients/python_client.py"),
+          "--host",           f.bind_address,
+          "--port",           std::to_string(f.server->port()),
+          "--requests",       std::to_string(requests),
+          "--body-bytes",     std::to_string(body),
+          "--response-bytes", std::to_string(response)};
 }
 
 std::vector<std::string> node_command(const Fixture& f, uint32_t requests, uint32_t body,
                                       uint32_t response) {
-  return {node_path(), source_path("tests/clients/node_client.js"), "--host", f.bind_address,
-          "--port", std::to_string(f.server->port()), "--requests", std::to_string(requests),
-          "--body-bytes", std::to_string(body), "--response-bytes", std::to_string(response)};
+  return {node_path(),        source_path("tests/clients/node_client.js"),
+          "--host",           f.bind_address,
+          "--port",           std::to_string(f.server->port()),
+          "--requests",       std::to_string(requests),
+          "--body-bytes",     std::to_string(body),
+          "--response-bytes", std::to_string(response)};
 }
 
-std::vector<std::string> static_openssl_command(const Fixture& f, uint32_t requests,
-                                                uint32_t body, uint32_t response, bool ex) {
-  return {LLMTAP_STATIC_OPENSSL_CLIENT, "--host", f.bind_address,
-          "--port", std::to_string(f.server->port()), "--requests", std::to_string(requests),
-          "--body-bytes", std::to_string(body), "--response-bytes", std::to_string(response),
-          "--api", ex ? "ex" : "classic"};
+std::vector<std::string> static_openssl_command(const Fixture& f, uint32_t requests, uint32_t body,
+                                                uint32_t response, bool ex) {
+  return {LLMTAP_STATIC_OPENSSL_CLIENT,
+          "--host",
+          f.bind_address,
+          "--port",
+          std::to_string(f.server->port()),
+          "--requests",
+          std::to_string(requests),
+          "--body-bytes",
+          std::to_string(body),
+          "--response-bytes",
+          std::to_string(response),
+          "--api",
+          ex ? "ex" : "classic"};
 }
 
 ClientRun collect_client(Fixture& f, pid_t pid, size_t connections_before) {

@@ -29,8 +29,9 @@ struct Fixture {
   std::string bind_address;
   std::unique_ptr<testing::TlsTestServer> server;
 
-  explicit Fixture(std::string bind = "127.0.0.1",
-                   std::function<testing::HttpResponse(const testing::HttpRequest&)> responder = {});
+  explicit Fixture(
+      std::string bind = "127.0.0.1",
+      std::function<testing::HttpResponse(const testing::HttpRequest&)> responder = {});
   ~Fixture();
   std::string url() const;
   std::string server_endpoint() const;
@@ -47,8 +48,8 @@ std::vector<std::string> node_command(const Fixture& f, uint32_t requests, uint3
 // The client built with the tests that carries OpenSSL statically in its own executable (node
 // may or may not, depending on where it came from); `ex` uses SSL_write_ex/SSL_read_ex.
 constexpr const char* kStaticOpensslComm = "static-openssl-";  // the kernel's 15 characters
-std::vector<std::string> static_openssl_command(const Fixture& f, uint32_t requests,
-                                                uint32_t body, uint32_t response, bool ex = false);
+std::vector<std::string> static_openssl_command(const Fixture& f, uint32_t requests, uint32_t body,
+                                                uint32_t response, bool ex = false);
 
 struct ClientRun {
   pid_t pid = -1;

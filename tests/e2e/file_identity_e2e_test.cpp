@@ -108,16 +108,15 @@ TEST_F(FileIdentityE2E, NonTlsBinaryOnTheReusedInodeOfAnAttachedOneGetsNoStalePr
   const ClientRun tls = run_client(f, client(f, x, 0));
   expect_byte_exact(*trace_, f, tls, "x");
   // Its only user exited: detached, then deleted; curl lands on its inode number.
-  for (int i = 0; i < 100 && count_lines(trace_->stderr_text(), "detached", x.string()) == 0;
-       ++i) {
+  for (int i = 0; i < 100 && count_lines(trace_->stderr_text(), "detached", x.string()) == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   fs::remove(x);
   ASSERT_TRUE(copy_onto_inode("/usr/bin/curl", x, reused))
       << "the filesystem did not reuse inode " << reused << ": the test would prove nothing";
   pid_t pid = -1;
-  const ChildResult r = run_child(
-      {x.string(), "-sSk", "--http1.1", "-o", "/dev/null", f.url()}, &pid);
+  const ChildResult r =
+      run_child({x.string(), "-sSk", "--http1.1", "-o", "/dev/null", f.url()}, &pid);
   EXPECT_EQ(r.exit_code, 0) << "curl on the reused inode failed: " << r.err;
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   // curl's own TLS is the system libssl (attached for good); nothing was attached to x.
@@ -141,9 +140,8 @@ TEST_F(FileIdentityE2E, BinaryReplacedInPlaceByAnUpgradeIsCaptured) {
   fs::rename(staged, bin);
   expect_byte_exact(*trace_, f, run_client(f, client(f, bin, 0)), "agent-cli");
   // And with `install`, which writes the destination anew.
-  ASSERT_EQ(run_child({"install", "-m", "755", LLMTAP_STATIC_OPENSSL_CLIENT, bin.string()})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      run_child({"install", "-m", "755", LLMTAP_STATIC_OPENSSL_CLIENT, bin.string()}).exit_code, 0);
   expect_byte_exact(*trace_, f, run_client(f, client(f, bin, 0)), "agent-cli");
 }
 

@@ -261,8 +261,8 @@ TEST_F(HoldSafety, StartStopAtRandomMomentsUnderChurnLeavesNothingStopped) {
   }
   EXPECT_GT(holds, 0u) << "no run held a process: the test exercised nothing";
   EXPECT_EQ(released + deadline, holds);
-  std::cout << "8 runs: " << holds << " holds, " << released << " released by llmtap, "
-            << deadline << " by the guard at the deadline" << std::endl;
+  std::cout << "8 runs: " << holds << " holds, " << released << " released by llmtap, " << deadline
+            << " by the guard at the deadline" << std::endl;
 }
 
 TEST_F(HoldSafety, SigkillAtRandomMomentsUnderChurnLeavesNothingStopped) {
@@ -397,7 +397,8 @@ TEST_F(HoldSafety, HeldProcessWhoseAttachFailsIsReleased) {
   ASSERT_TRUE(wait_ready(*llmtap)) << read_file(llmtap->err_path());
   // Each copy is a new file with "TLS functions" no uprobe can take: examined, attach fails.
   for (int i = 0; i < 10; ++i) {
-    const fs::path client = fresh_copy(LLMTAP_UNPROBEABLE_CLIENT, "unprobeable-" + std::to_string(i));
+    const fs::path client =
+        fresh_copy(LLMTAP_UNPROBEABLE_CLIENT, "unprobeable-" + std::to_string(i));
     const auto r = run_child({client, "--port", std::to_string(f.server->port())}, nullptr,
                              std::chrono::seconds(10));
     EXPECT_EQ(r.exit_code, 0);

@@ -94,9 +94,9 @@ TEST(PolicyE2E, DaemonReportsExactlyTheExpectedRedactedValidFindings) {
   });
   const fs::path request_file = f.dir / "requests.json";
   std::ofstream(request_file) << requests.dump();
-  const ClientRun run = run_client(
-      f, {"python3", source_path("tests/clients/prompt_client.py"), "--port",
-          std::to_string(f.server->port()), "--requests", request_file.string()});
+  const ClientRun run =
+      run_client(f, {"python3", source_path("tests/clients/prompt_client.py"), "--port",
+                     std::to_string(f.server->port()), "--requests", request_file.string()});
 
   // Wait for the three call records, then stop (the daemon flushes findings at exit too).
   for (int i = 0; i < 200; ++i) {
@@ -124,8 +124,7 @@ TEST(PolicyE2E, DaemonReportsExactlyTheExpectedRedactedValidFindings) {
     by_rule[rule] = e;
   }
   const std::multiset<std::string> expected = {"sanctioned-models", "deepseek-models",
-                                               "cloud-credentials", "cards",
-                                               "secrets-in-prompts"};
+                                               "cloud-credentials", "cards", "secrets-in-prompts"};
   EXPECT_EQ(fired, expected) << out;
   if (by_rule.contains("cloud-credentials")) {
     EXPECT_EQ(by_rule["cloud-credentials"]["class_uid"], 2006);
@@ -134,7 +133,8 @@ TEST(PolicyE2E, DaemonReportsExactlyTheExpectedRedactedValidFindings) {
   if (by_rule.contains("deepseek-models")) EXPECT_EQ(by_rule["deepseek-models"]["class_uid"], 2004);
 
   // No raw secret anywhere: not in events (prompt text included), not in logs.
-  for (const std::string& secret : {kAwsKeyId, kAwsSecret, kDbPassword, std::string("4111 1111 1111 1111")}) {
+  for (const std::string& secret :
+       {kAwsKeyId, kAwsSecret, kDbPassword, std::string("4111 1111 1111 1111")}) {
     EXPECT_EQ(out.find(secret), std::string::npos) << "secret in stdout: " << secret.substr(0, 4);
     EXPECT_EQ(err.find(secret), std::string::npos) << "secret in stderr: " << secret.substr(0, 4);
   }
@@ -147,7 +147,8 @@ TEST(PolicyE2E, DaemonReportsExactlyTheExpectedRedactedValidFindings) {
     if (bpf_required()) FAIL() << "no OCSF validator at " << validator;
     GTEST_SKIP() << "no OCSF validator at " << validator;
   }
-  const ChildResult v = run_child({"python3", validator, "--version", "1.9.0", "--quiet", events.string()});
+  const ChildResult v =
+      run_child({"python3", validator, "--version", "1.9.0", "--quiet", events.string()});
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
 }
 

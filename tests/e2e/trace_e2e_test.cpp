@@ -96,9 +96,9 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(SizeCase{"curl", 1}, SizeCase{"curl", 16385}, SizeCase{"curl", kOneMiB},
                       SizeCase{"python3", 1}, SizeCase{"python3", 16385},
                       SizeCase{"python3", kOneMiB}, SizeCase{"node", 1}, SizeCase{"node", 16385},
-                      SizeCase{"node", kOneMiB}, SizeCase{"static", 1},
-                      SizeCase{"static", 16385}, SizeCase{"static", kOneMiB},
-                      SizeCase{"static_ex", 1}, SizeCase{"static_ex", kOneMiB}),
+                      SizeCase{"node", kOneMiB}, SizeCase{"static", 1}, SizeCase{"static", 16385},
+                      SizeCase{"static", kOneMiB}, SizeCase{"static_ex", 1},
+                      SizeCase{"static_ex", kOneMiB}),
     [](const auto& info) {
       return info.param.client + "_" + std::to_string(info.param.bytes) + "_bytes";
     });
@@ -202,7 +202,8 @@ TEST(TraceTruncation, CallsOverMaxBytesAreMarkedTruncated) {
     if (e.direction != "write") continue;
     EXPECT_EQ(e.data.size(), std::min<uint64_t>(e.len, 1000));
     EXPECT_EQ(e.truncated, e.len > 1000);
-    EXPECT_EQ(received.substr(offset, e.data.size()), e.data) << "a truncated event keeps the prefix";
+    EXPECT_EQ(received.substr(offset, e.data.size()), e.data)
+        << "a truncated event keeps the prefix";
     offset += e.len;
     saw_truncated |= e.truncated;
   }

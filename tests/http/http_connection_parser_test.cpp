@@ -732,19 +732,22 @@ TEST(HttpConnectionParser, IdleConnectionIsSmall) {
 }
 
 TEST(HttpConnectionParser, IdleHttp2ConnectionIsSmall) {
-  const Fields request = {{":method", "POST"}, {":path", "/v1/messages"},
-                          {":authority", "api.anthropic.com"}, {"content-type", "application/json"}};
+  const Fields request = {{":method", "POST"},
+                          {":path", "/v1/messages"},
+                          {":authority", "api.anthropic.com"},
+                          {"content-type", "application/json"}};
   const size_t before = heap_in_use();
   std::vector<HttpConnectionParser> parsers(200);
   std::vector<HttpExchange> out;
   for (auto& parser : parsers) {
     HpackEncoder client;
     HpackEncoder server;
-    parser.on_data(kWrite, join({h2_preface(), h2_settings(), h2_headers(client, 1, request, true)}),
-                   1, out);
-    parser.on_data(kRead, join({h2_settings(), h2_settings_ack(),
-                                h2_headers(server, 1, {{":status", "200"}}, true)}),
-                   2, out);
+    parser.on_data(
+        kWrite, join({h2_preface(), h2_settings(), h2_headers(client, 1, request, true)}), 1, out);
+    parser.on_data(
+        kRead,
+        join({h2_settings(), h2_settings_ack(), h2_headers(server, 1, {{":status", "200"}}, true)}),
+        2, out);
     out.clear();
   }
   const size_t per_connection = (heap_in_use() - before) / parsers.size();

@@ -57,22 +57,22 @@ TEST(BuiltinDetectors, EveryDetectorFindsItsPositivesAndNotItsNegatives) {
   std::set<std::string> with_examples;
   for (const char* file : {LLMTAP_DETECTOR_EXAMPLES "/examples.yaml",
                            LLMTAP_DETECTOR_EXAMPLES "/content_examples.yaml"}) {
-  const YAML::Node root = YAML::LoadFile(file);
-  for (const auto& example : root["examples"]) {
-    const std::string id = example["detector"].as<std::string>();
-    with_examples.insert(id);
-    size_t positives = 0;
-    for (const auto& text : example["positive"]) {
-      ++positives;
-      EXPECT_TRUE(found_by(builtin_scanner()->scan(text.as<std::string>()), id))
-          << id << " missed: " << text.as<std::string>();
+    const YAML::Node root = YAML::LoadFile(file);
+    for (const auto& example : root["examples"]) {
+      const std::string id = example["detector"].as<std::string>();
+      with_examples.insert(id);
+      size_t positives = 0;
+      for (const auto& text : example["positive"]) {
+        ++positives;
+        EXPECT_TRUE(found_by(builtin_scanner()->scan(text.as<std::string>()), id))
+            << id << " missed: " << text.as<std::string>();
+      }
+      EXPECT_GE(positives, 1u) << id;
+      for (const auto& text : example["negative"]) {
+        EXPECT_FALSE(found_by(builtin_scanner()->scan(text.as<std::string>()), id))
+            << id << " fired on: " << text.as<std::string>();
+      }
     }
-    EXPECT_GE(positives, 1u) << id;
-    for (const auto& text : example["negative"]) {
-      EXPECT_FALSE(found_by(builtin_scanner()->scan(text.as<std::string>()), id))
-          << id << " fired on: " << text.as<std::string>();
-    }
-  }
   }
   for (const auto& d : builtin_detectors()) {
     EXPECT_TRUE(with_examples.contains(d.id)) << d.id << " has no examples";
@@ -124,7 +124,8 @@ TEST(BuiltinDetectors, RedactionRemovesTheSecretsPromptsCarry) {
   const std::string card = "4111 1111 1111 1111";
   const std::string db_password = "Tr0ub4dor3xyzzy";
   const std::string key_body =
-      "MIIEowIBAAKCAQEAx7Lq9Hk2mZpQ4vT1bN8wR3cY6uJ0sD5fG9hK2lM4nP7qS1tV3wX5yZ8aB0cD2eF4gH6iJ8kL0mN2";
+      "MIIEowIBAAKCAQEAx7Lq9Hk2mZpQ4vT1bN8wR3cY6uJ0sD5fG9hK2lM4nP7qS1tV3wX5yZ8aB0cD2eF4gH6iJ8kL0mN"
+      "2";
   const std::string text = "aws_secret_access_key = " + aws_secret + "\nbill card " + card +
                            "\npostgres://app:" + db_password + "@db.internal:5432/orders\n" +
                            "-----BEGIN RSA PRIVATE KEY-----\n" + key_body + "\n" +

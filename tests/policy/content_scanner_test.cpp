@@ -45,7 +45,7 @@ TEST(ContentScanner, ConfirmsWithEntropyStopwordsAllowPatternsAndKeywords) {
   d.allow_patterns = {"^TEST"};
   const auto scanner = ContentScanner::build({d});
   EXPECT_EQ(scanner->scan("token = q8Zr3LmN0pX7vB2kT9sW").detections.size(), 1u);
-  EXPECT_TRUE(scanner->scan("token = aaaaaaaaaaaaaaaaaaaa").detections.empty());  // entropy
+  EXPECT_TRUE(scanner->scan("token = aaaaaaaaaaaaaaaaaaaa").detections.empty());   // entropy
   EXPECT_TRUE(scanner->scan("token = abcEXAMPLEdefghij1234").detections.empty());  // stopword
   EXPECT_TRUE(scanner->scan("token = TESTq8Zr3LmN0pX7vB2k").detections.empty());   // allowed
 
@@ -80,19 +80,22 @@ TEST(ContentScanner, PatternWithoutLiteralsIsReadByRe2EverywhereAndReported) {
   // No literal any match must contain: the prefilter cannot rule it out.
   auto d = detector("tag-chars", R"([\x{E0020}-\x{E007F}]{3,})");
   std::vector<DetectorProblem> problems;
-  const auto scanner = ContentScanner::build({d, detector("gh", R"(ghp_[A-Za-z0-9]{36})")}, &problems);
+  const auto scanner =
+      ContentScanner::build({d, detector("gh", R"(ghp_[A-Za-z0-9]{36})")}, &problems);
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_EQ(problems[0].detector_id, "tag-chars");
   EXPECT_FALSE(problems[0].fatal);
   EXPECT_NE(problems[0].message.find("no literal"), std::string::npos);
   // U+E0041 U+E0042 U+E0043 in UTF-8.
-  EXPECT_EQ(scanner->scan("hi \xF3\xA0\x81\x81\xF3\xA0\x81\x82\xF3\xA0\x81\x83 there").detections.size(), 1u);
+  EXPECT_EQ(
+      scanner->scan("hi \xF3\xA0\x81\x81\xF3\xA0\x81\x82\xF3\xA0\x81\x83 there").detections.size(),
+      1u);
 }
 
 TEST(ContentScanner, BadPatternIsAFatalProblemNotACrash) {
   std::vector<DetectorProblem> problems;
-  const auto scanner = ContentScanner::build({detector("bad", "(unclosed"), detector("good", "xyz")},
-                                             &problems);
+  const auto scanner =
+      ContentScanner::build({detector("bad", "(unclosed"), detector("good", "xyz")}, &problems);
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_TRUE(problems[0].fatal);
   EXPECT_EQ(scanner->detector_count(), 1u);

@@ -131,15 +131,15 @@ TEST(GitleaksRules, RecallOnGitleaksOwnCases) {
     total.fp += n.fp;
     total.fp_hits += n.fp_hits;
     if (n.tp_found != n.tp || n.fp_hits != 0) {
-      std::cout << "  " << rule << ": recall " << n.tp_found << "/" << n.tp << ", false-positive hits "
-                << n.fp_hits << "/" << n.fp << "\n";
+      std::cout << "  " << rule << ": recall " << n.tp_found << "/" << n.tp
+                << ", false-positive hits " << n.fp_hits << "/" << n.fp << "\n";
     }
   }
   const double recall = total.tp ? static_cast<double>(total.tp_found) / total.tp : 0;
-  std::cout << "gitleaks: " << rules.detectors.size() << " rules loaded (" << fatal
-            << " unusable, " << re2_only << " by RE2 alone), " << per_rule.size()
-            << " rules with cases; recall " << total.tp_found << "/" << total.tp << " = " << recall
-            << ", false-positive hits " << total.fp_hits << "/" << total.fp << std::endl;
+  std::cout << "gitleaks: " << rules.detectors.size() << " rules loaded (" << fatal << " unusable, "
+            << re2_only << " by RE2 alone), " << per_rule.size() << " rules with cases; recall "
+            << total.tp_found << "/" << total.tp << " = " << recall << ", false-positive hits "
+            << total.fp_hits << "/" << total.fp << std::endl;
   EXPECT_EQ(fatal, 0u);
   EXPECT_GE(recall, 0.97);
   // gitleaks silences most of its false-positive cases with per-rule allowlists, which the

@@ -67,7 +67,8 @@ TEST(PolicyEngine, ModelGovernance) {
   EXPECT_EQ(rules_of(engine.judge(call("deepseek", "deepseek-chat", 3), "", "")),
             (std::set<std::string>{"sanctioned", "deepseek"}));
   // A DeepSeek distill served by vLLM inside the cluster: every rule has a say.
-  const auto f = engine.judge(call("openai-compatible", "DeepSeek-R1-distill-llama-70b-x", 4), "", "");
+  const auto f =
+      engine.judge(call("openai-compatible", "DeepSeek-R1-distill-llama-70b-x", 4), "", "");
   EXPECT_TRUE(rules_of(f).contains("unknown-servers"));
   EXPECT_TRUE(rules_of(engine.judge(call("openai-compatible", "llama-3-r1-distill-8b", 5), "", ""))
                   .contains("deepseek"));
@@ -83,7 +84,8 @@ TEST(PolicyEngine, OrganisationKeysFindPersonalKeys) {
 rules:
   - id: org-keys
     model:
-      organisation_keys: {sha256: [")" + org + R"("], providers: [openai]}
+      organisation_keys: {sha256: [")" +
+                              org + R"("], providers: [openai]}
 )"));
   auto c = call("openai", "gpt-4o");
   c.api_key_sha256 = org;
@@ -165,7 +167,10 @@ TEST(PolicyEngine, PromptAttackIndicators) {
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f[0].kind, FindingKind::kPromptAttack);
   EXPECT_GE(f[0].evidence.size(), 3u);
-  EXPECT_TRUE(engine.judge(call("openai", "gpt-4o", 2), R"({"messages":[{"content":"What is the capital of France?"}]})", "").empty());
+  EXPECT_TRUE(engine
+                  .judge(call("openai", "gpt-4o", 2),
+                         R"({"messages":[{"content":"What is the capital of France?"}]})", "")
+                  .empty());
 }
 
 TEST(PolicyEngine, ScopesAndExceptions) {

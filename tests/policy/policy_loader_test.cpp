@@ -57,8 +57,8 @@ TEST(PolicyLoader, EveryBrokenFileGivesItsErrorAndLocation) {
     ASSERT_TRUE(first_line.starts_with("# expect: ")) << name;
     const std::string expected = first_line.substr(10);
     const std::string error = first_error(text, name);
-    EXPECT_TRUE(error.starts_with(expected)) << name << "\n  expected: " << expected
-                                             << "\n  got:      " << error;
+    EXPECT_TRUE(error.starts_with(expected))
+        << name << "\n  expected: " << expected << "\n  got:      " << error;
   }
   EXPECT_GE(files, 12u);
 }

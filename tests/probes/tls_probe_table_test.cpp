@@ -18,8 +18,8 @@ TEST(TlsProbeTable, SystemLibsslGetsEveryOpenSslProbe) {
   const auto libs = find_system_tls_libraries();
   ASSERT_FALSE(libs.empty()) << "no libssl found on this host";
   const auto plan = plan_probes_for_file(libs.front());
-  for (const char* symbol : {"SSL_write", "SSL_read", "SSL_write_ex", "SSL_read_ex",
-                             "SSL_do_handshake"}) {
+  for (const char* symbol :
+       {"SSL_write", "SSL_read", "SSL_write_ex", "SSL_read_ex", "SSL_do_handshake"}) {
     EXPECT_TRUE(has_symbol(plan, symbol)) << symbol;
   }
 }
@@ -28,8 +28,8 @@ TEST(TlsProbeTable, ExecutableCarryingOpenSslStaticallyGetsItsProbes) {
   // Built with the tests from Debian's libssl.a, so this holds on any machine (node may link
   // the system libssl, as Debian's does, or carry its own, as NodeSource's does).
   const auto plan = plan_probes_for_file(LLMTAP_STATIC_OPENSSL_CLIENT);
-  for (const char* symbol : {"SSL_write", "SSL_read", "SSL_write_ex", "SSL_read_ex",
-                             "SSL_do_handshake", "SSL_free"}) {
+  for (const char* symbol :
+       {"SSL_write", "SSL_read", "SSL_write_ex", "SSL_read_ex", "SSL_do_handshake", "SSL_free"}) {
     EXPECT_TRUE(has_symbol(plan, symbol)) << symbol;
   }
 }

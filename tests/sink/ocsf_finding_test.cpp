@@ -48,8 +48,8 @@ llm::LlmCall call_with_key() {
   return call;
 }
 
-Evidence evidence(std::string id, DetectorCategory category, EvidenceSource source,
-                  size_t offset, std::string_view secret, std::string redacted) {
+Evidence evidence(std::string id, DetectorCategory category, EvidenceSource source, size_t offset,
+                  std::string_view secret, std::string redacted) {
   Evidence e;
   e.detection.detector_id = std::move(id);
   e.detection.category = category;
@@ -138,8 +138,9 @@ Finding prompt_attack_finding() {
   f.evidence.push_back(evidence("ignore-previous-instructions", DetectorCategory::kPromptAttack,
                                 EvidenceSource::kRequest, 5, "ignore all previous instructions",
                                 "ignore all prev**************ions"));
-  f.title = "Prompt attack indicators in a request to gpt-4o-mini (openai): "
-            "ignore-previous-instructions";
+  f.title =
+      "Prompt attack indicators in a request to gpt-4o-mini (openai): "
+      "ignore-previous-instructions";
   f.reason = "1 indicator(s)";
   f.time_realtime_ns = kStartNs;
   f.uid = "b3f1c2d4-f4";
@@ -221,10 +222,11 @@ void expect_common(const json& e, const Finding& f) {
   EXPECT_EQ(i["analytic"],
             json({{"name", f.rule_id}, {"type_id", 1}, {"type", "Rule"}, {"uid", f.rule_id}}));
   EXPECT_EQ(i["created_time"], kStartNs / kMs);
-  EXPECT_EQ(i["related_events"],
-            json::array({{{"uid", "b3f1c2d4-42"}, {"type_uid", 400206},
-                          {"type_name", "HTTP Activity: Post"}, {"severity_id", 1},
-                          {"severity", "Informational"}}}));
+  EXPECT_EQ(i["related_events"], json::array({{{"uid", "b3f1c2d4-42"},
+                                               {"type_uid", 400206},
+                                               {"type_name", "HTTP Activity: Post"},
+                                               {"severity_id", 1},
+                                               {"severity", "Informational"}}}));
 
   const json& p = e["actor"]["process"];
   EXPECT_EQ(p["pid"], 4242);
@@ -232,7 +234,8 @@ void expect_common(const json& e, const Finding& f) {
   EXPECT_EQ(p["cmd_line"], "python3 agent.py --task summarize");
   EXPECT_EQ(p["file"]["path"], "/usr/bin/python3.11");
   EXPECT_EQ(p["user"]["uid"], "1000");
-  EXPECT_EQ(e["device"], json({{"hostname", "node-7.example"}, {"type_id", 0}, {"type", "Unknown"}}));
+  EXPECT_EQ(e["device"],
+            json({{"hostname", "node-7.example"}, {"type_id", 0}, {"type", "Unknown"}}));
 
   const json& u = e["unmapped"]["llmtap"];
   EXPECT_EQ(u["rule_id"], f.rule_id);
@@ -315,11 +318,11 @@ TEST(OcsfFinding, DataExfiltrationIsADataSecurityFinding) {
   EXPECT_EQ(d["detection_system_id"], 1);
   EXPECT_EQ(d["detection_system"], "Endpoint");
   EXPECT_EQ(d["detection_pattern"], "aws-access-key-id,email-address");
-  EXPECT_EQ(d["discovery_details"],
-            json::array({{{"type", "aws-access-key-id"}, {"count", 1},
-                          {"value", "AKIA************KEY7"}},
-                         {{"type", "email-address"}, {"count", 1},
-                          {"value", "ja***********@example.org"}}}));
+  EXPECT_EQ(
+      d["discovery_details"],
+      json::array(
+          {{{"type", "aws-access-key-id"}, {"count", 1}, {"value", "AKIA************KEY7"}},
+           {{"type", "email-address"}, {"count", 1}, {"value", "ja***********@example.org"}}}));
   EXPECT_EQ(d["policy"], json({{"uid", "no-secrets-to-llms"},
                                {"name", "no-secrets-to-llms"},
                                {"desc", "Credentials and personal data must not reach an LLM"}}));
@@ -446,8 +449,8 @@ TEST(OcsfFinding, AnUpdateOfADataFindingHasNoDetections) {
 
 TEST(OcsfFinding, NoSecretEverReachesTheEvent) {
   std::string out;
-  for (const Finding& f : {data_finding(), data_update(), prompt_attack_finding(),
-                           model_finding(), volume_finding()}) {
+  for (const Finding& f : {data_finding(), data_update(), prompt_attack_finding(), model_finding(),
+                           volume_finding()}) {
     append_ocsf_finding(f, kContext, out);
   }
   for (const char* secret : {kFakeAwsKey, kFakeEmail, kFakeApiKey, "ignore all previous instr"}) {

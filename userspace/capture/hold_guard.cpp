@@ -130,8 +130,7 @@ int run_hold_guard(const HoldGuardOptions& o) {
   while (!agent_gone(o.agent_pid, pidfd, o.agent_fd, period_ms)) {
     const auto overdue = table.release_older_than(deadline_ns, monotonic_ns());
     if (!overdue.empty()) {
-      __atomic_add_fetch(&control.get()->holds_released_by_guard, overdue.size(),
-                         __ATOMIC_RELAXED);
+      __atomic_add_fetch(&control.get()->holds_released_by_guard, overdue.size(), __ATOMIC_RELAXED);
     }
   }
   // The agent is gone (or done): nobody else will resume what is left.
@@ -148,7 +147,8 @@ int run_hold_guard(const HoldGuardOptions& o) {
 HoldGuardProcess::HoldGuardProcess(const std::string& pin_dir, std::chrono::milliseconds deadline) {
   int ready[2];
   int agent[2];
-  if (pipe2(ready, O_CLOEXEC) != 0) throw CaptureError("hold guard: pipe: " + std::string(std::strerror(errno)));
+  if (pipe2(ready, O_CLOEXEC) != 0)
+    throw CaptureError("hold guard: pipe: " + std::string(std::strerror(errno)));
   if (pipe2(agent, O_CLOEXEC) != 0) {
     close(ready[0]);
     close(ready[1]);
@@ -167,8 +167,8 @@ HoldGuardProcess::HoldGuardProcess(const std::string& pin_dir, std::chrono::mill
       dup2(null, 1);
     }
     execl("/proc/self/exe", "llmtap", "hold-guard", "--pins", pin_dir.c_str(), "--agent",
-          agent_pid.c_str(), "--deadline-ms", deadline_ms.c_str(), "--ready-fd", "3",
-          "--agent-fd", "4", static_cast<char*>(nullptr));
+          agent_pid.c_str(), "--deadline-ms", deadline_ms.c_str(), "--ready-fd", "3", "--agent-fd",
+          "4", static_cast<char*>(nullptr));
     _exit(127);
   }
   close(ready[1]);

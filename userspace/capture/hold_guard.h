@@ -19,8 +19,8 @@ struct HoldGuardOptions {
   std::string pin_dir;  // HoldPins::dir() of the agent
   pid_t agent_pid = 0;
   std::chrono::milliseconds deadline{500};
-  int ready_fd = -1;    // written once the guard works; -1: none
-  int agent_fd = -1;    // read end of a pipe the agent holds open; EOF: the agent is done
+  int ready_fd = -1;  // written once the guard works; -1: none
+  int agent_fd = -1;  // read end of a pipe the agent holds open; EOF: the agent is done
 };
 
 // The guard's main loop; returns its exit status.

@@ -126,7 +126,8 @@ HoldPins::HoldPins(int holds_fd, int control_fd, const std::string& root) {
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec) throw CaptureError("cannot create " + dir_ + ": " + ec.message());
-  for (const auto& [fd, name] : {std::pair{holds_fd, kHoldsPinName}, {control_fd, kControlPinName}}) {
+  for (const auto& [fd, name] :
+       {std::pair{holds_fd, kHoldsPinName}, {control_fd, kControlPinName}}) {
     const std::string path = dir_ + "/" + name;
     if (bpf_obj_pin(fd, path.c_str()) != 0) {
       const int err = errno;

@@ -50,7 +50,8 @@ std::optional<uint64_t> process_start_ticks(pid_t pid) {
 }
 
 uint64_t boottime_ns_to_ticks(uint64_t ns) {
-  static const uint64_t ns_per_tick = 1'000'000'000ull / static_cast<uint64_t>(sysconf(_SC_CLK_TCK));
+  static const uint64_t ns_per_tick =
+      1'000'000'000ull / static_cast<uint64_t>(sysconf(_SC_CLK_TCK));
   return ns / ns_per_tick;
 }
 

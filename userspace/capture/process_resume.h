@@ -11,10 +11,10 @@
 namespace llmtap::capture {
 
 enum class ResumeOutcome {
-  kResumed,   // SIGCONT sent to the very process that was stopped
-  kGone,      // it exited (or was killed) meanwhile: nothing to resume
-  kNotOurs,   // the pid now names another process: left alone
-  kFailed,    // the signal could not be sent (errno logged)
+  kResumed,  // SIGCONT sent to the very process that was stopped
+  kGone,     // it exited (or was killed) meanwhile: nothing to resume
+  kNotOurs,  // the pid now names another process: left alone
+  kFailed,   // the signal could not be sent (errno logged)
 };
 
 // The process's start time as the kernel keeps it (the group leader's start_boottime, ns),

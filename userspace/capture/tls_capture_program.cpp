@@ -5,21 +5,21 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <time.h>
 #include <spdlog/spdlog.h>
+#include <time.h>
 #include <unistd.h>
 
-#include <array>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdarg>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <string_view>
+#include <thread>
 
 #include "capture/hold_guard.h"
 #include "capture/hold_pins.h"
@@ -146,7 +146,7 @@ struct TlsCaptureProgram::Impl {
   RecordHandler on_proc_event;
   uint32_t ring_bytes = 0;
   HoldStats holds;
-  std::unique_ptr<HoldPins> hold_pins;    // while holds may exist
+  std::unique_ptr<HoldPins> hold_pins;      // while holds may exist
   std::unique_ptr<HoldGuardProcess> guard;  // likewise
   std::chrono::milliseconds hold_deadline{0};
 
@@ -220,8 +220,8 @@ TlsCaptureProgram::TlsCaptureProgram(const CaptureOptions& options, RecordHandle
       throw CaptureError("--cgroup " + options.target_cgroup + ": " + errno_text(errno));
     }
     const uint32_t zero = 0;
-    const int err = bpf_map__update_elem(skel->maps.cgroup_filter, &zero, sizeof(zero),
-                                         &cgroup_fd, sizeof(cgroup_fd), BPF_ANY);
+    const int err = bpf_map__update_elem(skel->maps.cgroup_filter, &zero, sizeof(zero), &cgroup_fd,
+                                         sizeof(cgroup_fd), BPF_ANY);
     close(cgroup_fd);
     if (err != 0) {
       throw CaptureError("--cgroup " + options.target_cgroup +
@@ -230,9 +230,8 @@ TlsCaptureProgram::TlsCaptureProgram(const CaptureOptions& options, RecordHandle
   }
 
   for (const auto& tp : kTracepoints) {
-    bpf_link* link = bpf_program__attach_tracepoint(impl_->program(tp.program),
-                                                    std::string(tp.category).c_str(),
-                                                    std::string(tp.name).c_str());
+    bpf_link* link = bpf_program__attach_tracepoint(
+        impl_->program(tp.program), std::string(tp.category).c_str(), std::string(tp.name).c_str());
     if (link == nullptr) {
       throw CaptureError("cannot attach tracepoint " + std::string(tp.category) + "/" +
                          std::string(tp.name) + ": " + errno_text(errno) +
@@ -247,11 +246,10 @@ TlsCaptureProgram::TlsCaptureProgram(const CaptureOptions& options, RecordHandle
     spdlog::warn("resumed {} processes left stopped by {} llmtap processes that are gone",
                  sweep.resumed, sweep.agents);
   }
-  impl_->ring.reset(
-      ring_buffer__new(bpf_map__fd(skel->maps.events), &Impl::on_ring_record, impl_.get(), nullptr));
-  if (!impl_->ring ||
-      ring_buffer__add(impl_->ring.get(), bpf_map__fd(skel->maps.proc_events),
-                       &Impl::on_proc_record, impl_.get()) != 0) {
+  impl_->ring.reset(ring_buffer__new(bpf_map__fd(skel->maps.events), &Impl::on_ring_record,
+                                     impl_.get(), nullptr));
+  if (!impl_->ring || ring_buffer__add(impl_->ring.get(), bpf_map__fd(skel->maps.proc_events),
+                                       &Impl::on_proc_record, impl_.get()) != 0) {
     throw CaptureError("cannot set up the ring buffers: " + errno_text(errno));
   }
   // Last, so that a constructor that throws never leaves holds behind.
@@ -259,10 +257,10 @@ TlsCaptureProgram::TlsCaptureProgram(const CaptureOptions& options, RecordHandle
   if (holds) {
     try {
       if (ensure_bpffs_mounted()) spdlog::info("mounted bpffs at {}", kBpffsRoot);
-      impl_->hold_pins = std::make_unique<HoldPins>(bpf_map__fd(skel->maps.holds),
-                                                    bpf_map__fd(skel->maps.bss));
-      impl_->guard = std::make_unique<HoldGuardProcess>(impl_->hold_pins->dir(),
-                                                        impl_->hold_deadline);
+      impl_->hold_pins =
+          std::make_unique<HoldPins>(bpf_map__fd(skel->maps.holds), bpf_map__fd(skel->maps.bss));
+      impl_->guard =
+          std::make_unique<HoldGuardProcess>(impl_->hold_pins->dir(), impl_->hold_deadline);
       __atomic_store_n(&skel->bss->holds_enabled, 1, __ATOMIC_SEQ_CST);
       impl_->holds.enabled = true;
     } catch (const CaptureError& e) {
@@ -272,10 +270,11 @@ TlsCaptureProgram::TlsCaptureProgram(const CaptureOptions& options, RecordHandle
     }
   }
   if (!impl_->holds.enabled && options.hold_while_attaching) {
-    spdlog::warn("not holding processes while their TLS code is attached: {}; a process "
-                 "that connects within milliseconds of starting may have its first bytes "
-                 "missed",
-                 impl_->holds.why_disabled);
+    spdlog::warn(
+        "not holding processes while their TLS code is attached: {}; a process "
+        "that connects within milliseconds of starting may have its first bytes "
+        "missed",
+        impl_->holds.why_disabled);
   }
 }
 
@@ -290,7 +289,7 @@ void TlsCaptureProgram::stop_holding() {
   __atomic_store_n(&bss->holds_enabled, 0, __ATOMIC_SEQ_CST);
   for (int spins = 0; __atomic_load_n(&bss->holds_inflight, __ATOMIC_SEQ_CST) != 0; ++spins) {
     if (spins == 100000) {
-          // A BPF program runs for microseconds; never seen.
+      // A BPF program runs for microseconds; never seen.
       spdlog::error("hold programs still running after 1 s; sweeping anyway");
       break;
     }
@@ -301,8 +300,7 @@ void TlsCaptureProgram::stop_holding() {
   }
   impl_->holds.enabled = false;
   impl_->guard.reset();  // its last sweep finds the table empty
-  impl_->holds.released_by_guard =
-      __atomic_load_n(&bss->holds_released_by_guard, __ATOMIC_SEQ_CST);
+  impl_->holds.released_by_guard = __atomic_load_n(&bss->holds_released_by_guard, __ATOMIC_SEQ_CST);
   impl_->hold_pins.reset();
 }
 
@@ -318,8 +316,8 @@ void TlsCaptureProgram::check_hold_guard() {
   if (!impl_->holds.enabled || impl_->guard->alive()) return;
   spdlog::error("the hold guard exited; starting a new one");
   try {
-    impl_->guard = std::make_unique<HoldGuardProcess>(impl_->hold_pins->dir(),
-                                                      impl_->hold_deadline);
+    impl_->guard =
+        std::make_unique<HoldGuardProcess>(impl_->hold_pins->dir(), impl_->hold_deadline);
   } catch (const CaptureError& e) {
     spdlog::error("{}: holds switched off", e.what());
     stop_holding();
@@ -351,8 +349,8 @@ size_t TlsCaptureProgram::attach_file(const std::string& name, int fd,
       // (seconds for node's 100 MB).
       LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe);
       bpf_program* prog = impl_->program(retprobe ? probe.return_program : probe.entry_program);
-      bpf_link* link = bpf_program__attach_uprobe_opts(prog, -1, fd_path.c_str(),
-                                                       probe.file_offset, &opts);
+      bpf_link* link =
+          bpf_program__attach_uprobe_opts(prog, -1, fd_path.c_str(), probe.file_offset, &opts);
       if (link == nullptr) {
         failures += " " + symbol + (retprobe ? "(return)" : "") + ": " + errno_text(errno) + ";";
         continue;

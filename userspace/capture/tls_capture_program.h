@@ -20,14 +20,14 @@
 namespace llmtap::capture {
 
 struct CaptureOptions {
-  uint32_t target_pid = 0;          // 0: every process
-  std::string target_comm;          // empty: every command
-  std::string target_cgroup;        // cgroup v2 directory; empty: every cgroup
+  uint32_t target_pid = 0;           // 0: every process
+  std::string target_comm;           // empty: every command
+  std::string target_cgroup;         // cgroup v2 directory; empty: every cgroup
   bool hold_while_attaching = true;  // stop a process connecting while its TLS lib attaches
   // A stopped process is resumed this long after its stop at the latest (by the guard).
   std::chrono::nanoseconds hold_deadline;
-  uint32_t max_bytes_per_call;      // captured prefix per call; the rest is `truncated`
-  uint32_t ring_buffer_bytes;       // rounded up to a power of two
+  uint32_t max_bytes_per_call;  // captured prefix per call; the rest is `truncated`
+  uint32_t ring_buffer_bytes;   // rounded up to a power of two
   // Records wait in the ring until this many bytes are pending or the next poll tick
   // (batching saves a wakeup per TLS call); 0 wakes the reader on every call.
   uint32_t wakeup_bytes;
@@ -45,18 +45,18 @@ struct CaptureCounters {
   uint64_t read_errors = 0;
   uint64_t lost_proc_events = 0;
   uint64_t holds = 0;
-  uint64_t quiet_bytes = 0;  // bytes of quiet connections: counted, not copied
+  uint64_t quiet_bytes = 0;    // bytes of quiet connections: counted, not copied
   uint64_t holds_skipped = 0;  // holds not made (table full, switched off, refused)
 };
 
 // How holds ended (the kernel counts how many were made: CaptureCounters::holds).
 struct HoldStats {
-  bool enabled = false;           // holds are made on this run (see why_disabled otherwise)
+  bool enabled = false;  // holds are made on this run (see why_disabled otherwise)
   std::string why_disabled;
-  uint64_t released = 0;          // released by llmtap itself (process resumed or gone)
+  uint64_t released = 0;           // released by llmtap itself (process resumed or gone)
   uint64_t released_by_guard = 0;  // released by the hold guard at their deadline
-  uint64_t orphans_resumed = 0;   // processes a dead llmtap left stopped, resumed at start
-  LatencyHistogram hold_time;     // stop to release, for the holds released here
+  uint64_t orphans_resumed = 0;    // processes a dead llmtap left stopped, resumed at start
+  LatencyHistogram hold_time;      // stop to release, for the holds released here
 };
 
 // One incarnation of a file as the kernel names it: see llmtap_file_key.
@@ -95,7 +95,7 @@ class TlsCaptureProgram {
   // Its exec/mmap raises no more events (`count_users`: events only to count its users).
   void mark_file_known(const KernelFileKey& file, bool count_users = false);
   void forget_file(const KernelFileKey& file);  // its next exec/mmap raises an event again
-  void watch_process(uint32_t pid);                   // report its exit
+  void watch_process(uint32_t pid);             // report its exit
   // From now on the kernel counts this connection's calls but copies none of their bytes
   // (LLMTAP_CALL_QUIET): a later stage will never parse them. Ends with the connection.
   void quiet_connection(uint32_t pid, uint64_t ssl);

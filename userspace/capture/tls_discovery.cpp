@@ -111,8 +111,8 @@ bool TlsDiscovery::consider(pid_t pid, const probes::MappedFile& mapped,
   if (!opened) return false;
   const probes::OpenedFile& file = *opened;
   const probes::FileIdentity& id = file.identity();
-  const bool evented = event_key != nullptr && event_key->dev == mapped.kernel_dev &&
-                       event_key->ino == mapped.inode;
+  const bool evented =
+      event_key != nullptr && event_key->dev == mapped.kernel_dev && event_key->ino == mapped.inode;
   const KernelFileKey key = evented ? *event_key : kernel_key_of(id, mapped.kernel_dev);
   if (auto it = attached_.find(id.inode_number()); it != attached_.end()) {
     // The same inode (its probes hold it), perhaps under a new key after a chmod or touch.
@@ -184,10 +184,11 @@ void TlsDiscovery::on_library_mapped(pid_t pid, const KernelFileKey& key, const 
   // is in maps; match by identity, or by name where the two disagree (overlay filesystems).
   const auto files = probes::read_mapped_files(pid);
   for (const auto& file : files) {
-    const bool same = (file.kernel_dev == key.dev && file.inode == key.ino) ||
-                      base_name(file.path) == name;
+    const bool same =
+        (file.kernel_dev == key.dev && file.inode == key.ino) || base_name(file.path) == name;
     if (same && consider(pid, file, &key) && on_attached) {
-      on_attached({probes::host_path_of(pid, file.path), pid, false, monotonic_ns() - event_mono_ns});
+      on_attached(
+          {probes::host_path_of(pid, file.path), pid, false, monotonic_ns() - event_mono_ns});
     }
   }
   resume_if_held(pid);
@@ -213,18 +214,18 @@ void TlsDiscovery::on_proc_event(std::span<const std::byte> record) {
                               ev.file.generation};
       examine_process(pid, true, &key);
       if (stats_.files_attached != before && on_attached) {
-        on_attached({"/proc/" + std::to_string(pid) + "/exe", pid, true,
-                     monotonic_ns() - ev.mono_ns});
+        on_attached(
+            {"/proc/" + std::to_string(pid) + "/exe", pid, true, monotonic_ns() - ev.mono_ns});
       }
       resume_if_held(pid);
       return;
     }
     case LLMTAP_PROC_LIB_MAPPED:
       ++stats_.lib_events;
-      on_library_mapped(pid,
-                        {ev.file.dev, ev.file.ino, ev.file.ctime_sec, ev.file.ctime_nsec,
-                         ev.file.generation},
-                        std::string(ev.name, strnlen(ev.name, sizeof(ev.name))), ev.mono_ns);
+      on_library_mapped(
+          pid,
+          {ev.file.dev, ev.file.ino, ev.file.ctime_sec, ev.file.ctime_nsec, ev.file.generation},
+          std::string(ev.name, strnlen(ev.name, sizeof(ev.name))), ev.mono_ns);
       return;
     case LLMTAP_PROC_EXIT:
       ++stats_.exit_events;

@@ -44,7 +44,8 @@ void log_hold_summary(const capture::CaptureCounters& c, const capture::HoldStat
   spdlog::info(
       "hold summary: holds={} released={} deadline_resumes={} skipped={} orphans_resumed={} "
       "hold_us_p50={} hold_us_p99={} hold_us_max={}{}",
-      c.holds, h.released, h.released_by_guard, c.holds_skipped, h.orphans_resumed, us(h.hold_time.percentile(0.5)), us(h.hold_time.percentile(0.99)),
+      c.holds, h.released, h.released_by_guard, c.holds_skipped, h.orphans_resumed,
+      us(h.hold_time.percentile(0.5)), us(h.hold_time.percentile(0.99)),
       us(h.hold_time.percentile(1.0)),
       h.why_disabled.empty() ? "" : " (holds off: " + h.why_disabled + ")");
 }

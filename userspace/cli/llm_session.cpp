@@ -2,9 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "cli/stop_signal.h"
 #include "enrich/process_identity_cache.h"
 #include "llm/catalog/provider_catalog.h"
-#include "cli/stop_signal.h"
 #include "pipeline/traffic_pipeline.h"
 #include "policy/policy_engine.h"
 

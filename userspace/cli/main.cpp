@@ -5,9 +5,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "capture/hold_guard.h"
-
 #include "capture/capture_error.h"
+#include "capture/hold_guard.h"
 #include "cli/catalog_command.h"
 #include "cli/daemon_command.h"
 #include "cli/policy_command.h"

@@ -32,8 +32,8 @@ int validate_policies(const PolicyFiles& files) {
   const PolicyBuild build = build_policy(files);
   size_t errors = 0;
   for (const auto& p : build.problems) {
-    std::cout << (p.where.empty() ? "" : p.where + ": ") << (p.fatal ? "" : "warning: ") << p.message
-              << "\n";
+    std::cout << (p.where.empty() ? "" : p.where + ": ") << (p.fatal ? "" : "warning: ")
+              << p.message << "\n";
     errors += p.fatal ? 1 : 0;
   }
   if (build.policy) {
@@ -53,10 +53,11 @@ int show_policy(const PolicyFiles& files) {
   for (const auto& r : p.rules) {
     std::cout << "  - id: " << r.rule.id << "\n    kind: " << policy::rule_kind(r.rule.body)
               << "\n    severity: "
-              << (r.rule.severity_from_detectors ? std::string("(from detectors)")
-                                                 : std::string(policy::severity_name(r.rule.severity)))
-              << "\n    action: " << policy::action_name(r.rule.action) << "\n    from: " << r.rule.source
-              << "\n";
+              << (r.rule.severity_from_detectors
+                      ? std::string("(from detectors)")
+                      : std::string(policy::severity_name(r.rule.severity)))
+              << "\n    action: " << policy::action_name(r.rule.action)
+              << "\n    from: " << r.rule.source << "\n";
     if (!r.rule.description.empty()) std::cout << "    description: " << r.rule.description << "\n";
     print_scope("scope", r.rule.scope);
     for (const auto& e : r.rule.exceptions) print_scope("exception", e);
@@ -65,7 +66,8 @@ int show_policy(const PolicyFiles& files) {
     if (used != 0) std::cout << "    detectors: " << used << "\n";
   }
   std::map<std::string, size_t> by_category;
-  for (const auto& d : p.scanner->detectors()) ++by_category[std::string(policy::category_name(d.category))];
+  for (const auto& d : p.scanner->detectors())
+    ++by_category[std::string(policy::category_name(d.category))];
   std::cout << "detectors:";
   for (const auto& [category, n] : by_category) std::cout << " " << category << "=" << n;
   std::cout << " (Hyperscan database " << p.scanner->database_bytes() << " bytes)\n";

@@ -88,7 +88,8 @@ std::shared_ptr<const policy::CompiledPolicy> PolicySource::poll(bool reload_req
     if (!build.policy) {
       ++failed_reloads_;
       for (const auto& p : build.problems) {
-        if (p.fatal) spdlog::error("policy reload failed, the running policy stays: {}", describe(p));
+        if (p.fatal)
+          spdlog::error("policy reload failed, the running policy stays: {}", describe(p));
       }
       return nullptr;
     }

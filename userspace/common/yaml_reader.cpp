@@ -14,8 +14,8 @@ YAML::Node parse_yaml_document(const std::string& text, const std::string& sourc
     throw YamlError(source + ": larger than " + std::to_string(limits.max_text_bytes) + " bytes");
   }
   if (const auto deep = find_excessive_nesting(text, NestingLimits{})) {
-    throw YamlError(source + ":" + std::to_string(deep->line) + ":" +
-                    std::to_string(deep->column) + ": nested too deeply");
+    throw YamlError(source + ":" + std::to_string(deep->line) + ":" + std::to_string(deep->column) +
+                    ": nested too deeply");
   }
   try {
     if (const auto second = find_second_document(text)) {
@@ -50,8 +50,10 @@ std::unordered_map<std::string, YamlField> YamlReader::fields(
     const std::string key = scalar(pair.first, "a key");
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       std::string known;
-      for (const std::string_view k : allowed) known += (known.empty() ? "" : ", ") + std::string(k);
-      fail(pair.first, "unknown key '" + key + "' in " + std::string(what) + " (known: " + known + ")");
+      for (const std::string_view k : allowed)
+        known += (known.empty() ? "" : ", ") + std::string(k);
+      fail(pair.first,
+           "unknown key '" + key + "' in " + std::string(what) + " (known: " + known + ")");
     }
     if (!out.emplace(key, YamlField{pair.first, pair.second}).second) {
       fail(pair.first, "duplicate key '" + key + "' in " + std::string(what));
@@ -110,7 +112,8 @@ bool YamlReader::boolean(const YAML::Node& node, std::string_view what) const {
 const YAML::Node& YamlReader::sequence(const YAML::Node& node, std::string_view what) const {
   if (!node.IsSequence()) fail(node, std::string(what) + " must be a list");
   if (node.size() > limits_.max_items) {
-    fail(node, std::string(what) + " has more than " + std::to_string(limits_.max_items) + " items");
+    fail(node,
+         std::string(what) + " has more than " + std::to_string(limits_.max_items) + " items");
   }
   return node;
 }

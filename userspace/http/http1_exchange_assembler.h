@@ -28,8 +28,8 @@ class Http1ExchangeAssembler {
                          HttpConnectionStats& stats);
   // Bytes missing from one side (see Http1StreamParser::skip_body); false when the
   // connection cannot be followed across them.
-  bool on_gap(bool request_side, uint64_t missing, uint64_t mono_ns,
-              std::vector<HttpExchange>& out, HttpConnectionStats& stats);
+  bool on_gap(bool request_side, uint64_t missing, uint64_t mono_ns, std::vector<HttpExchange>& out,
+              HttpConnectionStats& stats);
   // Completes a read-until-close response; emits what is left, cut or unanswered.
   void on_close(std::vector<HttpExchange>& out, HttpConnectionStats& stats);
 
@@ -64,7 +64,7 @@ class Http1ExchangeAssembler {
   Http1StreamParser requests_;
   Http1StreamParser responses_;
   std::vector<Slot> slots_;  // request order (a deque allocates even when empty)
-  uint64_t filtered_ = 0;  // since the last transfer into the caller's stats
+  uint64_t filtered_ = 0;    // since the last transfer into the caller's stats
   uint64_t evicted_ = 0;
   uint64_t over_budget_ = 0;
   bool stopped_ = false;

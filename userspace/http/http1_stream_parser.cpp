@@ -157,7 +157,8 @@ void Http1StreamParser::feed(std::string_view bytes, uint64_t mono_ns, Http1Mess
 }
 
 void Http1StreamParser::expect_response_to(std::string_view method, bool keep_body) {
-  if (pending_methods_.size() >= kMaxPendingMethods) pending_methods_.erase(pending_methods_.begin());
+  if (pending_methods_.size() >= kMaxPendingMethods)
+    pending_methods_.erase(pending_methods_.begin());
   pending_methods_.push_back({std::string(method), keep_body});
 }
 
@@ -256,8 +257,8 @@ Http1StreamParser::LineStatus Http1StreamParser::take_line(std::string_view& in,
 }
 
 size_t Http1StreamParser::header_budget() const {
-  return limits_.max_header_bytes - std::min<uint64_t>(current_.header_bytes,
-                                                       limits_.max_header_bytes);
+  return limits_.max_header_bytes -
+         std::min<uint64_t>(current_.header_bytes, limits_.max_header_bytes);
 }
 
 void Http1StreamParser::step_start_line(std::string_view& in) {
@@ -324,15 +325,16 @@ void Http1StreamParser::step_chunk_size_line(std::string_view& in) {
 void Http1StreamParser::step_chunk_data_end(std::string_view& in) {
   const LineStatus status = take_line(in, 2);
   if (status == LineStatus::kIncomplete) return;
-  if (status == LineStatus::kTooLong || !line_.empty()) return fail("chunk data longer than its size");
+  if (status == LineStatus::kTooLong || !line_.empty())
+    return fail("chunk data longer than its size");
   current_.wire_bytes += line_wire_bytes_;
   line_.clear();
   phase_ = Phase::kChunkSize;
 }
 
 void Http1StreamParser::step_trailer_line(std::string_view& in, Http1MessageSink& out) {
-  const size_t budget = limits_.max_header_bytes -
-                        std::min<uint64_t>(trailer_bytes_, limits_.max_header_bytes);
+  const size_t budget =
+      limits_.max_header_bytes - std::min<uint64_t>(trailer_bytes_, limits_.max_header_bytes);
   const LineStatus status = take_line(in, budget);
   if (status == LineStatus::kTooLong) return fail("trailer section too large");
   if (status == LineStatus::kIncomplete) return;

@@ -49,8 +49,7 @@ LlmCall LlmCallBuilder::build(const http::HttpExchange& exchange, const CatalogM
   call.api = std::string(to_string(match.family));
   call.operation = std::string(api_operation(match.family));
   call.auth_style = match.auth_style;
-  if (const std::string_view key =
-          api_key_of(request.headers, split_target(request.target).query);
+  if (const std::string_view key = api_key_of(request.headers, split_target(request.target).query);
       !key.empty()) {
     call.api_key_sha256 = sha256_hex(key);
   }

@@ -12,7 +12,8 @@ namespace {
 bool selects(const std::string& selector, const DetectorSpec& d) {
   constexpr std::string_view kCategory = "category:";
   if (selector.starts_with(kCategory)) {
-    return glob_match(std::string_view(selector).substr(kCategory.size()), category_name(d.category));
+    return glob_match(std::string_view(selector).substr(kCategory.size()),
+                      category_name(d.category));
   }
   return glob_match(selector, d.id);
 }
@@ -28,7 +29,8 @@ std::shared_ptr<const CompiledPolicy> compile_policy(Policy policy,
   // The policy's own and extra detectors replace built-in ones of the same id.
   for (auto* extra : {&policy.detectors, &extra_detectors}) {
     for (const DetectorSpec& d : *extra) {
-      auto same = std::find_if(all.begin(), all.end(), [&](const DetectorSpec& x) { return x.id == d.id; });
+      auto same =
+          std::find_if(all.begin(), all.end(), [&](const DetectorSpec& x) { return x.id == d.id; });
       if (same != all.end()) {
         *same = d;
       } else {
@@ -39,20 +41,22 @@ std::shared_ptr<const CompiledPolicy> compile_policy(Policy policy,
   std::vector<DetectorProblem> detector_problems;
   compiled->scanner = ContentScanner::build(std::move(all), &detector_problems);
   for (const auto& p : detector_problems) {
-    problems.push_back({p.source + ":" + std::to_string(p.line), "detector " + p.detector_id + ": " + p.message,
-                        p.fatal});
+    problems.push_back({p.source + ":" + std::to_string(p.line),
+                        "detector " + p.detector_id + ": " + p.message, p.fatal});
   }
   const auto& detectors = compiled->scanner->detectors();
   for (size_t i = 0; i < detectors.size(); ++i) compiled->detector_index[detectors[i].id] = i;
 
   for (const std::string& id : policy.disabled) {
-    if (std::none_of(policy.rules.begin(), policy.rules.end(), [&](const Rule& r) { return r.id == id; })) {
+    if (std::none_of(policy.rules.begin(), policy.rules.end(),
+                     [&](const Rule& r) { return r.id == id; })) {
       problems.push_back({policy.sources.empty() ? "" : policy.sources.back(),
                           "disable: no rule has the id '" + id + "'", false});
     }
   }
   for (const Rule& rule : policy.rules) {
-    if (std::find(policy.disabled.begin(), policy.disabled.end(), rule.id) != policy.disabled.end()) {
+    if (std::find(policy.disabled.begin(), policy.disabled.end(), rule.id) !=
+        policy.disabled.end()) {
       continue;
     }
     CompiledRule cr{rule, std::vector<bool>(detectors.size(), false)};
@@ -66,7 +70,8 @@ std::shared_ptr<const CompiledPolicy> compile_policy(Policy policy,
           }
         }
         if (!any) {
-          problems.push_back({rule.source, "rule " + rule.id + ": unknown detector '" + selector + "'", true});
+          problems.push_back(
+              {rule.source, "rule " + rule.id + ": unknown detector '" + selector + "'", true});
         }
       }
       if (data->detectors.empty()) {
@@ -86,8 +91,8 @@ std::shared_ptr<const CompiledPolicy> compile_policy(Policy policy,
     compiled->rules.push_back(std::move(cr));
   }
   compiled->policy = std::move(policy);
-  const bool fatal = std::any_of(problems.begin() + static_cast<long>(problems_before), problems.end(),
-                                 [](const PolicyProblem& p) { return p.fatal; });
+  const bool fatal = std::any_of(problems.begin() + static_cast<long>(problems_before),
+                                 problems.end(), [](const PolicyProblem& p) { return p.fatal; });
   return fatal ? nullptr : compiled;
 }
 

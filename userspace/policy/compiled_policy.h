@@ -30,8 +30,8 @@ struct CompiledPolicy {
   std::vector<CompiledRule> rules;  // enabled ones, in order
   std::shared_ptr<const ContentScanner> scanner;
   std::unordered_map<std::string, size_t> detector_index;  // id -> index in scanner->detectors()
-  bool scan_requests = false;   // some rule reads request bodies
-  bool scan_responses = false;  // some rule reads response bodies
+  bool scan_requests = false;                              // some rule reads request bodies
+  bool scan_responses = false;                             // some rule reads response bodies
 };
 
 // Compiles `policy` with the built-in detectors and `extra_detectors` (gitleaks files).

@@ -37,7 +37,7 @@ struct Finding {
   uint64_t count = 1;
   bool update = false;
   uint64_t time_realtime_ns = 0;
-  std::string uid;  // stable id of the finding (updates reuse the first one's)
+  std::string uid;    // stable id of the finding (updates reuse the first one's)
   llm::LlmCall call;  // the call it is about (prompt/completion text never copied)
   // Volume findings: what was counted over which window.
   uint64_t volume_tokens = 0;

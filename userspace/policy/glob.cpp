@@ -37,7 +37,8 @@ std::optional<std::string> glob_problem(std::string_view glob) {
   if (glob.empty()) return "an empty pattern";
   if (glob.size() > 256) return "longer than 256 characters";
   if (glob.find_first_of("[]") != std::string_view::npos) {
-    return "'" + std::string(glob) + "' uses [ or ], which globs here do not support (only * and ?)";
+    return "'" + std::string(glob) +
+           "' uses [ or ], which globs here do not support (only * and ?)";
   }
   return std::nullopt;
 }

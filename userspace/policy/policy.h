@@ -90,10 +90,10 @@ struct Rule {
 };
 
 struct Policy {
-  std::vector<Rule> rules;                   // in order; a later file's rule replaces an earlier one
-  std::vector<DetectorSpec> detectors;       // the policy's own (custom) detectors
-  std::vector<std::string> disabled;         // rule ids switched off
-  std::vector<std::string> sources;          // files it was read from ("builtin" first)
+  std::vector<Rule> rules;              // in order; a later file's rule replaces an earlier one
+  std::vector<DetectorSpec> detectors;  // the policy's own (custom) detectors
+  std::vector<std::string> disabled;    // rule ids switched off
+  std::vector<std::string> sources;     // files it was read from ("builtin" first)
 };
 
 std::string_view action_name(Action a);  // "alert", "kill-connection", "kill-process", "hold"

@@ -1,8 +1,9 @@
 #include "policy/policy_engine.h"
 
+#include <time.h>
+
 #include <algorithm>
 #include <set>
-#include <time.h>
 
 #include "policy/glob.h"
 #include "policy/scan_text.h"
@@ -75,10 +76,14 @@ bool is_fallback_provider(std::string_view provider) { return provider.ends_with
 
 std::string_view finding_kind_name(FindingKind k) {
   switch (k) {
-    case FindingKind::kModelGovernance: return "model";
-    case FindingKind::kDataExfiltration: return "data";
-    case FindingKind::kVolume: return "volume";
-    case FindingKind::kPromptAttack: return "prompt_attack";
+    case FindingKind::kModelGovernance:
+      return "model";
+    case FindingKind::kDataExfiltration:
+      return "data";
+    case FindingKind::kVolume:
+      return "volume";
+    case FindingKind::kPromptAttack:
+      return "prompt_attack";
   }
   return "model";
 }
@@ -91,7 +96,9 @@ void PolicyEngine::set_policy(std::shared_ptr<const CompiledPolicy> policy) {
   ++stats_.policy_swaps;
 }
 
-std::shared_ptr<const CompiledPolicy> PolicyEngine::policy() const { return std::atomic_load(&policy_); }
+std::shared_ptr<const CompiledPolicy> PolicyEngine::policy() const {
+  return std::atomic_load(&policy_);
+}
 
 Finding PolicyEngine::make(const CompiledRule& r, const llm::LlmCall& call, FindingKind kind) {
   Finding f;
@@ -136,10 +143,18 @@ std::vector<Finding> PolicyEngine::judge(const llm::LlmCall& call, std::string_v
   for (const CompiledRule& r : policy->rules) {
     if (!applies(r.rule, call)) continue;
     switch (r.rule.body.index()) {
-      case 0: judge_model(r, call, out); break;
-      case 1: judge_data(r, *policy, call, out); break;
-      case 2: judge_volume(r, call, out); break;
-      default: judge_attack(r, *policy, call, out); break;
+      case 0:
+        judge_model(r, call, out);
+        break;
+      case 1:
+        judge_data(r, *policy, call, out);
+        break;
+      case 2:
+        judge_volume(r, call, out);
+        break;
+      default:
+        judge_attack(r, *policy, call, out);
+        break;
     }
   }
   for (const Finding& f : out) stats_.findings += f.update ? 0 : 1;
@@ -233,8 +248,8 @@ void PolicyEngine::judge_data(const CompiledRule& r, const CompiledPolicy& p,
     const DedupeKey key{r.rule.id, call.conn_id, "bulk:distinct-detectors"};
     if (!repeat(key, now)) {
       Finding f = make(r, call, FindingKind::kDataExfiltration);
-      f.title = std::to_string(distinct.size()) + " different kinds of sensitive data in one request to " +
-                model_text(call);
+      f.title = std::to_string(distinct.size()) +
+                " different kinds of sensitive data in one request to " + model_text(call);
       f.reason = "max_distinct_detectors " + std::to_string(d.max_distinct_detectors);
       remember(key, f, now);
       out.push_back(std::move(f));
@@ -256,8 +271,8 @@ void PolicyEngine::judge_volume(const CompiledRule& r, const llm::LlmCall& call,
   }
   auto it = volume_.find(r.rule.id);
   if (it == volume_.end()) it = volume_.emplace(r.rule.id, VolumeTracker(v.window_seconds)).first;
-  const uint64_t tokens = call.tokens.total.value_or(call.tokens.input.value_or(0) +
-                                                     call.tokens.output.value_or(0));
+  const uint64_t tokens =
+      call.tokens.total.value_or(call.tokens.input.value_or(0) + call.tokens.output.value_or(0));
   const uint64_t now_s = realtime_now_ns() / 1'000'000'000;
   const VolumeTotals totals =
       it->second.add(key, now_s, tokens, call.request_bytes + call.response_bytes);

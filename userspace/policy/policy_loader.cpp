@@ -14,8 +14,8 @@ namespace llmtap::policy {
 namespace {
 
 constexpr std::string_view kTopKeys[] = {"version", "detectors", "keywords", "rules", "disable"};
-constexpr std::string_view kRuleKeys[] = {"id",    "description", "severity",      "action",
-                                          "scope", "exceptions",  "model",         "data",
+constexpr std::string_view kRuleKeys[] = {"id",     "description",  "severity", "action",
+                                          "scope",  "exceptions",   "model",    "data",
                                           "volume", "prompt_attack"};
 constexpr std::string_view kScopeKeys[] = {"namespaces", "pod_labels", "containers", "processes",
                                            "uids"};
@@ -90,7 +90,8 @@ ModelPattern PolicyReader::read_model_pattern(const YAML::Node& node) {
   ModelPattern p;
   if (const auto* v = r_.optional(f, "provider")) p.provider = glob(*v, "'provider'");
   if (const auto* v = r_.optional(f, "models")) p.models = globs(*v, "'models'");
-  if (p.provider.empty() && p.models.empty()) r_.fail(node, "a model pattern needs 'provider' or 'models'");
+  if (p.provider.empty() && p.models.empty())
+    r_.fail(node, "a model pattern needs 'provider' or 'models'");
   return p;
 }
 
@@ -112,7 +113,9 @@ ModelRule PolicyReader::read_model(const YAML::Node& node) {
                      [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
       if (lower.size() != 64 || lower.find_first_not_of("0123456789abcdef") != std::string::npos) {
         // Never echo it: it may be a key put here by mistake.
-        r_.fail(item, "a 'sha256' entry is not a SHA-256 in hex (64 digits); never put a key itself here");
+        r_.fail(
+            item,
+            "a 'sha256' entry is not a SHA-256 in hex (64 digits); never put a key itself here");
       }
       m.organisation_key_sha256.push_back(lower);
     }
@@ -147,7 +150,8 @@ DataRule PolicyReader::read_data(const YAML::Node& node) {
     d.min_confidence = *c;
   }
   if (const auto* v = r_.optional(f, "max_distinct_detectors")) {
-    d.max_distinct_detectors = static_cast<uint32_t>(r_.number(*v, "'max_distinct_detectors'", 1, 1000));
+    d.max_distinct_detectors =
+        static_cast<uint32_t>(r_.number(*v, "'max_distinct_detectors'", 1, 1000));
   }
   return d;
 }
@@ -158,11 +162,23 @@ uint64_t parse_duration_seconds(YamlReader& r, const YAML::Node& node) {
   uint64_t scale = 1;
   std::string digits = text;
   switch (text.back()) {
-    case 's': digits.pop_back(); break;
-    case 'm': scale = 60; digits.pop_back(); break;
-    case 'h': scale = 3600; digits.pop_back(); break;
-    case 'd': scale = 86400; digits.pop_back(); break;
-    default: break;
+    case 's':
+      digits.pop_back();
+      break;
+    case 'm':
+      scale = 60;
+      digits.pop_back();
+      break;
+    case 'h':
+      scale = 3600;
+      digits.pop_back();
+      break;
+    case 'd':
+      scale = 86400;
+      digits.pop_back();
+      break;
+    default:
+      break;
   }
   if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos ||
       digits.size() > 6) {
@@ -195,7 +211,8 @@ VolumeRule PolicyReader::read_volume(const YAML::Node& node) {
   if (const auto* b = r_.optional(f, "max_bytes")) {
     v.max_bytes = static_cast<uint64_t>(r_.number(*b, "'max_bytes'", 1, 1e15));
   }
-  if (v.max_tokens == 0 && v.max_bytes == 0) r_.fail(node, "'volume' needs max_tokens or max_bytes");
+  if (v.max_tokens == 0 && v.max_bytes == 0)
+    r_.fail(node, "'volume' needs max_tokens or max_bytes");
   return v;
 }
 
@@ -212,7 +229,8 @@ PromptAttackRule PolicyReader::read_attack(const YAML::Node& node) {
 Rule PolicyReader::read_rule(const YAML::Node& node) {
   r_.set_context("");
   // Errors name the rule from the start, even those about its keys.
-  if (node.IsMap() && node["id"] && node["id"].IsScalar()) r_.set_context("rule " + node["id"].Scalar());
+  if (node.IsMap() && node["id"] && node["id"].IsScalar())
+    r_.set_context("rule " + node["id"].Scalar());
   const auto f = r_.fields(node, "a rule", kRuleKeys);
   Rule rule;
   const YAML::Node& id = r_.require(f, "id", node);
@@ -220,10 +238,12 @@ Rule PolicyReader::read_rule(const YAML::Node& node) {
   if (!is_rule_id(rule.id)) r_.fail(id, "'" + rule.id + "' is not a rule id (a-z, 0-9, -, _, .)");
   r_.set_context("rule " + rule.id);
   rule.source = r_.source() + ":" + std::to_string(node.Mark().line + 1);
-  if (const auto* v = r_.optional(f, "description")) rule.description = r_.scalar(*v, "'description'");
+  if (const auto* v = r_.optional(f, "description"))
+    rule.description = r_.scalar(*v, "'description'");
   if (const auto* v = r_.optional(f, "severity")) {
     const auto s = parse_severity(r_.scalar(*v, "'severity'"));
-    if (!s) r_.fail(*v, "unknown severity '" + v->Scalar() + "' (info, low, medium, high, critical)");
+    if (!s)
+      r_.fail(*v, "unknown severity '" + v->Scalar() + "' (info, low, medium, high, critical)");
     rule.severity = *s;
   }
   if (const auto* v = r_.optional(f, "action")) {
@@ -242,7 +262,8 @@ Rule PolicyReader::read_rule(const YAML::Node& node) {
   }
   if (const auto* v = r_.optional(f, "scope")) rule.scope = read_scope(*v);
   if (const auto* v = r_.optional(f, "exceptions")) {
-    for (const auto& item : r_.sequence(*v, "'exceptions'")) rule.exceptions.push_back(read_scope(item));
+    for (const auto& item : r_.sequence(*v, "'exceptions'"))
+      rule.exceptions.push_back(read_scope(item));
   }
   int kinds = 0;
   for (const std::string_view kind : kBodyKinds) kinds += f.contains(std::string(kind)) ? 1 : 0;
@@ -297,7 +318,8 @@ void PolicyReader::read(const YAML::Node& root, Policy& into) {
   if (root.IsNull()) return;  // an empty file adds nothing
   const auto top = r_.fields(root, "a policy file", kTopKeys);
   if (const auto* v = r_.optional(top, "version")) {
-    if (r_.scalar(*v, "'version'") != "1") r_.fail(*v, "unknown policy version (this llmtap reads 1)");
+    if (r_.scalar(*v, "'version'") != "1")
+      r_.fail(*v, "unknown policy version (this llmtap reads 1)");
   }
   std::set<std::string> ids;
   if (const auto* v = r_.optional(top, "rules")) {
@@ -324,7 +346,8 @@ void PolicyReader::read(const YAML::Node& root, Policy& into) {
   };
   if (const auto* v = r_.optional(top, "detectors")) {
     // Same keys as a detector file; their category defaults to custom.
-    for (auto& d : read_detector_list(r_, *v, DetectorCategory::kCustom)) add_detector(std::move(d));
+    for (auto& d : read_detector_list(r_, *v, DetectorCategory::kCustom))
+      add_detector(std::move(d));
   }
   if (const auto* v = r_.optional(top, "keywords")) {
     for (const auto& node : r_.sequence(*v, "'keywords'")) add_detector(read_keywords(node));
@@ -365,20 +388,28 @@ Policy load_policy(const std::vector<std::string>& files) {
 
 std::string_view action_name(Action a) {
   switch (a) {
-    case Action::kAlert: return "alert";
-    case Action::kKillConnection: return "kill-connection";
-    case Action::kKillProcess: return "kill-process";
-    case Action::kHold: return "hold";
+    case Action::kAlert:
+      return "alert";
+    case Action::kKillConnection:
+      return "kill-connection";
+    case Action::kKillProcess:
+      return "kill-process";
+    case Action::kHold:
+      return "hold";
   }
   return "alert";
 }
 
 std::string_view rule_kind(const RuleBody& body) {
   switch (body.index()) {
-    case 0: return "model";
-    case 1: return "data";
-    case 2: return "volume";
-    default: return "prompt_attack";
+    case 0:
+      return "model";
+    case 1:
+      return "data";
+    case 2:
+      return "volume";
+    default:
+      return "prompt_attack";
   }
 }
 

@@ -41,11 +41,16 @@ Enumerated finding_activity(const Finding& f) {
 // policy::Severity values are OCSF severity_id.
 std::string_view severity_caption(policy::Severity s) {
   switch (s) {
-    case policy::Severity::kInfo: return "Informational";
-    case policy::Severity::kLow: return "Low";
-    case policy::Severity::kMedium: return "Medium";
-    case policy::Severity::kHigh: return "High";
-    case policy::Severity::kCritical: return "Critical";
+    case policy::Severity::kInfo:
+      return "Informational";
+    case policy::Severity::kLow:
+      return "Low";
+    case policy::Severity::kMedium:
+      return "Medium";
+    case policy::Severity::kHigh:
+      return "High";
+    case policy::Severity::kCritical:
+      return "Critical";
   }
   return "Unknown";
 }
@@ -53,9 +58,12 @@ std::string_view severity_caption(policy::Severity s) {
 // policy::Confidence values are OCSF confidence_id.
 std::string_view confidence_caption(policy::Confidence c) {
   switch (c) {
-    case policy::Confidence::kLow: return "Low";
-    case policy::Confidence::kMedium: return "Medium";
-    case policy::Confidence::kHigh: return "High";
+    case policy::Confidence::kLow:
+      return "Low";
+    case policy::Confidence::kMedium:
+      return "Medium";
+    case policy::Confidence::kHigh:
+      return "High";
   }
   return "Unknown";
 }
@@ -88,8 +96,11 @@ Enumerated data_category(const std::vector<Evidence>& evidence) {
   const Evidence* other = nullptr;
   for (const Evidence& e : evidence) {
     switch (e.detection.category) {
-      case policy::DetectorCategory::kSecret: return {6, "Security"};
-      case policy::DetectorCategory::kPersonalData: personal = true; break;
+      case policy::DetectorCategory::kSecret:
+        return {6, "Security"};
+      case policy::DetectorCategory::kPersonalData:
+        personal = true;
+        break;
       default:
         if (other == nullptr) other = &e;
         break;

@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "llm/llm_call.h"
 #include "common/latency_histogram.h"
+#include "llm/llm_call.h"
 #include "sink/watch_style.h"
 
 namespace llmtap::sink {

@@ -51,7 +51,8 @@ std::string_view query_parameter(std::string_view query, std::string_view name) 
 
 std::string_view api_key_of(const std::vector<http::HttpHeader>& headers, std::string_view query) {
   for (const auto& h : headers) {
-    if (http::ascii_iequals(h.name, "authorization") && starts_with_ignoring_case(h.value, "Bearer ")) {
+    if (http::ascii_iequals(h.name, "authorization") &&
+        starts_with_ignoring_case(h.value, "Bearer ")) {
       return std::string_view(h.value).substr(7);
     }
   }

@@ -143,7 +143,8 @@ void ContentScanner::Impl::confirm(const CompiledDetector& d, std::string_view t
     }
     if (secret.empty() || secret.data() == nullptr) continue;
     const std::string_view s(secret.data(), secret.size());
-    const size_t ctx_begin = match_begin > limits.context_bytes ? match_begin - limits.context_bytes : 0;
+    const size_t ctx_begin =
+        match_begin > limits.context_bytes ? match_begin - limits.context_bytes : 0;
     const size_t ctx_end = std::min(text.size(), match_end + limits.context_bytes);
     const std::string_view context = text.substr(ctx_begin, ctx_end - ctx_begin);
 
@@ -188,7 +189,8 @@ std::shared_ptr<const ContentScanner> ContentScanner::build(std::vector<Detector
   impl->limits = limits;
   std::set<std::string> ids;
   auto report = [&](const DetectorSpec& d, std::string message, bool fatal) {
-    if (problems != nullptr) problems->push_back({d.id, d.source, d.line, std::move(message), fatal});
+    if (problems != nullptr)
+      problems->push_back({d.id, d.source, d.line, std::move(message), fatal});
   };
   for (auto& spec : detectors) {
     if (!ids.insert(spec.id).second) {
@@ -203,8 +205,9 @@ std::shared_ptr<const ContentScanner> ContentScanner::build(std::vector<Detector
       continue;
     }
     if (spec.secret_group > re->NumberOfCapturingGroups()) {
-      report(spec, "secret_group " + std::to_string(spec.secret_group) + " but the pattern has " +
-                       std::to_string(re->NumberOfCapturingGroups()) + " groups",
+      report(spec,
+             "secret_group " + std::to_string(spec.secret_group) + " but the pattern has " +
+                 std::to_string(re->NumberOfCapturingGroups()) + " groups",
              true);
       continue;
     }
@@ -275,13 +278,14 @@ ScanResult ContentScanner::scan(std::string_view text) const {
   std::vector<int> atoms;
   if (impl.database && !text.empty()) {
     HsScratch scratch = const_cast<Impl&>(impl).take_scratch();
-    hs_scan(impl.database.get(), text.data(), static_cast<unsigned>(std::min<size_t>(text.size(), UINT32_MAX)), 0,
-            scratch.get(),
-            [](unsigned int id, unsigned long long, unsigned long long, unsigned int, void* ctx) {
-              static_cast<std::vector<int>*>(ctx)->push_back(static_cast<int>(id));
-              return 0;
-            },
-            &atoms);
+    hs_scan(
+        impl.database.get(), text.data(),
+        static_cast<unsigned>(std::min<size_t>(text.size(), UINT32_MAX)), 0, scratch.get(),
+        [](unsigned int id, unsigned long long, unsigned long long, unsigned int, void* ctx) {
+          static_cast<std::vector<int>*>(ctx)->push_back(static_cast<int>(id));
+          return 0;
+        },
+        &atoms);
     const_cast<Impl&>(impl).give_back(std::move(scratch));
   }
   std::vector<int> candidates;

@@ -26,9 +26,9 @@ struct DetectorProblem {
 };
 
 struct ScannerLimits {
-  size_t max_detections = 1000;           // per scan; the rest are counted, not reported
-  size_t max_candidate_bytes = 4096;      // a candidate match is confirmed on at most this
-  size_t context_bytes = 64;              // around a match, for keyword and phone checks
+  size_t max_detections = 1000;       // per scan; the rest are counted, not reported
+  size_t max_candidate_bytes = 4096;  // a candidate match is confirmed on at most this
+  size_t context_bytes = 64;          // around a match, for keyword and phone checks
 };
 
 struct ScanResult {
@@ -41,9 +41,9 @@ class ContentScanner {
   // Compiles `detectors`. Detectors with fatal problems (RE2 cannot compile the pattern) are
   // left out; problems, fatal or not ("no literal to prefilter on"), go to `problems` when
   // given. Throws std::invalid_argument on duplicate ids.
-  static std::shared_ptr<const ContentScanner> build(std::vector<DetectorSpec> detectors,
-                                                     std::vector<DetectorProblem>* problems = nullptr,
-                                                     ScannerLimits limits = {});
+  static std::shared_ptr<const ContentScanner> build(
+      std::vector<DetectorSpec> detectors, std::vector<DetectorProblem>* problems = nullptr,
+      ScannerLimits limits = {});
   ~ContentScanner();
 
   // Thread-safe: each thread gets its own Hyperscan scratch.

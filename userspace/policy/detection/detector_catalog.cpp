@@ -12,9 +12,9 @@ namespace {
 
 constexpr std::string_view kTopKeys[] = {"detectors"};
 constexpr std::string_view kDetectorKeys[] = {
-    "id",        "description",    "category",  "pattern",  "secret_group", "min_entropy",
-    "min_length", "keywords",      "stopwords", "allow_patterns", "validator", "severity",
-    "confidence"};
+    "id",          "description", "category",  "pattern",   "secret_group",
+    "min_entropy", "min_length",  "keywords",  "stopwords", "allow_patterns",
+    "validator",   "severity",    "confidence"};
 
 constexpr std::array<std::pair<DetectorCategory, std::string_view>, 5> kCategories = {{
     {DetectorCategory::kSecret, "secret"},
@@ -93,13 +93,13 @@ DetectorSpec read_detector(YamlReader& r, const YAML::Node& node, std::set<std::
   }
   if (const auto* v = r.optional(f, "validator")) {
     if (!lookup(kValidators, r.scalar(*v, "'validator'"), d.validator)) {
-      r.fail(*v, "unknown validator '" + v->Scalar() +
-                     "' (luhn, iban, us-ssn, email, phone, ip)");
+      r.fail(*v, "unknown validator '" + v->Scalar() + "' (luhn, iban, us-ssn, email, phone, ip)");
     }
   }
   if (const auto* v = r.optional(f, "severity")) {
     const auto s = parse_severity(r.scalar(*v, "'severity'"));
-    if (!s) r.fail(*v, "unknown severity '" + v->Scalar() + "' (info, low, medium, high, critical)");
+    if (!s)
+      r.fail(*v, "unknown severity '" + v->Scalar() + "' (info, low, medium, high, critical)");
     d.severity = *s;
   }
   if (const auto* v = r.optional(f, "confidence")) {
@@ -123,7 +123,8 @@ std::vector<DetectorSpec> read_detector_list(YamlReader& r, const YAML::Node& li
   return out;
 }
 
-std::vector<DetectorSpec> read_detector_file(const std::string& yaml_text, const std::string& source) {
+std::vector<DetectorSpec> read_detector_file(const std::string& yaml_text,
+                                             const std::string& source) {
   const YAML::Node root = parse_yaml_document(yaml_text, source);
   YamlReader r(source);
   const auto top = r.fields(root, "a detector file", kTopKeys);

@@ -16,7 +16,8 @@ namespace llmtap::policy {
 const std::vector<DetectorSpec>& builtin_detectors();
 
 // Reads a detector file; throws YamlError naming file:line:column and the detector.
-std::vector<DetectorSpec> read_detector_file(const std::string& yaml_text, const std::string& source);
+std::vector<DetectorSpec> read_detector_file(const std::string& yaml_text,
+                                             const std::string& source);
 
 // Reads a list of detector definitions (a detector file's `detectors`, or a policy's own),
 // whose category is `default_category` unless they say otherwise.

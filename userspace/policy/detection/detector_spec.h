@@ -21,12 +21,12 @@ enum class DetectorCategory {
 // A check beyond the pattern, run on the candidate secret.
 enum class Validator {
   kNone,
-  kLuhn,         // payment card: Luhn checksum and a known issuer range
-  kIban,         // IBAN: country length and mod-97
-  kUsSsn,        // US SSN: no 000/666/9xx area, no 00 group, no 0000 serial
-  kEmail,        // plausible address with a dotted domain
-  kPhone,        // 7-15 digits (E.164) and a context word nearby
-  kIpAddress,    // IPv4/IPv6 that parses; loopback, private and documentation ranges kept out
+  kLuhn,       // payment card: Luhn checksum and a known issuer range
+  kIban,       // IBAN: country length and mod-97
+  kUsSsn,      // US SSN: no 000/666/9xx area, no 00 group, no 0000 serial
+  kEmail,      // plausible address with a dotted domain
+  kPhone,      // 7-15 digits (E.164) and a context word nearby
+  kIpAddress,  // IPv4/IPv6 that parses; loopback, private and documentation ranges kept out
 };
 
 struct DetectorSpec {
@@ -36,9 +36,9 @@ struct DetectorSpec {
   // RE2 syntax, also compiled by Hyperscan as a prefilter (a pattern Hyperscan refuses is
   // scanned by RE2 alone and reported by `policy validate`).
   std::string pattern;
-  int secret_group = 0;      // capture group holding the secret; 0: the whole match
-  double min_entropy = 0;    // Shannon entropy (bits per byte) the secret must reach
-  size_t min_length = 0;     // bytes the secret must have (long runs: cheaper than {4096,})
+  int secret_group = 0;    // capture group holding the secret; 0: the whole match
+  double min_entropy = 0;  // Shannon entropy (bits per byte) the secret must reach
+  size_t min_length = 0;   // bytes the secret must have (long runs: cheaper than {4096,})
   // Case-insensitive literals; when given, one of them must occur in the match (gitleaks'
   // `keywords`).
   std::vector<std::string> keywords;

@@ -1,8 +1,9 @@
 #include "policy/detection/gitleaks_rules.h"
 
+#include <toml++/toml.h>
+
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "common/yaml_reader.h"
 
@@ -38,14 +39,15 @@ void read_allowlist(const std::string& source, const toml::table& allow, Detecto
   const std::string condition = allow["condition"].value_or<std::string>("OR");
   const auto regexes = string_list(source, allow.get("regexes"), "'regexes'");
   const auto stopwords = string_list(source, allow.get("stopwords"), "'stopwords'");
-  const int parts = (regexes.empty() ? 0 : 1) + (stopwords.empty() ? 0 : 1) +
-                    (allow.contains("paths") ? 1 : 0);
+  const int parts =
+      (regexes.empty() ? 0 : 1) + (stopwords.empty() ? 0 : 1) + (allow.contains("paths") ? 1 : 0);
   if (report && condition == "AND" && parts > 1) {
     problems.push_back({d.id, source, d.line,
                         "allowlist condition AND is applied as OR (an entry alone allows)", false});
   }
   if (report && allow.contains("paths")) {
-    problems.push_back({d.id, source, d.line, "allowlist paths ignored: traffic has no path", false});
+    problems.push_back(
+        {d.id, source, d.line, "allowlist paths ignored: traffic has no path", false});
   }
   if (target == "secret") {
     d.allow_patterns.insert(d.allow_patterns.end(), regexes.begin(), regexes.end());
@@ -72,7 +74,8 @@ GitleaksRules read_gitleaks_rules(const std::string& toml_text, const std::strin
   GitleaksRules out;
   const toml::array* rules = root["rules"].as_array();
   if (rules == nullptr) {
-    if (root.contains("rules")) fail(source, *root.get("rules"), "'rules' must be [[rules]] tables");
+    if (root.contains("rules"))
+      fail(source, *root.get("rules"), "'rules' must be [[rules]] tables");
     throw YamlError(source + ": no [[rules]]");
   }
   // A global [allowlist] (or [[allowlists]]) applies to every rule.
@@ -98,7 +101,8 @@ GitleaksRules read_gitleaks_rules(const std::string& toml_text, const std::strin
     d.description = (*rule)["description"].value_or<std::string>("");
     const auto regex = (*rule)["regex"].value<std::string>();
     if (!regex) {
-      out.problems.push_back({d.id, source, d.line, "a path-only rule: skipped (traffic has no path)", false});
+      out.problems.push_back(
+          {d.id, source, d.line, "a path-only rule: skipped (traffic has no path)", false});
       continue;
     }
     d.pattern = *regex;
@@ -112,7 +116,8 @@ GitleaksRules read_gitleaks_rules(const std::string& toml_text, const std::strin
     if (rule->contains("path")) {
       out.problems.push_back({d.id, source, d.line, "'path' ignored: traffic has no path", false});
     }
-    if (const auto* a = (*rule)["allowlist"].as_table()) read_allowlist(source, *a, d, out.problems);
+    if (const auto* a = (*rule)["allowlist"].as_table())
+      read_allowlist(source, *a, d, out.problems);
     if (const auto* list = (*rule)["allowlists"].as_array()) {
       for (const auto& a : *list) {
         if (const auto* t = a.as_table()) read_allowlist(source, *t, d, out.problems);
