@@ -3,6 +3,7 @@
 // prompts carrying fake secrets and card numbers: exactly the expected findings, redacted, and
 // every event valid OCSF 1.9.0 by the official validator.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -150,6 +151,40 @@ TEST(PolicyE2E, DaemonReportsExactlyTheExpectedRedactedValidFindings) {
   const ChildResult v =
       run_child({"python3", validator, "--version", "1.9.0", "--quiet", events.string()});
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+}
+
+// Reload: a changed file is picked up by itself, a broken one keeps the running policy with its
+// error logged, SIGHUP reloads on demand; the counts are in the exit summary.
+TEST(PolicyE2E, PolicyReloadsOnChangeAndSighupAndKeepsTheOldOneWhenBroken) {
+  LLMTAP_REQUIRE_ROOT();
+  Fixture f;
+  const fs::path policy = f.dir / "reload.yaml";
+  std::ofstream(policy) << "rules:\n  - id: first\n    model: {unknown: true}\n";
+  std::optional<TraceSession> daemon;
+  try {
+    daemon.emplace(std::vector<std::string>{"--policy", policy.string(), "--no-hold"},
+                   std::chrono::seconds(60), std::vector<std::string>{}, "daemon");
+  } catch (const std::exception& e) {
+    LLMTAP_BPF_UNAVAILABLE(e.what());
+  }
+  auto wait_for = [&](const std::string& text) {
+    for (int i = 0; i < 100; ++i) {
+      if (daemon->stderr_text().find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  };
+  std::ofstream(policy) << "rules:\n  - id: first\n    modl: {unknown: true}\n";
+  EXPECT_TRUE(wait_for("policy reload failed, the running policy stays: " + policy.string() +
+                       ":3:5: rule first: unknown key 'modl'"))
+      << daemon->stderr_text();
+  std::ofstream(policy) << "rules:\n  - id: second\n    model: {unknown: true}\n";
+  EXPECT_TRUE(wait_for("policy reloaded")) << daemon->stderr_text();
+  kill(daemon->pid(), SIGHUP);
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  const auto summary = daemon->stop();
+  EXPECT_EQ(summary.at("policy_reloads"), 2u) << daemon->stderr_text();
+  EXPECT_EQ(summary.at("failed_reloads"), 1u);
 }
 
 }  // namespace
