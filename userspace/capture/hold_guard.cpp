@@ -8,21 +8,20 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <type_traits>
 
 #include "capture/capture_error.h"
 #include "capture/hold_pins.h"
 #include "capture/hold_table.h"
+#include "capture/process_resume.h"
+#include "capture/wall_clock.h"
 #include "tls_capture.skel.h"
 
 namespace llmtap::capture {
@@ -30,12 +29,6 @@ namespace {
 
 // The agent's .bss: the hold switch, the in-flight count, the guard's counter.
 using Control = std::remove_pointer_t<decltype(tls_capture::bss)>;
-
-uint64_t monotonic_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 class PinnedControl {
  public:
@@ -78,19 +71,9 @@ void switch_holds_off(Control* control) {
 // down. An llmtap that dies holding many probes takes seconds to finish dying (each probe's
 // removal waits for RCU); the guard must not wait for that.
 bool exiting(pid_t pid) {
-  constexpr unsigned long kPfExiting = 0x4;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t close = text.rfind(')');
-  if (close == std::string::npos) return true;  // gone
-  std::istringstream fields(text.substr(close + 1));
-  std::string field;
-  for (int i = 0; i < 7; ++i) fields >> field;  // state ppid pgrp session tty tpgid flags
-  try {
-    return (std::stoul(field) & kPfExiting) != 0;
-  } catch (const std::exception&) {
-    return true;
-  }
+  constexpr uint64_t kPfExiting = 0x4;
+  const auto flags = process_stat_field(pid, 9);
+  return !flags || (*flags & kPfExiting) != 0;  // gone counts as exiting
 }
 
 // The agent is done (closed its end of the pipe), dead, or dying.
@@ -128,14 +111,14 @@ int run_hold_guard(const HoldGuardOptions& o) {
   // Check a few times per deadline: a hold ends at most deadline + period after its stop.
   const int period_ms = static_cast<int>(std::max<int64_t>(5, o.deadline.count() / 20));
   while (!agent_gone(o.agent_pid, pidfd, o.agent_fd, period_ms)) {
-    const auto overdue = table.release_older_than(deadline_ns, monotonic_ns());
+    const auto overdue = table.release_older_than(deadline_ns, monotonic_now_ns());
     if (!overdue.empty()) {
       __atomic_add_fetch(&control.get()->holds_released_by_guard, overdue.size(), __ATOMIC_RELAXED);
     }
   }
   // The agent is gone (or done): nobody else will resume what is left.
   switch_holds_off(control.get());
-  const auto left = table.release_older_than(0, monotonic_ns());
+  const auto left = table.release_older_than(0, monotonic_now_ns());
   __atomic_add_fetch(&control.get()->holds_released_by_guard, left.size(), __ATOMIC_RELAXED);
   std::error_code ec;
   std::filesystem::remove_all(o.pin_dir, ec);

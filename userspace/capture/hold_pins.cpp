@@ -16,18 +16,13 @@
 #include "capture/capture_error.h"
 #include "capture/hold_table.h"
 #include "capture/process_resume.h"
+#include "capture/wall_clock.h"
 #include "llmtap_abi.h"
 
 namespace llmtap::capture {
 namespace {
 
 namespace fs = std::filesystem;
-
-uint64_t monotonic_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 bool is_bpffs(const char* path) {
   struct statfs st {};
@@ -83,7 +78,7 @@ uint64_t sweep_directory(const fs::path& dir) {
   const MapFd holds(dir / kHoldsPinName);
   uint64_t resumed = 0;
   if (holds.get() >= 0 && holds.value_size() == sizeof(llmtap_hold)) {
-    for (const auto& r : HoldTable(holds.get()).release_older_than(0, monotonic_ns())) {
+    for (const auto& r : HoldTable(holds.get()).release_older_than(0, monotonic_now_ns())) {
       if (r.outcome == ResumeOutcome::kResumed) ++resumed;
     }
   } else if (holds.get() >= 0) {

@@ -30,24 +30,28 @@ class PidFd {
 
 }  // namespace
 
-std::optional<uint64_t> process_start_ticks(pid_t pid) {
+std::optional<uint64_t> process_stat_field(pid_t pid, int n) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so start after the
-  // last ')'; starttime is field 22, the 20th after it.
+  // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so count from the last
+  // ')', after which comes field 3.
   const size_t close = text.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
+  if (close == std::string::npos || n < 3) return std::nullopt;
   std::istringstream fields(text.substr(close + 1));
   std::string field;
-  for (int i = 0; i < 20; ++i) {
+  for (int i = 3; i <= n; ++i) {
     if (!(fields >> field)) return std::nullopt;
   }
   try {
-    return std::stoull(field);
+    size_t used = 0;
+    const uint64_t value = std::stoull(field, &used);
+    return used == field.size() ? std::optional<uint64_t>(value) : std::nullopt;
   } catch (const std::exception&) {
     return std::nullopt;
   }
 }
+
+std::optional<uint64_t> process_start_ticks(pid_t pid) { return process_stat_field(pid, 22); }
 
 uint64_t boottime_ns_to_ticks(uint64_t ns) {
   static const uint64_t ns_per_tick =

@@ -17,6 +17,10 @@ enum class ResumeOutcome {
   kFailed,   // the signal could not be sent (errno logged)
 };
 
+// Field `n` (1-based, as proc(5) numbers them; 3 or later) of /proc/PID/stat as a number:
+// nullopt when the process is gone or the field is not a number.
+std::optional<uint64_t> process_stat_field(pid_t pid, int n);
+
 // The process's start time as the kernel keeps it (the group leader's start_boottime, ns),
 // from /proc/PID/stat, in whole clock ticks: nullopt when the process is gone.
 std::optional<uint64_t> process_start_ticks(pid_t pid);

@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +22,7 @@
 
 #include "capture/hold_guard.h"
 #include "capture/hold_pins.h"
+#include "capture/wall_clock.h"
 #include "llmtap_abi.h"
 #include "tls_capture.skel.h"
 
@@ -79,12 +79,6 @@ constexpr std::array<Tracepoint, 13> kTracepoints = {{
     {"tp_process_exec", "sched", "sched_process_exec"},
     {"tp_process_exit", "sched", "sched_process_exit"},
 }};
-
-uint64_t monotonic_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 uint32_t ring_size_for(uint32_t requested) {
   const uint32_t page = static_cast<uint32_t>(sysconf(_SC_PAGESIZE));
@@ -295,7 +289,7 @@ void TlsCaptureProgram::stop_holding() {
     }
     usleep(10);
   }
-  for (const auto& r : impl_->hold_table().release_older_than(0, monotonic_ns())) {
+  for (const auto& r : impl_->hold_table().release_older_than(0, monotonic_now_ns())) {
     impl_->count_release(r);
   }
   impl_->holds.enabled = false;
@@ -326,7 +320,7 @@ void TlsCaptureProgram::check_hold_guard() {
 
 std::optional<ReleasedHold> TlsCaptureProgram::end_hold_window(uint32_t pid) {
   bpf_map__delete_elem(impl_->skel->maps.hold_tokens, &pid, sizeof(pid), 0);
-  auto released = impl_->hold_table().release(static_cast<pid_t>(pid), monotonic_ns());
+  auto released = impl_->hold_table().release(static_cast<pid_t>(pid), monotonic_now_ns());
   if (released) impl_->count_release(*released);
   return released;
 }

@@ -3,7 +3,6 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/sysmacros.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,17 +10,12 @@
 #include <filesystem>
 #include <optional>
 
+#include "capture/wall_clock.h"
 #include "llmtap_abi.h"
 #include "probes/tls_probe_table.h"
 
 namespace llmtap::capture {
 namespace {
-
-uint64_t monotonic_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 uint64_t kernel_dev_of(dev_t device) {
   return (static_cast<uint64_t>(major(device)) << 20) | minor(device);
@@ -188,7 +182,7 @@ void TlsDiscovery::on_library_mapped(pid_t pid, const KernelFileKey& key, const 
         (file.kernel_dev == key.dev && file.inode == key.ino) || base_name(file.path) == name;
     if (same && consider(pid, file, &key) && on_attached) {
       on_attached(
-          {probes::host_path_of(pid, file.path), pid, false, monotonic_ns() - event_mono_ns});
+          {probes::host_path_of(pid, file.path), pid, false, monotonic_now_ns() - event_mono_ns});
     }
   }
   resume_if_held(pid);
@@ -215,7 +209,7 @@ void TlsDiscovery::on_proc_event(std::span<const std::byte> record) {
       examine_process(pid, true, &key);
       if (stats_.files_attached != before && on_attached) {
         on_attached(
-            {"/proc/" + std::to_string(pid) + "/exe", pid, true, monotonic_ns() - ev.mono_ns});
+            {"/proc/" + std::to_string(pid) + "/exe", pid, true, monotonic_now_ns() - ev.mono_ns});
       }
       resume_if_held(pid);
       return;

@@ -1,9 +1,18 @@
 #pragma once
 // BPF stamps events with CLOCK_MONOTONIC; users want wall-clock time.
 
+#include <time.h>
+
 #include <cstdint>
 
 namespace llmtap::capture {
+
+// CLOCK_MONOTONIC now, in ns: the clock BPF stamps events and holds with.
+inline uint64_t monotonic_now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
+}
 
 class WallClock {
  public:

@@ -1,7 +1,6 @@
 #include "cli/capture_session.h"
 
 #include <spdlog/spdlog.h>
-#include <time.h>
 
 #include <chrono>
 #include <utility>
@@ -72,11 +71,7 @@ void log_summary(const capture::CaptureCounters& c, const capture::AssemblerStat
 
 }  // namespace
 
-uint64_t monotonic_now_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
+uint64_t monotonic_now_ns() { return capture::monotonic_now_ns(); }
 
 uint64_t realtime_ns(uint64_t mono_ns) { return wall_clock().realtime_ns(mono_ns); }
 
