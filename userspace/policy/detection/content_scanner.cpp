@@ -39,16 +39,16 @@ bool contains_case_insensitive(std::string_view haystack, std::string_view needl
 // A detector ready to confirm candidates.
 struct CompiledDetector {
   DetectorSpec spec;
-  std::unique_ptr<RE2> pattern;
+  const RE2* pattern = nullptr;  // the filter's own compiled copy
   std::vector<std::unique_ptr<RE2>> allow;
-  bool prefiltered = false;  // has literals in the Hyperscan database; else RE2 reads every text
 };
 
-// A candidate region for one detector: RE2 looks for matches inside it.
-struct Window {
-  size_t begin = 0;
-  size_t end = 0;
-};
+RE2::Options pattern_options() {
+  RE2::Options options;
+  options.set_log_errors(false);
+  options.set_max_mem(64 << 20);
+  return options;
+}
 
 }  // namespace
 
@@ -62,13 +62,15 @@ struct ContentScanner::Impl {
   std::vector<std::string> atoms;
   HsDatabase database;  // the atoms, as case-insensitive literals
   size_t database_bytes = 0;
-  std::vector<int> unfiltered;  // detectors no literal can rule out
+  // Filter id -> index in `detectors`, or -1 for a pattern the filter holds but that is
+  // unusable (its secret_group or allow patterns are wrong).
+  std::vector<int> detector_of;
   ScannerLimits limits;
 
-  std::mutex scratch_mutex;
-  std::vector<HsScratch> idle_scratch;  // one per concurrent scan, reused
+  mutable std::mutex scratch_mutex;
+  mutable std::vector<HsScratch> idle_scratch;  // one per concurrent scan, reused
 
-  HsScratch take_scratch() {
+  HsScratch take_scratch() const {
     {
       std::lock_guard lock(scratch_mutex);
       if (!idle_scratch.empty()) {
@@ -81,13 +83,12 @@ struct ContentScanner::Impl {
     if (hs_alloc_scratch(database.get(), &s) != HS_SUCCESS) throw std::bad_alloc();
     return HsScratch(s);
   }
-  void give_back(HsScratch s) {
+  void give_back(HsScratch s) const {
     std::lock_guard lock(scratch_mutex);
     idle_scratch.push_back(std::move(s));
   }
 
-  void confirm(const CompiledDetector& d, std::string_view text, Window w,
-               std::vector<Detection>& out) const;
+  void confirm(const CompiledDetector& d, std::string_view text, std::vector<Detection>& out) const;
 };
 
 namespace {
@@ -114,14 +115,14 @@ bool validated(const DetectorSpec& spec, std::string_view secret, std::string_vi
 
 }  // namespace
 
-void ContentScanner::Impl::confirm(const CompiledDetector& d, std::string_view text, Window w,
+void ContentScanner::Impl::confirm(const CompiledDetector& d, std::string_view text,
                                    std::vector<Detection>& out) const {
   const RE2& re = *d.pattern;
   const int groups = re.NumberOfCapturingGroups();
   std::vector<re2::StringPiece> sub(static_cast<size_t>(groups) + 1);
-  size_t pos = w.begin;
-  while (pos < w.end) {
-    if (!re.Match(re2::StringPiece(text.data(), text.size()), pos, w.end, RE2::UNANCHORED,
+  size_t pos = 0;
+  while (pos < text.size()) {
+    if (!re.Match(re2::StringPiece(text.data(), text.size()), pos, text.size(), RE2::UNANCHORED,
                   sub.data(), static_cast<int>(sub.size()))) {
       break;
     }
@@ -192,22 +193,23 @@ std::shared_ptr<const ContentScanner> ContentScanner::build(std::vector<Detector
     if (problems != nullptr)
       problems->push_back({d.id, d.source, d.line, std::move(message), fatal});
   };
+  const RE2::Options options = pattern_options();
   for (auto& spec : detectors) {
     if (!ids.insert(spec.id).second) {
       throw std::invalid_argument("duplicate detector id " + spec.id);
     }
-    RE2::Options options;
-    options.set_log_errors(false);
-    options.set_max_mem(64 << 20);
-    auto re = std::make_unique<RE2>(spec.pattern, options);
-    if (!re->ok()) {
-      report(spec, "pattern does not compile: " + re->error(), true);
+    // Compiled once, by the filter, which keeps it for confirmation too.
+    int id = -1;
+    if (impl->filter.Add(spec.pattern, options, &id) != RE2::NoError) {
+      report(spec, "pattern does not compile: " + RE2(spec.pattern, options).error(), true);
       continue;
     }
-    if (spec.secret_group > re->NumberOfCapturingGroups()) {
+    impl->detector_of.push_back(-1);  // until it proves usable
+    const RE2& re = impl->filter.GetRE2(id);
+    if (spec.secret_group > re.NumberOfCapturingGroups()) {
       report(spec,
              "secret_group " + std::to_string(spec.secret_group) + " but the pattern has " +
-                 std::to_string(re->NumberOfCapturingGroups()) + " groups",
+                 std::to_string(re.NumberOfCapturingGroups()) + " groups",
              true);
       continue;
     }
@@ -223,19 +225,12 @@ std::shared_ptr<const ContentScanner> ContentScanner::build(std::vector<Detector
       compiled.allow.push_back(std::move(allow));
     }
     if (!allow_ok) continue;
-    compiled.pattern = std::move(re);
+    compiled.pattern = &re;
     compiled.spec = spec;
+    impl->detector_of[static_cast<size_t>(id)] = static_cast<int>(impl->detectors.size());
     impl->detectors.push_back(std::move(compiled));
   }
 
-  // The filter holds its own copy of each pattern, in the same order as `detectors`.
-  for (const auto& d : impl->detectors) {
-    int id = -1;
-    RE2::Options options;
-    options.set_log_errors(false);
-    options.set_max_mem(64 << 20);
-    impl->filter.Add(d.spec.pattern, options, &id);
-  }
   impl->filter.Compile(&impl->atoms);
   if (!impl->atoms.empty()) {
     std::vector<const char*> literals;
@@ -260,12 +255,13 @@ std::shared_ptr<const ContentScanner> ContentScanner::build(std::vector<Detector
     impl->database.reset(db);
   }
   // Which detectors no literal can rule out: RE2 reads every text for them.
-  impl->filter.AllPotentials({}, &impl->unfiltered);
-  for (auto& d : impl->detectors) d.prefiltered = true;
-  for (const int i : impl->unfiltered) {
-    impl->detectors[static_cast<size_t>(i)].prefiltered = false;
-    report(impl->detectors[static_cast<size_t>(i)].spec,
-           "no literal to prefilter on: RE2 reads every text for it", false);
+  std::vector<int> unfiltered;
+  impl->filter.AllPotentials({}, &unfiltered);
+  for (const int id : unfiltered) {
+    if (const int i = impl->detector_of[static_cast<size_t>(id)]; i >= 0) {
+      report(impl->detectors[static_cast<size_t>(i)].spec,
+             "no literal to prefilter on: RE2 reads every text for it", false);
+    }
   }
   if (impl->database) hs_database_size(impl->database.get(), &impl->database_bytes);
   for (const auto& d : impl->detectors) impl->specs.push_back(d.spec);
@@ -277,7 +273,7 @@ ScanResult ContentScanner::scan(std::string_view text) const {
   const Impl& impl = *impl_;
   std::vector<int> atoms;
   if (impl.database && !text.empty()) {
-    HsScratch scratch = const_cast<Impl&>(impl).take_scratch();
+    HsScratch scratch = impl.take_scratch();
     hs_scan(
         impl.database.get(), text.data(),
         static_cast<unsigned>(std::min<size_t>(text.size(), UINT32_MAX)), 0, scratch.get(),
@@ -286,13 +282,14 @@ ScanResult ContentScanner::scan(std::string_view text) const {
           return 0;
         },
         &atoms);
-    const_cast<Impl&>(impl).give_back(std::move(scratch));
+    impl.give_back(std::move(scratch));
   }
   std::vector<int> candidates;
   impl.filter.AllPotentials(atoms, &candidates);
-  for (const int i : candidates) {
-    impl.confirm(impl.detectors[static_cast<size_t>(i)], text, Window{0, text.size()},
-                 result.detections);
+  for (const int id : candidates) {
+    if (const int i = impl.detector_of[static_cast<size_t>(id)]; i >= 0) {
+      impl.confirm(impl.detectors[static_cast<size_t>(i)], text, result.detections);
+    }
   }
 
   auto& dets = result.detections;

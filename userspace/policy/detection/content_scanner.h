@@ -26,9 +26,8 @@ struct DetectorProblem {
 };
 
 struct ScannerLimits {
-  size_t max_detections = 1000;       // per scan; the rest are counted, not reported
-  size_t max_candidate_bytes = 4096;  // a candidate match is confirmed on at most this
-  size_t context_bytes = 64;          // around a match, for keyword and phone checks
+  size_t max_detections = 1000;  // per scan; the rest are counted, not reported
+  size_t context_bytes = 64;     // around a match, for keyword and phone checks
 };
 
 struct ScanResult {
