@@ -107,7 +107,7 @@ Finding PolicyEngine::make(const CompiledRule& r, const llm::LlmCall& call, Find
   f.kind = kind;
   f.severity = r.rule.severity;
   f.action = r.rule.action;
-  f.time_realtime_ns = call.start_realtime_ns != 0 ? call.start_realtime_ns : realtime_now_ns();
+  f.time_realtime_ns = call.start_realtime_ns != 0 ? call.start_realtime_ns : now_ns_;
   f.uid = options_.uid_prefix + "-f" + std::to_string(++sequence_);
   f.call = call;
   f.call.prompt_text.reset();
@@ -120,7 +120,8 @@ std::vector<Finding> PolicyEngine::judge(const llm::LlmCall& call, std::string_v
   const std::shared_ptr<const CompiledPolicy> policy = this->policy();  // one policy, whole
   std::vector<Finding> out;
   ++stats_.calls;
-  expire(realtime_now_ns(), out);
+  now_ns_ = realtime_now_ns();  // one reading for the whole call
+  expire(now_ns_, out);
   if (!policy) return out;
 
   request_hits_.clear();
@@ -196,7 +197,7 @@ void PolicyEngine::judge_model(const CompiledRule& r, const llm::LlmCall& call,
   }
   if (title.empty()) return;
   const DedupeKey key{r.rule.id, call.conn_id, title};
-  const uint64_t now = realtime_now_ns();
+  const uint64_t now = now_ns_;
   if (repeat(key, now)) return;
   Finding f = make(r, call, FindingKind::kModelGovernance);
   f.title = std::move(title);
@@ -208,7 +209,7 @@ void PolicyEngine::judge_model(const CompiledRule& r, const llm::LlmCall& call,
 void PolicyEngine::judge_data(const CompiledRule& r, const CompiledPolicy& p,
                               const llm::LlmCall& call, std::vector<Finding>& out) {
   const auto& d = std::get<DataRule>(r.rule.body);
-  const uint64_t now = realtime_now_ns();
+  const uint64_t now = now_ns_;
   std::vector<Evidence> fresh;
   std::set<std::string> distinct;
   for (const auto* hits : {&request_hits_, &response_hits_}) {
@@ -273,7 +274,7 @@ void PolicyEngine::judge_volume(const CompiledRule& r, const llm::LlmCall& call,
   if (it == volume_.end()) it = volume_.emplace(r.rule.id, VolumeTracker(v.window_seconds)).first;
   const uint64_t tokens =
       call.tokens.total.value_or(call.tokens.input.value_or(0) + call.tokens.output.value_or(0));
-  const uint64_t now_s = realtime_now_ns() / 1'000'000'000;
+  const uint64_t now_s = now_ns_ / 1'000'000'000;
   const VolumeTotals totals =
       it->second.add(key, now_s, tokens, call.request_bytes + call.response_bytes);
   const bool over = (v.max_tokens != 0 && totals.tokens > v.max_tokens) ||
@@ -308,7 +309,7 @@ void PolicyEngine::judge_attack(const CompiledRule& r, const CompiledPolicy& p,
   std::string names;
   for (const auto& id : indicators) names += (names.empty() ? "" : ", ") + id;
   const DedupeKey key{r.rule.id, call.conn_id, names};
-  const uint64_t now = realtime_now_ns();
+  const uint64_t now = now_ns_;
   if (repeat(key, now)) return;
   Finding f = make(r, call, FindingKind::kPromptAttack);
   Confidence confidence = Confidence::kLow;
@@ -335,12 +336,16 @@ void PolicyEngine::remember(const DedupeKey& key, const Finding& f, uint64_t now
   p.first = f;
   p.first.evidence.clear();
   p.window_end_ns = now_ns + options_.dedupe_window_ns;
+  next_expiry_ns_ = std::min(next_expiry_ns_, p.window_end_ns);
   dedupe_[key] = std::move(p);
 }
 
 void PolicyEngine::expire(uint64_t now_ns, std::vector<Finding>& out) {
+  if (now_ns < next_expiry_ns_) return;  // no window has ended: not a walk per call
+  next_expiry_ns_ = UINT64_MAX;
   for (auto it = dedupe_.begin(); it != dedupe_.end();) {
     if (now_ns < it->second.window_end_ns) {
+      next_expiry_ns_ = std::min(next_expiry_ns_, it->second.window_end_ns);
       ++it;
       continue;
     }

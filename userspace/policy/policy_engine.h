@@ -81,6 +81,8 @@ class PolicyEngine {
   EngineStats stats_;
   uint64_t sequence_ = 0;
   std::map<DedupeKey, Pending> dedupe_;
+  uint64_t next_expiry_ns_ = UINT64_MAX;  // the earliest window end in dedupe_
+  uint64_t now_ns_ = 0;                   // CLOCK_REALTIME when the current call's judging began
   std::map<std::string, VolumeTracker> volume_;  // by rule id
   // This call's scans (one per body, shared by every rule).
   std::string request_text_;
