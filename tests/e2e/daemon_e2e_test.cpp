@@ -29,22 +29,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using Record = LlmRecord;
 
-constexpr const char* kLocalCatalog = R"(version: 1
-entries:
-  - id: test-local-anthropic
-    provider: anthropic
-    hosts: ["127.0.0.1"]
-    routes:
-      - {path: /v1/messages, family: anthropic.messages}
-  - id: test-local-openai
-    provider: openai
-    hosts: ["127.0.0.1"]
-    routes:
-      - {path: /v1/chat/completions, family: openai.chat_completions}
-      - {path: /v1/responses, family: openai.responses}
-      - {path: /v1/embeddings, family: openai.embeddings}
-)";
-
 class DaemonE2E : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -54,7 +38,7 @@ class DaemonE2E : public ::testing::Test {
     if (geteuid() != 0) return;
     // The SDKs call 127.0.0.1: a user catalog (no rebuild) names it as OpenAI and Anthropic.
     const fs::path catalog = fixture_->dir / "local-providers.yaml";
-    std::ofstream(catalog) << kLocalCatalog;
+    std::ofstream(catalog) << kLocalLlmCatalog;
     try {
       daemon_ =
           new TraceSession({"--catalog", catalog.string()}, std::chrono::seconds(30), {}, "daemon");

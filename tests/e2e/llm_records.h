@@ -19,6 +19,24 @@ namespace llmtap::e2e {
 
 std::filesystem::path corpus_dir();  // tests/data/corpus
 
+// A user catalog (no rebuild) naming 127.0.0.1 as OpenAI and Anthropic, for clients that call
+// the local test servers as if they were those providers.
+inline constexpr const char* kLocalLlmCatalog = R"(version: 1
+entries:
+  - id: test-local-anthropic
+    provider: anthropic
+    hosts: ["127.0.0.1"]
+    routes:
+      - {path: /v1/messages, family: anthropic.messages}
+  - id: test-local-openai
+    provider: openai
+    hosts: ["127.0.0.1"]
+    routes:
+      - {path: /v1/chat/completions, family: openai.chat_completions}
+      - {path: /v1/responses, family: openai.responses}
+      - {path: /v1/embeddings, family: openai.embeddings}
+)";
+
 // The fields a test checks, read from one OCSF HTTP Activity line.
 struct LlmRecord {
   nlohmann::json event;

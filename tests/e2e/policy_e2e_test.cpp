@@ -17,21 +17,13 @@
 #include "bpf_gate.h"
 #include "child_process.h"
 #include "e2e_fixture.h"
+#include "llm_records.h"
 
 namespace llmtap::e2e {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-constexpr const char* kCatalog = R"(version: 1
-entries:
-  - id: test-local-openai
-    provider: openai
-    hosts: ["127.0.0.1"]
-    routes:
-      - {path: /v1/chat/completions, family: openai.chat_completions}
-)";
 
 constexpr const char* kPolicy = R"(version: 1
 disable: [personal-data-in-prompts]
@@ -75,7 +67,7 @@ TEST(PolicyE2E, DaemonReportsExactlyTheExpectedRedactedValidFindings) {
   Fixture f;
   const fs::path catalog = f.dir / "catalog.yaml";
   const fs::path policy = f.dir / "policy.yaml";
-  std::ofstream(catalog) << kCatalog;
+  std::ofstream(catalog) << kLocalLlmCatalog;
   std::ofstream(policy) << kPolicy;
   std::optional<TraceSession> daemon;
   try {

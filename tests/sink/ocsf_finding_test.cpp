@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/sha256.h"
+#include "event_json_checks.h"
 #include "llm_call_samples.h"
 
 namespace llmtap::sink {
@@ -27,6 +28,7 @@ using policy::EvidenceSource;
 using policy::Finding;
 using policy::FindingKind;
 using policy::Severity;
+using testing::expect_no_nulls;
 using testing::full_call;
 using testing::kStartNs;
 
@@ -173,18 +175,7 @@ std::string line_of(const Finding& f, const OcsfContext& context = kContext) {
 
 json event_of(const Finding& f, const OcsfContext& context = kContext) {
   const std::string line = line_of(f, context);
-  EXPECT_EQ(line.back(), '\n');
-  EXPECT_EQ(line.find('\n'), line.size() - 1) << "one event, one line";
-  return json::parse(line);
-}
-
-void expect_no_nulls(const json& value, const std::string& path = "") {
-  ASSERT_FALSE(value.is_null()) << path;
-  if (value.is_object()) {
-    for (const auto& [key, member] : value.items()) expect_no_nulls(member, path + "." + key);
-  } else if (value.is_array()) {
-    for (const auto& element : value) expect_no_nulls(element, path + "[]");
-  }
+  return testing::parse_event_line(line);
 }
 
 // What every finding has, whatever its class.

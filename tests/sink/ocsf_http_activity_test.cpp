@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "event_json_checks.h"
 #include "llm_call_samples.h"
 
 namespace llmtap::sink {
@@ -12,6 +13,7 @@ namespace {
 
 using nlohmann::json;
 using testing::endpoint;
+using testing::expect_no_nulls;
 using testing::full_call;
 using testing::kStartNs;
 
@@ -20,19 +22,7 @@ const OcsfContext kContext{"0.3.0", "node-7.example", "b3f1c2d4"};
 json event_of(const llm::LlmCall& call, const OcsfContext& context = kContext) {
   std::string line;
   append_ocsf_http_activity(call, context, line);
-  EXPECT_EQ(line.back(), '\n');
-  EXPECT_EQ(line.find('\n'), line.size() - 1) << "one event, one line";
-  return json::parse(line);
-}
-
-// Absent values are left out, so no member anywhere may be null.
-void expect_no_nulls(const json& value, const std::string& path = "") {
-  ASSERT_FALSE(value.is_null()) << path;
-  if (value.is_object()) {
-    for (const auto& [key, member] : value.items()) expect_no_nulls(member, path + "." + key);
-  } else if (value.is_array()) {
-    for (const auto& element : value) expect_no_nulls(element, path + "[]");
-  }
+  return testing::parse_event_line(line);
 }
 
 TEST(OcsfHttpActivity, ClassificationAndOccurrence) {
