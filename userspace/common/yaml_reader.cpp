@@ -2,11 +2,22 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 
 #include "common/yaml_document_check.h"
 #include "common/yaml_nesting_scan.h"
 
 namespace llmtap {
+
+std::string read_config_file(const std::string& path, const YamlLimits& limits) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw YamlError(path + ": cannot read");
+  std::string text(limits.max_text_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) throw YamlError(path + ": cannot read");
+  text.resize(static_cast<size_t>(in.gcount()));
+  return text;
+}
 
 YAML::Node parse_yaml_document(const std::string& text, const std::string& source,
                                const YamlLimits& limits) {

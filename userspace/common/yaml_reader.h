@@ -26,6 +26,10 @@ struct YamlLimits {
   size_t max_items = 10000;  // per list
 };
 
+// The text of a user's config file, read no further than one byte past `limits.max_text_bytes`
+// (so an oversized file is reported, not loaded whole). Throws YamlError when unreadable.
+std::string read_config_file(const std::string& path, const YamlLimits& limits = {});
+
 // Parses one document from `text` (a second document is an error). Throws YamlError.
 YAML::Node parse_yaml_document(const std::string& text, const std::string& source,
                                const YamlLimits& limits = {});

@@ -1,9 +1,7 @@
 #include "policy/policy_loader.h"
 
 #include <algorithm>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "common/yaml_reader.h"
 #include "policy/builtin_policy_text.h"
@@ -358,14 +356,6 @@ void PolicyReader::read(const YAML::Node& root, Policy& into) {
   }
 }
 
-std::string read_file_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw YamlError(path + ": cannot read");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 }  // namespace
 
 void read_policy_file(const std::string& yaml_text, const std::string& source, Policy& into) {
@@ -382,7 +372,7 @@ Policy builtin_policy() {
 
 Policy load_policy(const std::vector<std::string>& files) {
   Policy p = builtin_policy();
-  for (const std::string& file : files) read_policy_file(read_file_text(file), file, p);
+  for (const std::string& file : files) read_policy_file(read_config_file(file), file, p);
   return p;
 }
 

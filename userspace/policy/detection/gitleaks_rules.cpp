@@ -2,9 +2,6 @@
 
 #include <toml++/toml.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "common/yaml_reader.h"
 
 namespace llmtap::policy {
@@ -130,11 +127,12 @@ GitleaksRules read_gitleaks_rules(const std::string& toml_text, const std::strin
 }
 
 GitleaksRules load_gitleaks_rules(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw YamlError(path + ": cannot read");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return read_gitleaks_rules(text.str(), path);
+  const YamlLimits limits;
+  const std::string text = read_config_file(path, limits);
+  if (text.size() > limits.max_text_bytes) {
+    throw YamlError(path + ": larger than " + std::to_string(limits.max_text_bytes) + " bytes");
+  }
+  return read_gitleaks_rules(text, path);
 }
 
 }  // namespace llmtap::policy
