@@ -100,9 +100,26 @@ int main(int argc, char** argv) {
       hits / rounds, rates[rates.size() / 2]);
 
   policy::PolicyEngine engine(compiled);
+  // A request of `size` bytes whose prompt is clean text (the corpus, JSON-escaped) or
+  // match-dense text.
+  auto request = [&](size_t size, bool dense) {
+    std::string prompt;
+    if (dense) {
+      prompt = dense_text(size).substr(0, size - 60);
+    } else {
+      for (size_t i = 0; prompt.size() < size - 60; i = (i + 1) % std::max<size_t>(clean.size(), 1)) {
+        const char c = clean.empty() ? 'a' : clean[i];
+        if (c == '"' || c == '\\') prompt += '\\', prompt += c;
+        else if (c == '\n') prompt += "\\n";
+        else if (static_cast<unsigned char>(c) < 0x20) prompt += ' ';
+        else prompt += c;
+      }
+    }
+    return R"({"model":"gpt-4o","messages":[{"role":"user","content":")" + prompt + "\"}]}";
+  };
+  for (const bool dense : {false, true})
   for (const size_t size : {size_t{4} << 10, size_t{64} << 10, size_t{1} << 20}) {
-    const std::string body = R"({"model":"gpt-4o","messages":[{"role":"user","content":")" +
-                             std::string(dense_text(size).substr(0, size - 60)) + "\"}]}";
+    const std::string body = request(size, dense);
     std::vector<double> us;
     for (int i = 0; i < (size > (64u << 10) ? 30 : 300); ++i) {
       llm::LlmCall call;
@@ -114,7 +131,8 @@ int main(int argc, char** argv) {
       us.push_back(seconds_since(start) * 1e6);
     }
     std::sort(us.begin(), us.end());
-    std::printf("judge one call, %7zu-byte request: p50 %.0f us, p99 %.0f us\n", size,
+    std::printf("judge one call, %7zu-byte %s request: p50 %.0f us, p99 %.0f us\n", size,
+                dense ? "match-dense" : "clean",
                 us[us.size() / 2], us[us.size() * 99 / 100]);
   }
   return 0;

@@ -1,6 +1,9 @@
 // Every built-in detector against its own examples (tests/data/detectors/examples.yaml: fake
 // values in the real formats), and the full set against 2.3 MB of clean prompts.
 #include <gtest/gtest.h>
+
+#include <random>
+#include <tuple>
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
@@ -76,6 +79,55 @@ TEST(BuiltinDetectors, EveryDetectorFindsItsPositivesAndNotItsNegatives) {
   }
   for (const auto& d : builtin_detectors()) {
     EXPECT_TRUE(with_examples.contains(d.id)) << d.id << " has no examples";
+  }
+}
+
+// The scanner reads RE2 only in windows around trigger hits; reading every candidate whole
+// must give exactly the same detections. Every positive example, between fillers of
+// multi-byte text, invalid UTF-8 and digits, and the clean corpus.
+TEST(BuiltinDetectors, WindowsFindExactlyWhatReadingWholeFinds) {
+  ScannerLimits whole_limits;
+  whole_limits.prefilter = false;
+  whole_limits.max_detections = 1 << 20;
+  ScannerLimits window_limits;
+  window_limits.max_detections = 1 << 20;
+  const auto whole = ContentScanner::build(builtin_detectors(), nullptr, whole_limits);
+  const auto windowed = ContentScanner::build(builtin_detectors(), nullptr, window_limits);
+  const std::string fillers[] = {
+      " caf\xC3\xA9 ", " \xE6\x97\xA5\xE6\x9C\xAC ", "\xF0\x9F\x94\x91", "\xFF\xFE", " 2024-01-05 ",
+      "\n", " key: ", "@", " https://", "\t\"", "0123456789"};
+  std::string text;
+  std::mt19937 random(11);
+  for (const char* file : {LLMTAP_DETECTOR_EXAMPLES "/examples.yaml",
+                           LLMTAP_DETECTOR_EXAMPLES "/content_examples.yaml"}) {
+    for (const auto& example : YAML::LoadFile(file)["examples"]) {
+      for (const auto& kind : {"positive", "negative"}) {
+        for (const auto& t : example[kind]) {
+          text += t.as<std::string>();
+          text += fillers[random() % std::size(fillers)];
+        }
+      }
+    }
+  }
+  std::ifstream in(LLMTAP_CLEAN_CORPUS, std::ios::binary);
+  std::ostringstream clean;
+  clean << in.rdbuf();
+  text += clean.str().substr(0, 1 << 20);
+
+  auto key = [](const ScanResult& r) {
+    std::vector<std::tuple<std::string, size_t, size_t>> out;
+    for (const auto& d : r.detections) out.emplace_back(d.detector_id, d.offset, d.length);
+    return out;
+  };
+  // In pieces, as prompts come, and whole.
+  for (const size_t piece : {size_t{700}, size_t{8192}, text.size()}) {
+    for (size_t at = 0; at < text.size(); at += piece) {
+      const std::string_view part = std::string_view(text).substr(at, piece);
+      const ScanResult a = whole->scan(part);
+      const ScanResult b = windowed->scan(part);
+      ASSERT_EQ(key(a), key(b)) << "piece " << piece << " at " << at;
+      EXPECT_LE(b.bytes_confirmed, a.bytes_confirmed);
+    }
   }
 }
 

@@ -7,13 +7,18 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <climits>
 #include <cmath>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
 #include "common/sha256.h"
+#include "policy/detection/pattern_facts.h"
 #include "policy/detection/pii_validators.h"
+#include "policy/detection/scan_windows.h"
 
 namespace llmtap::policy {
 namespace {
@@ -36,12 +41,88 @@ bool contains_case_insensitive(std::string_view haystack, std::string_view needl
                      }) != haystack.end();
 }
 
+// How a detector's candidates are found before RE2 confirms them.
+enum class Gate {
+  kAtoms,      // literals FilteredRE2 derives from the pattern, any match must contain them
+  kAnchors,    // the spec's anchors (bytes every match contains)
+  kKeywords,   // the spec's keywords (one must be near every match)
+  kHyperscan,  // no literal at all: Hyperscan matches (a byte form of) the pattern itself
+  kNone,       // nothing to gate on: RE2 reads every text
+};
+
+constexpr std::string_view gate_name(Gate g) {
+  switch (g) {
+    case Gate::kAtoms: return "literals";
+    case Gate::kAnchors: return "anchors";
+    case Gate::kKeywords: return "keywords";
+    case Gate::kHyperscan: return "hyperscan-pattern";
+    case Gate::kNone: return "none";
+  }
+  return "none";
+}
+
 // A detector ready to confirm candidates.
 struct CompiledDetector {
   DetectorSpec spec;
-  const RE2* pattern = nullptr;  // the filter's own compiled copy
+  // The pattern alone in a FilteredRE2: its atoms, its prefilter formula over them, and the
+  // compiled RE2 that confirms.
+  std::unique_ptr<re2::FilteredRE2> filter;
+  const RE2* pattern = nullptr;
+  std::vector<std::string> atoms;  // the filter's, lowercase
   std::vector<std::unique_ptr<RE2>> allow;
+  Gate gate = Gate::kNone;
+  // The longest a match can be, when known: then only windows around the triggers' hits are
+  // read, not the whole text.
+  std::optional<size_t> max_width;
+  bool windowed = false;
 };
+
+// One detector's use of a literal of the literal database.
+struct LiteralUse {
+  uint32_t detector = 0;
+  int atom = -1;  // the literal's index among the detector's own atoms (kAtoms gate)
+  TriggerReach reach;
+  bool opens_window = false;  // its hits bound where the detector can match
+};
+
+// Which of a detector's atoms to open windows around: a set every match holds one of (the
+// prefilter formula fails on all atoms but these), preferring long atoms, which are rarer:
+// for "(reveal|print|show) ... (system prompt|initial instructions)" the second group. The
+// formula is FilteredRE2's, monotone over the atoms, and probed rather than read.
+std::vector<uint8_t> window_atoms(const CompiledDetector& d) {
+  const size_t n = d.atoms.size();
+  std::vector<uint8_t> in_set(n, 0);
+  auto formula_holds_without_set = [&] {
+    std::vector<int> rest;
+    for (size_t a = 0; a < n; ++a) {
+      if (!in_set[a]) rest.push_back(static_cast<int>(a));
+    }
+    std::vector<int> passed;
+    d.filter->AllPotentials(rest, &passed);
+    return !passed.empty();
+  };
+  std::vector<size_t> by_length(n);
+  for (size_t a = 0; a < n; ++a) by_length[a] = a;
+  std::stable_sort(by_length.begin(), by_length.end(),
+                   [&](size_t x, size_t y) { return d.atoms[x].size() > d.atoms[y].size(); });
+  // Take atoms, longest first, until the formula fails on the rest...
+  for (const size_t a : by_length) {
+    in_set[a] = 1;
+    if (!formula_holds_without_set()) break;
+  }
+  // ...then give back every one the set does without, shortest first.
+  for (auto it = by_length.rbegin(); it != by_length.rend(); ++it) {
+    if (!in_set[*it]) continue;
+    in_set[*it] = 0;
+    if (formula_holds_without_set()) in_set[*it] = 1;
+  }
+  return in_set;
+}
+
+// For a detector whose pattern Hyperscan cannot take.
+Gate fallback_gate(const CompiledDetector& d) {
+  return d.spec.keywords.empty() ? Gate::kNone : Gate::kKeywords;
+}
 
 RE2::Options pattern_options() {
   RE2::Options options;
@@ -50,21 +131,61 @@ RE2::Options pattern_options() {
   return options;
 }
 
+// Bytes added at each end of a window. A match that reaches a window's edge is longer than
+// the pattern's computed width allows (a width Hyperscan and RE2 see differently): the
+// detector is then read over the whole text instead.
+constexpr uint32_t kWindowSlack = 8;
+// Trigger hits kept per scan, and windows per detector, before reading whole instead.
+constexpr size_t kMaxTriggerHits = 1 << 20;
+constexpr size_t kMaxWindowsPerDetector = 1 << 14;
+
+TriggerReach reach_of(uint32_t detector, size_t width, size_t trigger_length) {
+  const auto w = static_cast<uint32_t>(std::min<size_t>(width, UINT32_MAX / 4));
+  const auto len = static_cast<uint32_t>(std::min<size_t>(trigger_length, w));
+  return {detector, w + kWindowSlack, w - len + kWindowSlack};
+}
+
+struct TriggerHit {
+  uint32_t trigger;  // literal id, or literal count + detector index for the pattern database
+  uint32_t end;
+};
+
+HsDatabase compile_literals(const std::vector<std::string>& literals,
+                            const std::vector<unsigned>& flags) {
+  std::vector<const char*> data;
+  std::vector<size_t> lengths;
+  std::vector<unsigned> ids;
+  for (size_t i = 0; i < literals.size(); ++i) {
+    data.push_back(literals[i].data());
+    lengths.push_back(literals[i].size());
+    ids.push_back(static_cast<unsigned>(i));
+  }
+  hs_database_t* db = nullptr;
+  hs_compile_error_t* error = nullptr;
+  if (hs_compile_lit_multi(data.data(), flags.data(), ids.data(), lengths.data(),
+                           static_cast<unsigned>(data.size()), HS_MODE_BLOCK, nullptr, &db,
+                           &error) != HS_SUCCESS) {
+    const std::string message = error != nullptr ? error->message : "unknown error";
+    hs_free_compile_error(error);
+    throw std::runtime_error("Hyperscan cannot compile the detectors' literals: " + message);
+  }
+  return HsDatabase(db);
+}
+
 }  // namespace
 
 struct ContentScanner::Impl {
   std::vector<CompiledDetector> detectors;
   std::vector<DetectorSpec> specs;
-  // The literal prefilter: RE2's FilteredRE2 derives from each pattern the literals ("atoms")
-  // any match must contain; Hyperscan finds which atoms a text holds in one pass; only the
-  // detectors those atoms allow (and those with no atom at all) are run by RE2.
-  re2::FilteredRE2 filter{3};
-  std::vector<std::string> atoms;
-  HsDatabase database;  // the atoms, as case-insensitive literals
+  // The literal database: every detector's atoms (caseless), anchors (exact) and keywords
+  // (caseless), each distinct literal once, with the detectors that use it.
+  HsDatabase literals;
+  std::vector<std::vector<LiteralUse>> literal_uses;
+  std::vector<uint8_t> literal_positions_wanted;  // some use opens windows: every hit counts
+  // The pattern database: detectors with no literal, matched by Hyperscan itself (id: index
+  // in `detectors`).
+  HsDatabase patterns;
   size_t database_bytes = 0;
-  // Filter id -> index in `detectors`, or -1 for a pattern the filter holds but that is
-  // unusable (its secret_group or allow patterns are wrong).
-  std::vector<int> detector_of;
   ScannerLimits limits;
 
   mutable std::mutex scratch_mutex;
@@ -80,15 +201,27 @@ struct ContentScanner::Impl {
       }
     }
     hs_scratch_t* s = nullptr;
-    if (hs_alloc_scratch(database.get(), &s) != HS_SUCCESS) throw std::bad_alloc();
+    for (const auto* db : {literals.get(), patterns.get()}) {
+      if (db != nullptr && hs_alloc_scratch(db, &s) != HS_SUCCESS) {
+        if (s != nullptr) hs_free_scratch(s);
+        throw std::bad_alloc();
+      }
+    }
     return HsScratch(s);
   }
   void give_back(HsScratch s) const {
+    if (!s) return;
     std::lock_guard lock(scratch_mutex);
     idle_scratch.push_back(std::move(s));
   }
 
-  void confirm(const CompiledDetector& d, std::string_view text, std::vector<Detection>& out) const;
+  void build_literal_database();
+  void build_pattern_database(std::vector<DetectorProblem>* problems);
+
+  // Confirms candidates of `d` in text[begin, end). False when a match reaches a window edge
+  // that is not the text's (the window was too narrow).
+  bool confirm(const CompiledDetector& d, std::string_view text, size_t begin, size_t end,
+               std::vector<Detection>& out, size_t& bytes_read) const;
 };
 
 namespace {
@@ -113,24 +246,34 @@ bool validated(const DetectorSpec& spec, std::string_view secret, std::string_vi
   return false;
 }
 
+DetectorProblem problem(const DetectorSpec& d, std::string message, bool fatal) {
+  return {d.id, d.source, d.line, std::move(message), fatal};
+}
+
 }  // namespace
 
-void ContentScanner::Impl::confirm(const CompiledDetector& d, std::string_view text,
-                                   std::vector<Detection>& out) const {
+bool ContentScanner::Impl::confirm(const CompiledDetector& d, std::string_view text, size_t begin,
+                                   size_t end, std::vector<Detection>& out,
+                                   size_t& bytes_read) const {
   const RE2& re = *d.pattern;
   const int groups = re.NumberOfCapturingGroups();
-  std::vector<re2::StringPiece> sub(static_cast<size_t>(groups) + 1);
-  size_t pos = 0;
-  while (pos < text.size()) {
-    if (!re.Match(re2::StringPiece(text.data(), text.size()), pos, text.size(), RE2::UNANCHORED,
-                  sub.data(), static_cast<int>(sub.size()))) {
+  thread_local std::vector<re2::StringPiece> sub;  // reused: windows are many and small
+  sub.assign(static_cast<size_t>(groups) + 1, re2::StringPiece());
+  const re2::StringPiece whole_text(text.data(), text.size());
+  bytes_read += end - begin;
+  size_t pos = begin;
+  while (pos < end) {
+    if (!re.Match(whole_text, pos, end, RE2::UNANCHORED, sub.data(),
+                  static_cast<int>(sub.size()))) {
       break;
     }
     const re2::StringPiece whole = sub[0];
     const size_t match_begin = static_cast<size_t>(whole.data() - text.data());
     const size_t match_end = match_begin + whole.size();
+    if ((match_begin == begin && begin > 0) || (match_end == end && end < text.size())) {
+      return false;
+    }
     pos = whole.empty() ? match_begin + 1 : match_end;
-
     re2::StringPiece secret = whole;
     if (d.spec.secret_group > 0 && d.spec.secret_group <= groups) {
       secret = sub[static_cast<size_t>(d.spec.secret_group)];
@@ -178,6 +321,116 @@ void ContentScanner::Impl::confirm(const CompiledDetector& d, std::string_view t
     det.fingerprint = secret_fingerprint(s);
     out.push_back(std::move(det));
   }
+  return true;
+
+}
+
+// Every distinct literal once: the atoms of detectors gated by them (a detector of bounded
+// width opens a window around each hit of any of its atoms: every match holds at least one),
+// anchors and keywords (a keyword need only be within `context_bytes` of the match).
+void ContentScanner::Impl::build_literal_database() {
+  std::map<std::pair<std::string, unsigned>, uint32_t> ids;
+  std::vector<std::string> texts;
+  std::vector<unsigned> flags;
+  auto literal = [&](const std::string& text, unsigned flag) {
+    const auto [it, added] = ids.try_emplace({text, flag}, static_cast<uint32_t>(texts.size()));
+    if (added) {
+      texts.push_back(text);
+      flags.push_back(flag);
+      literal_uses.emplace_back();
+    }
+    return it->second;
+  };
+  for (size_t i = 0; i < detectors.size(); ++i) {
+    CompiledDetector& d = detectors[i];
+    const auto di = static_cast<uint32_t>(i);
+    d.windowed = d.max_width.has_value() && d.gate != Gate::kNone;
+    const size_t width = d.max_width.value_or(0);
+    if (d.gate == Gate::kAtoms) {
+      const auto& atoms = d.atoms;
+      const std::vector<uint8_t> opens = window_atoms(d);
+      for (size_t a = 0; a < atoms.size(); ++a) {
+        const uint32_t id = literal(atoms[a], HS_FLAG_CASELESS);
+        literal_uses[id].push_back({di, static_cast<int>(a), reach_of(di, width, atoms[a].size()),
+                                    d.windowed && opens[a] != 0});
+      }
+    } else if (d.gate == Gate::kAnchors || d.gate == Gate::kKeywords) {
+      const bool anchors = d.gate == Gate::kAnchors;
+      for (const auto& text : anchors ? d.spec.anchors : d.spec.keywords) {
+        if (text.empty()) continue;
+        const uint32_t id = literal(text, anchors ? 0u : static_cast<unsigned>(HS_FLAG_CASELESS));
+        literal_uses[id].push_back(
+            {di, -1, reach_of(di, width + (anchors ? 0 : limits.context_bytes), text.size()),
+             d.windowed});
+      }
+    }
+  }
+  literal_positions_wanted.assign(texts.size(), 0);
+  for (size_t id = 0; id < texts.size(); ++id) {
+    for (const LiteralUse& use : literal_uses[id]) {
+      if (use.opens_window) literal_positions_wanted[id] = 1;
+    }
+    // A literal whose hits open no window need only be seen once.
+    if (!literal_positions_wanted[id]) flags[id] |= HS_FLAG_SINGLEMATCH;
+  }
+  if (!texts.empty()) literals = compile_literals(texts, flags);
+}
+
+// Detectors with no literal and no keyword: one database of the patterns themselves (in a
+// byte form Hyperscan reads), each match end bounding a window, or, for a pattern of
+// unbounded width, its first match sending the detector to RE2 whole. A pattern Hyperscan
+// refuses is left to RE2 alone.
+void ContentScanner::Impl::build_pattern_database(std::vector<DetectorProblem>* problems) {
+  std::vector<size_t> members;
+  std::vector<std::string> expressions;
+  for (size_t i = 0; i < detectors.size(); ++i) {
+    if (detectors[i].gate != Gate::kHyperscan) continue;
+    auto bytes = hyperscan_byte_pattern(detectors[i].spec.pattern);
+    if (!bytes) {
+      detectors[i].gate = fallback_gate(detectors[i]);
+      continue;
+    }
+    members.push_back(i);
+    expressions.push_back(std::move(*bytes));
+  }
+  while (!members.empty()) {
+    std::vector<const char*> data;
+    std::vector<unsigned> flags;
+    std::vector<unsigned> ids;
+    for (size_t m = 0; m < members.size(); ++m) {
+      data.push_back(expressions[m].c_str());
+      flags.push_back(detectors[members[m]].max_width ? 0u
+                                                      : static_cast<unsigned>(HS_FLAG_SINGLEMATCH));
+      ids.push_back(static_cast<unsigned>(members[m]));
+    }
+    hs_database_t* db = nullptr;
+    hs_compile_error_t* error = nullptr;
+    if (hs_compile_multi(data.data(), flags.data(), ids.data(), static_cast<unsigned>(data.size()),
+                         HS_MODE_BLOCK, nullptr, &db, &error) == HS_SUCCESS) {
+      patterns.reset(db);
+      break;
+    }
+    const int bad = error != nullptr ? error->expression : -1;
+    const std::string message = error != nullptr ? error->message : "unknown error";
+    hs_free_compile_error(error);
+    // The refused pattern goes to RE2 alone and the rest are compiled again; a refusal of the
+    // whole set (no pattern named) sends them all.
+    const size_t from = bad >= 0 && static_cast<size_t>(bad) < members.size()
+                            ? static_cast<size_t>(bad)
+                            : 0;
+    const size_t to = bad >= 0 && static_cast<size_t>(bad) < members.size() ? from + 1
+                                                                             : members.size();
+    for (size_t m = from; m < to; ++m) {
+      detectors[members[m]].gate = fallback_gate(detectors[members[m]]);
+      if (problems != nullptr && detectors[members[m]].gate == Gate::kNone) {
+        problems->push_back(
+            problem(detectors[members[m]].spec, "Hyperscan cannot read it: " + message, false));
+      }
+    }
+    members.erase(members.begin() + static_cast<long>(from), members.begin() + static_cast<long>(to));
+    expressions.erase(expressions.begin() + static_cast<long>(from),
+                      expressions.begin() + static_cast<long>(to));
+  }
 }
 
 ContentScanner::ContentScanner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -190,22 +443,22 @@ std::shared_ptr<const ContentScanner> ContentScanner::build(std::vector<Detector
   impl->limits = limits;
   std::set<std::string> ids;
   auto report = [&](const DetectorSpec& d, std::string message, bool fatal) {
-    if (problems != nullptr)
-      problems->push_back({d.id, d.source, d.line, std::move(message), fatal});
+    if (problems != nullptr) problems->push_back(problem(d, std::move(message), fatal));
   };
   const RE2::Options options = pattern_options();
   for (auto& spec : detectors) {
     if (!ids.insert(spec.id).second) {
       throw std::invalid_argument("duplicate detector id " + spec.id);
     }
+    CompiledDetector compiled;
+    compiled.filter = std::make_unique<re2::FilteredRE2>(3);
     // Compiled once, by the filter, which keeps it for confirmation too.
     int id = -1;
-    if (impl->filter.Add(spec.pattern, options, &id) != RE2::NoError) {
+    if (compiled.filter->Add(spec.pattern, options, &id) != RE2::NoError) {
       report(spec, "pattern does not compile: " + RE2(spec.pattern, options).error(), true);
       continue;
     }
-    impl->detector_of.push_back(-1);  // until it proves usable
-    const RE2& re = impl->filter.GetRE2(id);
+    const RE2& re = compiled.filter->GetRE2(id);
     if (spec.secret_group > re.NumberOfCapturingGroups()) {
       report(spec,
              "secret_group " + std::to_string(spec.secret_group) + " but the pattern has " +
@@ -213,7 +466,6 @@ std::shared_ptr<const ContentScanner> ContentScanner::build(std::vector<Detector
              true);
       continue;
     }
-    CompiledDetector compiled;
     bool allow_ok = true;
     for (const auto& a : spec.allow_patterns) {
       auto allow = std::make_unique<RE2>(a, options);
@@ -226,73 +478,176 @@ std::shared_ptr<const ContentScanner> ContentScanner::build(std::vector<Detector
     }
     if (!allow_ok) continue;
     compiled.pattern = &re;
+    compiled.max_width = max_match_bytes(spec.pattern);
     compiled.spec = spec;
-    impl->detector_of[static_cast<size_t>(id)] = static_cast<int>(impl->detectors.size());
     impl->detectors.push_back(std::move(compiled));
   }
 
-  impl->filter.Compile(&impl->atoms);
-  if (!impl->atoms.empty()) {
-    std::vector<const char*> literals;
-    std::vector<size_t> lengths;
-    std::vector<unsigned> flags;
-    std::vector<unsigned> ids;
-    for (size_t i = 0; i < impl->atoms.size(); ++i) {
-      literals.push_back(impl->atoms[i].data());
-      lengths.push_back(impl->atoms[i].size());
-      flags.push_back(HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH);
-      ids.push_back(static_cast<unsigned>(i));
-    }
-    hs_database_t* db = nullptr;
-    hs_compile_error_t* error = nullptr;
-    if (hs_compile_lit_multi(literals.data(), flags.data(), ids.data(), lengths.data(),
-                             static_cast<unsigned>(literals.size()), HS_MODE_BLOCK, nullptr, &db,
-                             &error) != HS_SUCCESS) {
-      const std::string message = error != nullptr ? error->message : "unknown error";
-      hs_free_compile_error(error);
-      throw std::runtime_error("Hyperscan cannot compile the detectors' literals: " + message);
-    }
-    impl->database.reset(db);
-  }
-  // Which detectors no literal can rule out: RE2 reads every text for them.
-  std::vector<int> unfiltered;
-  impl->filter.AllPotentials({}, &unfiltered);
-  for (const int id : unfiltered) {
-    if (const int i = impl->detector_of[static_cast<size_t>(id)]; i >= 0) {
-      report(impl->detectors[static_cast<size_t>(i)].spec,
-             "no literal to prefilter on: RE2 reads every text for it", false);
+  for (CompiledDetector& d : impl->detectors) {
+    d.filter->Compile(&d.atoms);
+    std::vector<int> unfiltered;
+    d.filter->AllPotentials({}, &unfiltered);
+    // With no literal, Hyperscan's own match of a bounded pattern is the tightest gate (it
+    // opens windows only where the pattern matches); keywords, often short, come next.
+    if (!d.spec.anchors.empty()) {
+      d.gate = Gate::kAnchors;
+    } else if (unfiltered.empty()) {
+      d.gate = Gate::kAtoms;
+    } else if (!d.spec.keywords.empty() && !d.max_width) {
+      d.gate = Gate::kKeywords;
+    } else {
+      d.gate = Gate::kHyperscan;
     }
   }
-  if (impl->database) hs_database_size(impl->database.get(), &impl->database_bytes);
+  impl->build_pattern_database(problems);
+  impl->build_literal_database();
+
+  for (const auto& d : impl->detectors) {
+    if (d.gate == Gate::kNone) {
+      report(d.spec, "no literal to prefilter on: RE2 reads every text for it", false);
+    }
+  }
+  for (const auto* db : {impl->literals.get(), impl->patterns.get()}) {
+    size_t bytes = 0;
+    if (db != nullptr && hs_database_size(db, &bytes) == HS_SUCCESS) impl->database_bytes += bytes;
+  }
   for (const auto& d : impl->detectors) impl->specs.push_back(d.spec);
   return std::shared_ptr<const ContentScanner>(new ContentScanner(std::move(impl)));
 }
 
+namespace {
+
+struct HitCollector {
+  std::vector<TriggerHit> hits;
+  std::vector<uint8_t> literal_seen;
+  const std::vector<uint8_t>* positions_wanted = nullptr;
+  uint32_t pattern_base = 0;  // trigger id of detector 0 in the pattern database
+  bool overflow = false;
+
+  void record(uint32_t trigger, unsigned long long end) {
+    if (hits.size() >= kMaxTriggerHits) {
+      overflow = true;
+      return;
+    }
+    hits.push_back({trigger, static_cast<uint32_t>(end)});
+  }
+};
+
+}  // namespace
+
 ScanResult ContentScanner::scan(std::string_view text) const {
   ScanResult result;
   const Impl& impl = *impl_;
-  std::vector<int> atoms;
-  if (impl.database && !text.empty()) {
+  const size_t n = impl.detectors.size();
+  // Hyperscan takes at most 4 GiB; what is beyond is not scanned (callers cap far lower).
+  const auto length = static_cast<unsigned>(std::min<size_t>(text.size(), UINT32_MAX));
+  text = text.substr(0, length);
+
+  HitCollector collector;
+  collector.literal_seen.assign(impl.literal_uses.size(), 0);
+  collector.positions_wanted = &impl.literal_positions_wanted;
+  collector.pattern_base = static_cast<uint32_t>(impl.literal_uses.size());
+  if (!text.empty() && (impl.literals || impl.patterns)) {
     HsScratch scratch = impl.take_scratch();
-    hs_scan(
-        impl.database.get(), text.data(),
-        static_cast<unsigned>(std::min<size_t>(text.size(), UINT32_MAX)), 0, scratch.get(),
-        [](unsigned int id, unsigned long long, unsigned long long, unsigned int, void* ctx) {
-          static_cast<std::vector<int>*>(ctx)->push_back(static_cast<int>(id));
-          return 0;
-        },
-        &atoms);
+    if (impl.literals) {
+      hs_scan(
+          impl.literals.get(), text.data(), length, 0, scratch.get(),
+          [](unsigned int id, unsigned long long, unsigned long long to, unsigned int, void* ctx) {
+            auto& c = *static_cast<HitCollector*>(ctx);
+            c.literal_seen[id] = 1;
+            if ((*c.positions_wanted)[id]) c.record(id, to);
+            return 0;
+          },
+          &collector);
+    }
+    if (impl.patterns) {
+      hs_scan(
+          impl.patterns.get(), text.data(), length, 0, scratch.get(),
+          [](unsigned int id, unsigned long long, unsigned long long to, unsigned int, void* ctx) {
+            auto& c = *static_cast<HitCollector*>(ctx);
+            c.record(c.pattern_base + id, to);
+            return 0;
+          },
+          &collector);
+    }
     impl.give_back(std::move(scratch));
   }
-  std::vector<int> candidates;
-  impl.filter.AllPotentials(atoms, &candidates);
-  for (const int id : candidates) {
-    if (const int i = impl.detector_of[static_cast<size_t>(id)]; i >= 0) {
-      impl.confirm(impl.detectors[static_cast<size_t>(i)], text, result.detections);
+
+  // Which detectors to confirm, and whether in windows or over the whole text. A detector
+  // gated by atoms is a candidate when its prefilter formula holds on the atoms seen; one
+  // gated by anchors, keywords or its Hyperscan pattern when any was seen.
+  ScanWindows windows(n, kMaxWindowsPerDetector);
+  std::vector<std::pair<uint32_t, int>> seen_atoms;  // (detector, its atom)
+  for (size_t id = 0; id < impl.literal_uses.size(); ++id) {
+    if (!collector.literal_seen[id]) continue;
+    for (const LiteralUse& use : impl.literal_uses[id]) {
+      if (use.atom >= 0) {
+        seen_atoms.emplace_back(use.detector, use.atom);
+      } else {
+        windows.want(use.detector);
+      }
+    }
+  }
+  std::sort(seen_atoms.begin(), seen_atoms.end());
+  std::vector<int> atoms;
+  std::vector<int> passed;
+  for (size_t k = 0; k < seen_atoms.size();) {
+    const uint32_t di = seen_atoms[k].first;
+    atoms.clear();
+    for (; k < seen_atoms.size() && seen_atoms[k].first == di; ++k) {
+      atoms.push_back(seen_atoms[k].second);
+    }
+    passed.clear();
+    impl.detectors[di].filter->AllPotentials(atoms, &passed);
+    if (!passed.empty()) windows.want(di);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const auto di = static_cast<uint32_t>(i);
+    const CompiledDetector& d = impl.detectors[i];
+    // Hits were dropped: a pattern-gated detector may have matched unseen.
+    if (d.gate == Gate::kNone || (collector.overflow && d.gate == Gate::kHyperscan)) {
+      windows.want(di);
+    }
+    if (!impl.limits.prefilter) windows.want(di);
+    if (!d.windowed || collector.overflow || !impl.limits.prefilter) windows.read_whole(di);
+  }
+  for (const TriggerHit& hit : collector.hits) {
+    if (hit.trigger >= collector.pattern_base) {
+      const uint32_t di = hit.trigger - collector.pattern_base;
+      windows.want(di);
+      // Hyperscan reports where a match ends: the window ends there too.
+      const auto width = static_cast<uint32_t>(impl.detectors[di].max_width.value_or(0));
+      windows.add({di, width + kWindowSlack, kWindowSlack}, hit.end, text.size());
+      continue;
+    }
+    for (const LiteralUse& use : impl.literal_uses[hit.trigger]) {
+      if (use.opens_window) windows.add(use.reach, hit.end, text.size());
     }
   }
 
   auto& dets = result.detections;
+  const std::vector<ScanWindow> merged = windows.merged();
+  for (size_t w = 0; w < merged.size();) {
+    const uint32_t di = merged[w].detector;
+    const CompiledDetector& d = impl.detectors[di];
+    const size_t kept = dets.size();
+    bool fits = true;
+    for (; w < merged.size() && merged[w].detector == di; ++w) {
+      if (fits) {
+        fits = impl.confirm(d, text, merged[w].begin, merged[w].end, dets, result.bytes_confirmed);
+      }
+    }
+    if (!fits) {  // a match outgrew its window: this detector reads the whole text
+      dets.resize(kept);
+      windows.read_whole(di);
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (windows.wanted(static_cast<uint32_t>(i)) && windows.whole(static_cast<uint32_t>(i))) {
+      impl.confirm(impl.detectors[i], text, 0, text.size(), dets, result.bytes_confirmed);
+    }
+  }
+
   std::sort(dets.begin(), dets.end(), [](const Detection& a, const Detection& b) {
     return a.offset != b.offset ? a.offset < b.offset : a.detector_id < b.detector_id;
   });

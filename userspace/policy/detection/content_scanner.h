@@ -1,11 +1,17 @@
 #pragma once
-// Finds sensitive content in text with every detector at once. A literal prefilter: RE2's
-// FilteredRE2 derives from each pattern the literals any match must contain; one Hyperscan
-// database of those literals (compiled once, shared; a scratch per thread) finds in a single
-// pass which of them a text holds; only the detectors they allow, and those with no literal
-// at all, are then run by RE2, which extracts the secret's capture group; then the detector's
-// keywords, entropy floor, stop-words, allow-patterns and validator confirm it. What is
-// confirmed is reported redacted (Detection), never in clear.
+// Finds sensitive content in text with every detector at once, in two steps.
+//
+// 1. Gate, in one Hyperscan pass per database: a literal database holds, for each detector,
+//    the literals any match must contain (RE2's FilteredRE2 derives them: "atoms"), or the
+//    spec's anchors or keywords; a pattern database holds the (byte-form) patterns of the
+//    detectors with none. A detector is a candidate when its prefilter formula holds on the
+//    atoms seen, or when one of its triggers was seen.
+// 2. Confirm, with RE2: only windows around the triggers' hits, as wide as the longest match
+//    the pattern allows (whole text for an unbounded pattern, or when a match reaches a
+//    window's edge); RE2 extracts the secret's capture group; then keywords, entropy floor,
+//    stop-words, allow-patterns and validator confirm it.
+//
+// What is confirmed is reported redacted (Detection), never in clear.
 
 #include <memory>
 #include <string>
@@ -28,11 +34,15 @@ struct DetectorProblem {
 struct ScannerLimits {
   size_t max_detections = 1000;  // per scan; the rest are counted, not reported
   size_t context_bytes = 64;     // around a match, for keyword and phone checks
+  // Gate and confirm in windows (false: RE2 reads every text whole for every detector; the
+  // reference the tests hold the gates and windows to).
+  bool prefilter = true;
 };
 
 struct ScanResult {
   std::vector<Detection> detections;  // in order of offset
   size_t dropped = 0;                 // over max_detections
+  size_t bytes_confirmed = 0;         // bytes RE2 read to confirm candidates (all detectors)
 };
 
 class ContentScanner {

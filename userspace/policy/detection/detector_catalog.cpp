@@ -6,6 +6,7 @@
 
 #include "common/yaml_reader.h"
 #include "policy/detection/builtin_detector_text.h"
+#include "policy/detection/pattern_facts.h"
 
 namespace llmtap::policy {
 namespace {
@@ -13,8 +14,8 @@ namespace {
 constexpr std::string_view kTopKeys[] = {"detectors"};
 constexpr std::string_view kDetectorKeys[] = {
     "id",          "description", "category",  "pattern",   "secret_group",
-    "min_entropy", "min_length",  "keywords",  "stopwords", "allow_patterns",
-    "validator",   "severity",    "confidence"};
+    "min_entropy", "min_length",  "keywords",  "anchors",   "stopwords",
+    "allow_patterns", "validator", "severity",  "confidence"};
 
 constexpr std::array<std::pair<DetectorCategory, std::string_view>, 5> kCategories = {{
     {DetectorCategory::kSecret, "secret"},
@@ -87,6 +88,15 @@ DetectorSpec read_detector(YamlReader& r, const YAML::Node& node, std::set<std::
     d.min_length = static_cast<size_t>(r.number(*v, "'min_length'", 0, 1 << 24));
   }
   if (const auto* v = r.optional(f, "keywords")) d.keywords = r.strings(*v, "'keywords'");
+  if (const auto* v = r.optional(f, "anchors")) {
+    for (const auto& a : r.strings(*v, "'anchors'")) {
+      const auto bytes = decode_byte_escapes(a);
+      if (!bytes || bytes->empty()) {
+        r.fail(*v, "anchor '" + a + "' is empty or has a bad escape (\\xHH for a byte)");
+      }
+      d.anchors.push_back(*bytes);
+    }
+  }
   if (const auto* v = r.optional(f, "stopwords")) d.stopwords = r.strings(*v, "'stopwords'");
   if (const auto* v = r.optional(f, "allow_patterns")) {
     d.allow_patterns = r.strings(*v, "'allow_patterns'");

@@ -42,6 +42,9 @@ struct DetectorSpec {
   // Case-insensitive literals; when given, one of them must occur in the match (gitleaks'
   // `keywords`).
   std::vector<std::string> keywords;
+  // Byte strings every match contains (exact case), for a pattern in which RE2 finds no
+  // literal to prefilter on: the e-mail's "@". Only windows around them are read.
+  std::vector<std::string> anchors;
   std::vector<std::string> stopwords;       // a secret containing one of these is dropped
   std::vector<std::string> allow_patterns;  // a secret matching one of these is dropped
   Validator validator = Validator::kNone;

@@ -1,0 +1,46 @@
+#include "policy/detection/scan_windows.h"
+
+#include <gtest/gtest.h>
+
+namespace llmtap::policy {
+namespace {
+
+TEST(ScanWindows, MergesOverlappingWindowsOfOneDetectorWithinTheText) {
+  ScanWindows w(3, 100);
+  w.want(0);
+  w.want(2);
+  w.add({0, 10, 5}, 8, 1000);     // [0, 13): clamped at the start
+  w.add({0, 10, 5}, 20, 1000);    // [10, 25): overlaps, merged
+  w.add({0, 10, 5}, 100, 1000);   // [90, 105)
+  w.add({1, 10, 5}, 50, 1000);    // detector 1 is not wanted
+  w.add({2, 10, 50}, 990, 1000);  // [980, 1000): clamped at the end
+  const auto merged = w.merged();
+  ASSERT_EQ(merged.size(), 3u);
+  EXPECT_EQ(merged[0].detector, 0u);
+  EXPECT_EQ(merged[0].begin, 0u);
+  EXPECT_EQ(merged[0].end, 25u);
+  EXPECT_EQ(merged[1].begin, 90u);
+  EXPECT_EQ(merged[1].end, 105u);
+  EXPECT_EQ(merged[2].detector, 2u);
+  EXPECT_EQ(merged[2].begin, 980u);
+  EXPECT_EQ(merged[2].end, 1000u);
+}
+
+TEST(ScanWindows, TooManyWindowsReadTheDetectorWhole) {
+  ScanWindows w(1, 4);
+  w.want(0);
+  for (size_t i = 0; i < 10; ++i) w.add({0, 1, 1}, i * 100, 10000);
+  EXPECT_TRUE(w.whole(0));
+  EXPECT_TRUE(w.merged().empty());
+}
+
+TEST(ScanWindows, ADetectorReadWholeHasNoWindows) {
+  ScanWindows w(1, 100);
+  w.want(0);
+  w.add({0, 1, 1}, 10, 100);
+  w.read_whole(0);
+  EXPECT_TRUE(w.merged().empty());
+}
+
+}  // namespace
+}  // namespace llmtap::policy

@@ -1,0 +1,44 @@
+#include "policy/detection/scan_windows.h"
+
+#include <algorithm>
+
+namespace llmtap::policy {
+
+ScanWindows::ScanWindows(size_t detectors, size_t max_per_detector)
+    : wanted_(detectors, 0),
+      whole_(detectors, 0),
+      count_(detectors, 0),
+      max_per_detector_(max_per_detector) {}
+
+void ScanWindows::add(const TriggerReach& reach, size_t trigger_end, size_t text_size) {
+  const uint32_t d = reach.detector;
+  if (!wanted_[d] || whole_[d]) return;
+  if (++count_[d] > max_per_detector_) {
+    whole_[d] = 1;
+    return;
+  }
+  ScanWindow w;
+  w.detector = d;
+  w.begin = trigger_end > reach.before ? trigger_end - reach.before : 0;
+  w.end = std::min(text_size, trigger_end + reach.after);
+  windows_.push_back(w);
+}
+
+std::vector<ScanWindow> ScanWindows::merged() {
+  std::erase_if(windows_, [&](const ScanWindow& w) { return whole_[w.detector] != 0; });
+  std::sort(windows_.begin(), windows_.end(), [](const ScanWindow& a, const ScanWindow& b) {
+    return a.detector != b.detector ? a.detector < b.detector : a.begin < b.begin;
+  });
+  std::vector<ScanWindow> out;
+  for (const ScanWindow& w : windows_) {
+    if (!out.empty() && out.back().detector == w.detector && w.begin <= out.back().end) {
+      out.back().end = std::max(out.back().end, w.end);
+    } else {
+      out.push_back(w);
+    }
+  }
+  windows_.clear();
+  return out;
+}
+
+}  // namespace llmtap::policy
