@@ -225,6 +225,12 @@ struct {
 	__type(value, __u64); /* ssl */
 } pending_fd SEC(".maps");
 
+/* The process's start time, as /proc/PID/stat shows it (the group leader's). */
+static __always_inline __u64 process_start_boottime(struct task_struct *task)
+{
+	return BPF_CORE_READ(task, group_leader, start_boottime);
+}
+
 static __always_inline void stat_add(__u32 idx, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
@@ -579,6 +585,8 @@ static __always_inline void emit_call(const struct inflight_call *call, __u32 le
 	rec->mono_ns = bpf_ktime_get_ns();
 	rec->entry_ns = call->entry_ns;
 	rec->cgroup_id = bpf_get_current_cgroup_id();
+	rec->start_boottime =
+		process_start_boottime((struct task_struct *)bpf_get_current_task_btf());
 	rec->ssl = call->ssl;
 	rec->conn_id = conn ? conn->id : 0;
 	rec->pid = id >> 32;
@@ -822,11 +830,6 @@ int tp_enter_close(struct trace_event_raw_sys_enter *ctx)
 
 #define SIGSTOP 19
 
-/* The process's start time, as /proc/PID/stat shows it (the group leader's). */
-static __always_inline __u64 process_start_boottime(struct task_struct *task)
-{
-	return BPF_CORE_READ(task, group_leader, start_boottime);
-}
 
 /* Stops the current process for `reason`, recorded in `holds` first. Never while holds are
  * switched off, never without a free slot; counted either way. */

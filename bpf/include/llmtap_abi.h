@@ -127,6 +127,9 @@ struct llmtap_call_record {
 	__u64 mono_ns;      /* bpf_ktime_get_ns() at the call's return (CLOCK_MONOTONIC) */
 	__u64 entry_ns;     /* bpf_ktime_get_ns() at the call's entry (a blocking write starts here) */
 	__u64 cgroup_id;    /* cgroup v2 id */
+	/* The process's start (group leader's start_boottime, ns; /proc/PID/stat field 22 in
+	 * clock ticks): with pid, names the process even after its pid is reused. */
+	__u64 start_boottime;
 	__u64 ssl;          /* SSL* (or gnutls_session_t): the connection key within the process */
 	__u64 conn_id;      /* stable id of the connection (many calls, any thread); 0 if unknown */
 	__u32 pid;          /* tgid */

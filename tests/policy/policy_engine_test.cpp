@@ -119,8 +119,12 @@ rules:
       EXPECT_EQ(e.detection.redacted.find("2OGYBAH6RVPS"), std::string::npos);
       EXPECT_EQ(e.detection.fingerprint.size(), 12u);
     }
-    if (f.rule_id == "cloud-credentials") EXPECT_EQ(f.severity, Severity::kCritical);
-    if (f.rule_id == "any-secret") EXPECT_GE(f.severity, Severity::kHigh);
+    if (f.rule_id == "cloud-credentials") {
+      EXPECT_EQ(f.severity, Severity::kCritical);
+    }
+    if (f.rule_id == "any-secret") {
+      EXPECT_GE(f.severity, Severity::kHigh);
+    }
   }
   EXPECT_TRUE(rules.contains("cloud-credentials"));
   EXPECT_TRUE(rules.contains("any-secret"));

@@ -1,6 +1,8 @@
 #include "sink/ocsf_finding.h"
 
 #include <gtest/gtest.h>
+
+#include <tuple>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +23,7 @@ namespace {
 
 using nlohmann::json;
 using policy::Action;
+using policy::ActionOutcome;
 using policy::Confidence;
 using policy::DetectorCategory;
 using policy::Evidence;
@@ -509,6 +512,14 @@ TEST(OcsfFinding, EveryKindPassesTheOcsfValidator) {
                            prompt_attack_finding(), model_update(), data_update()}) {
     append_ocsf_finding(f, kContext, lines);
   }
+  for (const auto& [action, audit, succeeded] :
+       {std::tuple{Action::kKillConnection, false, true}, std::tuple{Action::kKillProcess, true, false},
+        std::tuple{Action::kHold, false, true}}) {
+    Finding f = data_finding();
+    f.action = action;
+    f.outcome = ActionOutcome{action, audit, !audit, succeeded, action == Action::kHold, "t", "", 1000, 1};
+    append_ocsf_finding(f, kContext, lines);
+  }
   Finding bare;
   bare.rule_id = "r";
   bare.uid = "f1";
@@ -533,8 +544,53 @@ TEST(OcsfFinding, EveryKindPassesTheOcsfValidator) {
 
   ASSERT_TRUE(WIFEXITED(status)) << report;
   EXPECT_EQ(WEXITSTATUS(status), 0) << report;
-  EXPECT_NE(report.find("ocsf: 7/7 events valid (version 1.9.0)"), std::string::npos) << report;
+  EXPECT_NE(report.find("ocsf: 10/10 events valid (version 1.9.0)"), std::string::npos) << report;
   EXPECT_EQ(report.find("warning"), std::string::npos) << report;
+}
+
+// security_control: what was done about the finding, and whether it worked.
+TEST(OcsfFinding, ActionsSayWhatWasDoneAndWhetherItWorked) {
+  struct Case {
+    Action action;
+    bool audit, attempted, succeeded, prevented;
+    int action_id, disposition_id;
+    const char* name;
+  };
+  for (const Case& c : {Case{Action::kKillConnection, false, true, true, false, 2, 21, "kill_connection"},
+                        Case{Action::kKillProcess, false, true, true, false, 2, 2, "kill_process"},
+                        Case{Action::kHold, false, true, true, true, 2, 2, "hold"},
+                        Case{Action::kKillConnection, true, false, false, false, 3, 17,
+                             "would_kill_connection"},
+                        Case{Action::kKillProcess, false, true, false, false, 3, 27, "kill_process"},
+                        Case{Action::kKillProcess, false, false, false, false, 3, 16, "kill_process"}}) {
+    Finding f = model_finding();
+    f.action = c.action;
+    ActionOutcome o;
+    o.action = c.action;
+    o.audit = c.audit;
+    o.attempted = c.attempted;
+    o.succeeded = c.succeeded;
+    o.prevented = c.prevented;
+    o.target = "connection 10.0.0.5:41234 -> 10.0.0.9:443";
+    o.error = c.succeeded ? "" : "pid 1 is never touched";
+    o.capture_to_action_ns = c.audit ? 0 : 1'500'000;
+    f.outcome = o;
+    const json e = event_of(f);
+    EXPECT_EQ(e["action_id"], c.action_id) << c.name;
+    EXPECT_EQ(e["disposition_id"], c.disposition_id) << c.name;
+    const json& a = e["unmapped"]["llmtap"]["action"];
+    EXPECT_EQ(a["name"], c.name);
+    EXPECT_EQ(a["mode"], c.audit ? "audit" : "enforce");
+    EXPECT_EQ(a["succeeded"], c.succeeded);
+    EXPECT_EQ(a["prevented"], c.prevented);
+    EXPECT_EQ(a["target"], o.target);
+    if (!c.audit) EXPECT_EQ(a["capture_to_action_us"], 1500);
+  }
+  // An alert says it only observed.
+  const json alert = event_of(model_finding());
+  EXPECT_EQ(alert["action_id"], 3);
+  EXPECT_EQ(alert["disposition_id"], 15);
+  EXPECT_FALSE(alert["unmapped"]["llmtap"].contains("action"));
 }
 
 TEST(OcsfFinding, AppendsToTheCallersBuffer) {

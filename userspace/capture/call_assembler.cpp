@@ -33,6 +33,7 @@ TlsCall to_call(const llmtap_call_record& rec) {
   call.mono_ns = rec.mono_ns;
   call.entry_mono_ns = rec.entry_ns;
   call.cgroup_id = rec.cgroup_id;
+  call.start_boottime_ns = rec.start_boottime;
   call.ssl = rec.ssl;
   call.conn_id = rec.conn_id;
   call.pid = rec.pid;

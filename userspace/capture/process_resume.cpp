@@ -59,20 +59,24 @@ uint64_t boottime_ns_to_ticks(uint64_t ns) {
   return ns / ns_per_tick;
 }
 
-ResumeOutcome resume_stopped_process(pid_t pid, uint64_t start_boottime_ns) {
+ResumeOutcome signal_process_started_at(pid_t pid, uint64_t start_ticks, int signal) {
   // Open first, then check: if the pid is reused after the check, the pidfd still names the
   // process that was checked (now dead), and the signal fails with ESRCH instead of landing.
   const PidFd pidfd(pid);
   if (pidfd.get() < 0) return errno == ESRCH ? ResumeOutcome::kGone : ResumeOutcome::kFailed;
   const auto started = process_start_ticks(pid);
   if (!started) return ResumeOutcome::kGone;
-  if (*started != boottime_ns_to_ticks(start_boottime_ns)) return ResumeOutcome::kNotOurs;
-  if (syscall(SYS_pidfd_send_signal, pidfd.get(), SIGCONT, nullptr, 0) != 0) {
+  if (*started != start_ticks) return ResumeOutcome::kNotOurs;
+  if (syscall(SYS_pidfd_send_signal, pidfd.get(), signal, nullptr, 0) != 0) {
     if (errno == ESRCH) return ResumeOutcome::kGone;
-    spdlog::error("cannot resume pid {}: {}", pid, std::strerror(errno));
+    spdlog::error("cannot send signal {} to pid {}: {}", signal, pid, std::strerror(errno));
     return ResumeOutcome::kFailed;
   }
   return ResumeOutcome::kResumed;
+}
+
+ResumeOutcome resume_stopped_process(pid_t pid, uint64_t start_boottime_ns) {
+  return signal_process_started_at(pid, boottime_ns_to_ticks(start_boottime_ns), SIGCONT);
 }
 
 }  // namespace llmtap::capture

@@ -30,4 +30,8 @@ uint64_t boottime_ns_to_ticks(uint64_t ns);
 // Sends SIGCONT to `pid` if it is the process that started at `start_boottime_ns`.
 ResumeOutcome resume_stopped_process(pid_t pid, uint64_t start_boottime_ns);
 
+// Sends `signal` to `pid` if it is the process whose /proc/PID/stat start time (field 22,
+// clock ticks) is `start_ticks`; the same pidfd-then-check order as the resume.
+ResumeOutcome signal_process_started_at(pid_t pid, uint64_t start_ticks, int signal);
+
 }  // namespace llmtap::capture

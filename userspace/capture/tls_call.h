@@ -24,6 +24,7 @@ struct TlsCall {
   uint64_t mono_ns = 0;  // CLOCK_MONOTONIC at the call's return
   uint64_t entry_mono_ns = 0;  // CLOCK_MONOTONIC at the call's entry
   uint64_t cgroup_id = 0;
+  uint64_t start_boottime_ns = 0;  // the process's start (with pid: survives pid reuse)
   uint64_t ssl = 0;  // the TLS session pointer: connection key within the process
   uint64_t conn_id = 0;  // stable across the connection's calls and threads; 0 if unknown
   uint32_t pid = 0;

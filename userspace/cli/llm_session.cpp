@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "action/enforcer.h"
 #include "cli/stop_signal.h"
 #include "enrich/process_identity_cache.h"
 #include "llm/catalog/provider_catalog.h"
@@ -58,12 +59,17 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
   policy::EngineOptions engine_options;
   engine_options.uid_prefix = options.finding_uid_prefix;
   policy::PolicyEngine engine(policy_source.current(), engine_options);
+  action::EnforcerOptions enforcer_options;
+  enforcer_options.audit = options.audit;
+  enforcer_options.never_touch = options.never_touch;
+  action::Enforcer enforcer(enforcer_options);
 
   enrich::ProcessIdentityCache processes;
   pipeline::TrafficPipeline pipeline(
       catalog, pipeline_options, processes, realtime_ns,
       [&](const llm::LlmCall& call, const llm::CallBodies& bodies) {
         std::vector<policy::Finding> findings = engine.judge(call, bodies.request, bodies.response);
+        for (policy::Finding& f : findings) enforcer.act(f);
         if (!call.prompt_text && !call.completion_text) {
           handlers.on_call(call, findings);
           return;
@@ -96,6 +102,12 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
   };
   const int status = run_capture(options.capture, options.duration_seconds, capture);
   log_pipeline_summary(pipeline);
+  const action::EnforcerStats& a = enforcer.stats();
+  spdlog::info(
+      "action summary: mode={} actions={} would={} connections_reset={} processes_killed={} "
+      "refused={} failed={} already_done={}",
+      options.audit ? "audit" : "enforce", a.actions, a.would, a.connections_reset,
+      a.processes_killed, a.refused, a.failed, a.already_done);
   const policy::EngineStats& e = engine.stats();
   spdlog::info(
       "policy summary: judged_calls={} findings={} suppressed_repeats={} scanned_bytes={} "

@@ -22,6 +22,8 @@ struct LlmSessionOptions {
   size_t max_body_bytes = 8 << 20;         // body bytes kept per message (all are counted)
   PolicyFiles policy;                      // the built-in pack plus these
   std::string finding_uid_prefix = "llmtap";
+  bool audit = false;                    // --mode audit: actions are reported, never taken
+  std::vector<std::string> never_touch;  // --never-touch, added to the defaults
 };
 
 struct LlmSessionHandlers {

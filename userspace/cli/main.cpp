@@ -68,6 +68,16 @@ void add_policy_options(CLI::App* cmd, llmtap::cli::PolicyFiles& p) {
 
 void add_llm_options(CLI::App* cmd, llmtap::cli::LlmSessionOptions& o) {
   add_policy_options(cmd, o.policy);
+  cmd->add_option_function<std::string>(
+         "--mode",
+         [&o](const std::string& mode) { o.audit = mode == "audit"; },
+         "enforce: rules' actions are taken (the default; the built-in pack only alerts); "
+         "audit: every action is reported as would_<action> and nothing is touched")
+      ->check(CLI::IsMember({"enforce", "audit"}));
+  cmd->add_option("--never-touch", o.never_touch,
+                  "A command name, or an executable path with '/', that no action may stop or "
+                  "kill (glob; repeatable; added to the defaults: container runtimes, kubelet, "
+                  "sshd, systemd, llmtap)");
   cmd->add_option("--catalog", o.catalog_files,
                   "Extra provider catalog YAML, tried before the built-in one (repeatable)")
       ->check(CLI::ExistingFile);

@@ -57,6 +57,9 @@ int show_policy(const PolicyFiles& files) {
                       ? std::string("(from detectors)")
                       : std::string(policy::severity_name(r.rule.severity)))
               << "\n    action: " << policy::action_name(r.rule.action)
+              << (r.rule.mode == policy::RuleMode::kAudit     ? "\n    mode: audit"
+                  : r.rule.mode == policy::RuleMode::kEnforce ? "\n    mode: enforce"
+                                                              : "")
               << "\n    from: " << r.rule.source << "\n";
     if (!r.rule.description.empty()) std::cout << "    description: " << r.rule.description << "\n";
     print_scope("scope", r.rule.scope);

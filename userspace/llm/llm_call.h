@@ -16,6 +16,9 @@ struct ProcessIdentity {
   uint32_t pid = 0;
   uint32_t uid = 0;
   uint64_t cgroup_id = 0;
+  // The process's start (group leader's start_boottime, ns): with pid, names this process
+  // and no later one that reuses the pid (kill-process checks it). 0 when unknown.
+  uint64_t start_boottime_ns = 0;
   std::string comm;
   std::string exe;      // /proc/PID/exe target, empty when unknown
   std::string cmdline;  // argv joined with spaces, cut to a limit

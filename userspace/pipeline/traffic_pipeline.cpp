@@ -29,6 +29,7 @@ struct TrafficPipeline::Connection {
   capture::TlsLib lib = capture::TlsLib::kUnknown;
   uint32_t uid = 0;
   uint64_t cgroup_id = 0;
+  uint64_t start_boottime_ns = 0;
   std::string comm;
   // After a gap: calls are skipped until one starts a request, where a fresh parser begins.
   bool resyncing = false;
@@ -84,6 +85,7 @@ TrafficPipeline::Connection& TrafficPipeline::connection_for(const capture::TlsC
   c.lib = call.lib;
   c.uid = call.uid;
   c.cgroup_id = call.cgroup_id;
+  if (call.start_boottime_ns != 0) c.start_boottime_ns = call.start_boottime_ns;
   if (c.comm != call.comm) c.comm = call.comm;
   c.last_use = ++use_clock_;
   return c;
@@ -176,6 +178,7 @@ void TrafficPipeline::emit(Connection& connection, std::vector<http::HttpExchang
     call.served = !connection.http.requests_are_writes();
     call.process =
         processes_.lookup(connection.pid, connection.uid, connection.cgroup_id, connection.comm);
+    call.process.start_boottime_ns = connection.start_boottime_ns;
     ++stats_.llm_calls;
     on_call_(call, llm::CallBodies{exchange.request.body, exchange.response.body});
   }

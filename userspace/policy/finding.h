@@ -3,6 +3,7 @@
 // sinks (OCSF Detection Finding 2004 / Data Security Finding 2006) and, later, by actions.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,21 @@ struct Evidence {
   EvidenceSource source = EvidenceSource::kRequest;
 };
 
+// What an enforcement action did (or, in audit mode, would have done).
+struct ActionOutcome {
+  Action action = Action::kAlert;
+  bool audit = false;      // nothing was touched: the event says would_<action>
+  bool attempted = false;  // enforce mode and the target could be named
+  bool succeeded = false;
+  // The connection reset before the call's bytes left (a hold), rather than after.
+  bool prevented = false;
+  std::string target;  // "connection 10.0.0.5:41234 -> 10.0.0.9:443", "process curl[1234]"
+  std::string error;   // why it failed or was refused ("pid 1 is never touched")
+  // From the capture of the call's first byte to the action done (0 in audit mode).
+  uint64_t capture_to_action_ns = 0;
+  uint64_t time_realtime_ns = 0;
+};
+
 struct Finding {
   std::string rule_id;
   std::string rule_description;
@@ -29,6 +45,8 @@ struct Finding {
   Severity severity = Severity::kMedium;
   Confidence confidence = Confidence::kHigh;
   Action action = Action::kAlert;
+  RuleMode mode = RuleMode::kDefault;
+  std::optional<ActionOutcome> outcome;  // set by the enforcer for actions other than alert
   std::string title;   // one line for a person: "Unsanctioned model deepseek-r1 (deepseek)"
   std::string reason;  // which part of the rule matched: "deny: provider deepseek"
   std::vector<Evidence> evidence;

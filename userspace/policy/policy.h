@@ -14,9 +14,15 @@
 
 namespace llmtap::policy {
 
-// What happens when a rule matches. Only `alert` acts today; the others are the enforcement
-// actions (kill the connection, kill the process, hold the writer) and alert until it lands.
+// What happens when a rule matches: report it, destroy the connection that carried the call,
+// kill the process that made it, or hold the writer before its bytes leave (prevent mode; the
+// call is then stopped by destroying its connection). docs/enforcement.md.
 enum class Action { kAlert, kKillConnection, kKillProcess, kHold };
+
+// Whether a rule's action is carried out (enforce) or only reported as `would_*` (audit).
+// kDefault: as the agent's --mode says. Audit wins: a rule in audit mode never acts, and
+// --mode audit makes every rule audit.
+enum class RuleMode { kDefault, kAudit, kEnforce };
 
 // Who a rule applies to. Empty lists match everything; a field that the event does not know
 // (no pod outside a cluster) never matches a non-empty list. Strings are globs (*, ?).
@@ -83,6 +89,7 @@ struct Rule {
   // A data rule without its own severity: each finding takes its detections' highest.
   bool severity_from_detectors = false;
   Action action = Action::kAlert;
+  RuleMode mode = RuleMode::kDefault;
   Scope scope;
   std::vector<Scope> exceptions;
   RuleBody body;

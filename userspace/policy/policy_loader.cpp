@@ -12,9 +12,9 @@ namespace llmtap::policy {
 namespace {
 
 constexpr std::string_view kTopKeys[] = {"version", "detectors", "keywords", "rules", "disable"};
-constexpr std::string_view kRuleKeys[] = {"id",     "description",  "severity", "action",
-                                          "scope",  "exceptions",   "model",    "data",
-                                          "volume", "prompt_attack"};
+constexpr std::string_view kRuleKeys[] = {"id",         "description", "severity", "action",
+                                          "mode",       "scope",       "exceptions", "model",
+                                          "data",       "volume",      "prompt_attack"};
 constexpr std::string_view kScopeKeys[] = {"namespaces", "pod_labels", "containers", "processes",
                                            "uids"};
 constexpr std::string_view kModelKeys[] = {"allow", "deny", "unknown", "organisation_keys"};
@@ -256,6 +256,16 @@ Rule PolicyReader::read_rule(const YAML::Node& node) {
       rule.action = Action::kHold;
     } else {
       r_.fail(*v, "unknown action '" + a + "' (alert, kill-connection, kill-process, hold)");
+    }
+  }
+  if (const auto* v = r_.optional(f, "mode")) {
+    const std::string m = r_.scalar(*v, "'mode'");
+    if (m == "audit") {
+      rule.mode = RuleMode::kAudit;
+    } else if (m == "enforce") {
+      rule.mode = RuleMode::kEnforce;
+    } else {
+      r_.fail(*v, "unknown mode '" + m + "' (audit, enforce)");
     }
   }
   if (const auto* v = r_.optional(f, "scope")) rule.scope = read_scope(*v);

@@ -73,20 +73,28 @@ struct ControlOutcome {
   Enumerated disposition;  // disposition_id: the outcome of it
 };
 
-// What llmtap did about the finding (security_control). Only `alert` acts today: the
-// enforcement actions alert until they land, and then become Denied with Reset
-// (kill-connection) or Blocked (kill-process, hold). The action the rule asked for is in
-// unmapped.llmtap.requested_action.
-ControlOutcome control_outcome(policy::Action action) {
+// What llmtap did about the finding (security_control): an alert is Observed/Detected; an
+// action in audit mode Observed/Logged; a connection destroyed Denied/Reset, a process killed
+// or a held call stopped before its bytes left Denied/Blocked; an action that failed
+// Observed/Error, one refused (never-touch list, pid 1) Observed/No Action.
+ControlOutcome control_outcome(const Finding& f) {
   constexpr ControlOutcome kObservedDetected{{3, "Observed"}, {15, "Detected"}};
-  switch (action) {
-    case policy::Action::kAlert:
-    case policy::Action::kKillConnection:
-    case policy::Action::kKillProcess:
-    case policy::Action::kHold:
-      break;
+  if (!f.outcome) return kObservedDetected;
+  const policy::ActionOutcome& o = *f.outcome;
+  if (o.audit) return {{3, "Observed"}, {17, "Logged"}};
+  if (!o.attempted) return {{3, "Observed"}, {16, "No Action"}};
+  if (!o.succeeded) return {{3, "Observed"}, {27, "Error"}};
+  if (o.prevented || o.action == policy::Action::kKillProcess) return {{2, "Denied"}, {2, "Blocked"}};
+  return {{2, "Denied"}, {21, "Reset"}};
+}
+
+// "kill_connection", or "would_kill_connection" in audit mode.
+std::string action_event_name(const policy::ActionOutcome& o) {
+  std::string name(policy::action_name(o.action));
+  for (char& c : name) {
+    if (c == '-') c = '_';
   }
-  return kObservedDetected;
+  return o.audit ? "would_" + name : name;
 }
 
 // data_security.category_id from what was detected: credentials are Security, personal data
@@ -136,7 +144,7 @@ void write_classification(JsonWriter& w, const Finding& f) {
   w.number("time", f.time_realtime_ns / kNsPerMs);
   w.number("count", f.count);
   w.boolean("is_alert", true);
-  const ControlOutcome outcome = control_outcome(f.action);
+  const ControlOutcome outcome = control_outcome(f);
   w.number("action_id", outcome.action.id);
   w.string("action", outcome.action.name);
   w.number("disposition_id", outcome.disposition.id);
@@ -311,6 +319,20 @@ void write_unmapped(JsonWriter& w, const Finding& f) {
   w.string("kind", policy::finding_kind_name(f.kind));
   w.string_if("reason", f.reason);
   w.string("requested_action", policy::action_name(f.action));
+  if (f.outcome) {
+    const policy::ActionOutcome& o = *f.outcome;
+    w.begin_object("action");
+    w.string("name", action_event_name(o));
+    w.string("mode", o.audit ? "audit" : "enforce");
+    w.string_if("target", o.target);
+    w.boolean("attempted", o.attempted);
+    w.boolean("succeeded", o.succeeded);
+    w.boolean("prevented", o.prevented);
+    w.string_if("error", o.error);
+    if (o.capture_to_action_ns != 0) w.number("capture_to_action_us", o.capture_to_action_ns / 1000);
+    if (o.time_realtime_ns != 0) w.number("time", o.time_realtime_ns / kNsPerMs);
+    w.end_object();
+  }
   w.string_if("provider", call.provider);
   w.string_if("request_model", call.request_model);
   w.string_if("response_model", call.response_model);
