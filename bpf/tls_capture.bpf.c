@@ -101,6 +101,24 @@ volatile __u32 holds_enabled = 0;
 volatile __s32 holds_inflight = 0;
 /* Holds the hold guard released at their deadline (it adds to this, in the pinned .bss). */
 volatile __u64 holds_released_by_guard = 0;
+/* Prevent mode (userspace sets these when a rule holds writes, in enforce mode): writes to a
+ * `prevent_endpoints` server are held until judged, at most prevent_deadline_ms, after which
+ * the process is killed instead of resumed when prevent_fail_closed. */
+volatile __u32 prevent_enabled = 0;
+volatile __u32 prevent_deadline_ms = 0; /* 0: LLMTAP_DEFAULT_PREVENT_DEADLINE_MS */
+volatile __u32 prevent_fail_closed = 0;
+/* Keeps .bss a multiple of 8 bytes: the guard maps it as the skeleton's struct, whose size
+ * is rounded up to its alignment. */
+volatile __u32 bss_pad = 0;
+
+/* LLM servers (remote address and port, as the connection sees them): userspace adds those it
+ * learns from traffic and those it is told. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LLMTAP_MAX_PREVENT_ENDPOINTS);
+	__type(key, struct llmtap_endpoint);
+	__type(value, __u8);
+} prevent_endpoints SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -182,6 +200,11 @@ struct conn_key {
 
 struct conn_info {
 	__u64 id;
+	/* The last write previewed and held (prevent mode), until it returns having written: a
+	 * retry of the same buffer (WANT_WRITE) was judged already and is not held again. */
+	__u64 preview_buf;
+	__u32 preview_len;
+	__u32 preview_pending;
 	__s32 fd;
 	__u32 flags;
 	struct llmtap_endpoint local;
@@ -468,8 +491,10 @@ static __always_inline int enter_call(struct pt_regs *ctx, __u64 ssl, __u64 buf,
 	stack->depth = depth + 1;
 	if (fresh)
 		bpf_map_update_elem(&inflight, &tid, stack, BPF_ANY);
-	return 0;
+	return call.direction == DIR_NONE ? 0 : 1;
 }
+
+static __always_inline void maybe_hold_write(__u64 ssl, __u64 buf, __u64 num, __u8 lib);
 
 struct emit_ctx {
 	__u64 buf;
@@ -540,7 +565,7 @@ static __always_inline struct llmtap_call_record *reserve_call_record(__u64 tail
 }
 
 static __always_inline void emit_call(const struct inflight_call *call, __u32 len,
-				      struct conn_info *conn, bool quiet)
+				      struct conn_info *conn, bool quiet, __u32 extra_flags)
 {
 	__u32 gap_bit = call->direction == LLMTAP_DIR_WRITE ? CONN_GAP_WRITE : CONN_GAP_READ;
 	__u64 id = bpf_get_current_pid_tgid();
@@ -605,6 +630,7 @@ static __always_inline void emit_call(const struct inflight_call *call, __u32 le
 		rec->flags |= LLMTAP_CALL_TRUNCATED;
 	if (rec->lost_len)
 		rec->flags |= LLMTAP_CALL_LOST;
+	rec->flags |= extra_flags;
 	rec->direction = call->direction;
 	rec->lib = call->lib;
 	rec->reserved = 0;
@@ -618,7 +644,9 @@ static __always_inline void emit_call(const struct inflight_call *call, __u32 le
 		__builtin_memset(&rec->remote, 0, sizeof(rec->remote));
 	}
 	bpf_get_current_comm(rec->comm, sizeof(rec->comm));
-	bpf_ringbuf_submit(rec, call_submit_flags());
+	/* A preview's writer waits for userspace: wake it now. */
+	bpf_ringbuf_submit(rec, (extra_flags & LLMTAP_CALL_PREVIEW) ? BPF_RB_FORCE_WAKEUP
+								    : call_submit_flags());
 
 	stat_add(LLMTAP_STAT_CALLS, 1);
 	stat_add(LLMTAP_STAT_BYTES, ec.offset + tail);
@@ -689,9 +717,14 @@ static __always_inline int exit_call(struct pt_regs *ctx, long ret)
 		return 0;
 	if (len > 0xffffffffULL)
 		len = 0xffffffffULL;
+	/* A held write that wrote: its retries, if any, are over. */
+	if (conn && conn->preview_pending && call.direction == LLMTAP_DIR_WRITE &&
+	    conn->preview_buf == call.buf)
+		conn->preview_pending = 0;
 	emit_call(&call, (__u32)len, conn,
 		  conn && bpf_map_lookup_elem(&quiet_conns,
-					      &(struct conn_key){ .tgid = tgid, .ssl = call.ssl }));
+					      &(struct conn_key){ .tgid = tgid, .ssl = call.ssl }),
+		  0);
 	return 0;
 }
 
@@ -733,7 +766,10 @@ static __always_inline int note_socket_syscall(long fd)
 SEC("uprobe")
 int BPF_KPROBE(ssl_write_entry, void *ssl, const void *buf, int num)
 {
-	return enter_call(ctx, (__u64)ssl, (__u64)buf, 0, LLMTAP_DIR_WRITE, LLMTAP_LIB_OPENSSL);
+	if (enter_call(ctx, (__u64)ssl, (__u64)buf, 0, LLMTAP_DIR_WRITE, LLMTAP_LIB_OPENSSL) &&
+	    num > 0)
+		maybe_hold_write((__u64)ssl, (__u64)buf, (__u64)num, LLMTAP_LIB_OPENSSL);
+	return 0;
 }
 
 SEC("uprobe")
@@ -746,8 +782,11 @@ int BPF_KPROBE(ssl_read_entry, void *ssl, void *buf, int num)
 SEC("uprobe")
 int BPF_KPROBE(ssl_write_ex_entry, void *ssl, const void *buf, size_t num, size_t *written)
 {
-	return enter_call(ctx, (__u64)ssl, (__u64)buf, (__u64)written, LLMTAP_DIR_WRITE,
-			  LLMTAP_LIB_OPENSSL);
+	if (enter_call(ctx, (__u64)ssl, (__u64)buf, (__u64)written, LLMTAP_DIR_WRITE,
+		       LLMTAP_LIB_OPENSSL) &&
+	    num > 0)
+		maybe_hold_write((__u64)ssl, (__u64)buf, (__u64)num, LLMTAP_LIB_OPENSSL);
+	return 0;
 }
 
 SEC("uprobe")
@@ -792,7 +831,10 @@ SOCKET_SYSCALL_TRACEPOINT(recvmsg)
 SEC("uprobe")
 int BPF_KPROBE(gnutls_send_entry, void *session, const void *data, size_t size)
 {
-	return enter_call(ctx, (__u64)session, (__u64)data, 0, LLMTAP_DIR_WRITE, LLMTAP_LIB_GNUTLS);
+	if (enter_call(ctx, (__u64)session, (__u64)data, 0, LLMTAP_DIR_WRITE, LLMTAP_LIB_GNUTLS) &&
+	    size > 0)
+		maybe_hold_write((__u64)session, (__u64)data, (__u64)size, LLMTAP_LIB_GNUTLS);
+	return 0;
 }
 
 SEC("uprobe")
@@ -833,13 +875,17 @@ int tp_enter_close(struct trace_event_raw_sys_enter *ctx)
 
 /* Stops the current process for `reason`, recorded in `holds` first. Never while holds are
  * switched off, never without a free slot; counted either way. */
-static __always_inline void hold_current_process(__u32 tgid, __u32 reason)
+static __always_inline bool hold_current_process(__u32 tgid, __u32 reason, __u32 flags,
+						 __u32 deadline_ms)
 {
+	bool held = false;
 	struct llmtap_hold hold = {
 		.since_ns = bpf_ktime_get_ns(),
 		.start_boottime =
 			process_start_boottime((struct task_struct *)bpf_get_current_task_btf()),
 		.reason = reason,
+		.flags = flags,
+		.deadline_ms = deadline_ms,
 	};
 
 	/* Announce first, then look at the switch (both ordered by the atomic): userspace clears
@@ -852,8 +898,58 @@ static __always_inline void hold_current_process(__u32 tgid, __u32 reason)
 		stat_add(LLMTAP_STAT_HOLDS_SKIPPED, 1);
 	} else {
 		stat_add(LLMTAP_STAT_HOLDS, 1);
+		held = true;
 	}
 	__sync_fetch_and_sub(&holds_inflight, 1);
+	return held;
+}
+
+/* Prevent mode, at the entry of a TLS write (its plaintext still unencrypted in `buf`): a
+ * write on a connection to an LLM endpoint is sent to userspace first (a PREVIEW record) and
+ * its process stopped, so that userspace judges it before a byte of it is encrypted: it then
+ * resumes the writer, or destroys the connection first (the write fails, nothing leaves).
+ * Only connections whose socket is known (bound during the handshake) can be matched to an
+ * endpoint; every other TLS write pays one map lookup at most. */
+static __always_inline void maybe_hold_write(__u64 ssl, __u64 buf, __u64 num, __u8 lib)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct conn_key key = { .tgid = tgid, .ssl = ssl };
+	struct conn_info *conn;
+	struct inflight_call call = {
+		.entry_ns = bpf_ktime_get_ns(),
+		.ssl = ssl,
+		.buf = buf,
+		.fd = -1,
+		.direction = LLMTAP_DIR_WRITE,
+		.lib = lib,
+	};
+
+	if (!prevent_enabled)
+		return;
+	conn = bpf_map_lookup_elem(&conns, &key);
+	if (!conn)
+		return;
+	if (conn->fd < 0) {
+		stat_add(LLMTAP_STAT_PREVENT_UNBOUND, 1);
+		return;
+	}
+	if (!bpf_map_lookup_elem(&prevent_endpoints, &conn->remote))
+		return;
+	if (num > 0xffffffffULL)
+		num = 0xffffffffULL;
+	if (conn->preview_pending && conn->preview_buf == buf && conn->preview_len == (__u32)num) {
+		stat_add(LLMTAP_STAT_PREVENT_RETRIES, 1);
+		return;
+	}
+	emit_call(&call, (__u32)num, conn, false, LLMTAP_CALL_PREVIEW);
+	conn->preview_buf = buf;
+	conn->preview_len = (__u32)num;
+	conn->preview_pending = 1;
+	if (hold_current_process(tgid, LLMTAP_HOLD_PREVENT,
+				 prevent_fail_closed ? LLMTAP_HOLD_FAIL_CLOSED : 0,
+				 prevent_deadline_ms ? prevent_deadline_ms
+						     : LLMTAP_DEFAULT_PREVENT_DEADLINE_MS))
+		stat_add(LLMTAP_STAT_PREVENT_HOLDS, 1);
 }
 
 static __always_inline void give_hold_token(__u32 tgid)
@@ -1026,7 +1122,7 @@ int tp_enter_connect(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	if (bpf_ktime_get_ns() - given > LLMTAP_HOLD_WINDOW_NS)
 		return 0;
-	hold_current_process(tgid, LLMTAP_HOLD_ATTACH);
+	hold_current_process(tgid, LLMTAP_HOLD_ATTACH, 0, 0);
 	return 0;
 }
 

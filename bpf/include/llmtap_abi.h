@@ -41,6 +41,8 @@
  * hold guard, whatever happens to llmtap (docs/hold-safety.md). */
 #define LLMTAP_DEFAULT_HOLD_DEADLINE_NS 500000000ULL
 #define LLMTAP_MAX_INFLIGHT 16384 /* threads inside an SSL call at once */
+#define LLMTAP_MAX_PREVENT_ENDPOINTS 4096 /* LLM server addresses whose writes are held */
+#define LLMTAP_DEFAULT_PREVENT_DEADLINE_MS 250
 
 enum llmtap_record_kind {
 	LLMTAP_REC_DATA = 1,  /* a full LLMTAP_CHUNK_SIZE piece of a call */
@@ -81,6 +83,9 @@ enum llmtap_call_flags {
 	/* Userspace said the connection is of no interest (not HTTP, say): the call is counted
 	 * (call_len) but its bytes are not copied. */
 	LLMTAP_CALL_QUIET = 1 << 4,
+	/* Prevent mode: a write's plaintext sent at its entry, before it is encrypted, while the
+	 * writer is held (LLMTAP_HOLD_PREVENT); the write itself is reported again at its return. */
+	LLMTAP_CALL_PREVIEW = 1 << 5,
 };
 
 /* Indexes of the per-CPU `stats` array map. */
@@ -97,7 +102,11 @@ enum llmtap_stat {
 	LLMTAP_STAT_QUIET_BYTES = 9,    /* bytes of quiet connections, counted but not copied */
 	/* Holds not made: table full, holds switched off (agent stopping), signal refused. */
 	LLMTAP_STAT_HOLDS_SKIPPED = 10,
-	LLMTAP_STAT_COUNT = 11,
+	LLMTAP_STAT_PREVENT_HOLDS = 11,     /* writes held in prevent mode (also in HOLDS) */
+	/* Writes to an LLM endpoint not held: connection's socket unknown at the write's entry. */
+	LLMTAP_STAT_PREVENT_UNBOUND = 12,
+	LLMTAP_STAT_PREVENT_RETRIES = 13, /* a held write retried (WANT_WRITE): not held again */
+	LLMTAP_STAT_COUNT = 14,
 };
 
 struct llmtap_endpoint {
@@ -192,6 +201,15 @@ struct llmtap_proc_event {
 enum llmtap_hold_reason {
 	/* Stopped at connect() while the TLS code it exec'ed or mapped is examined and attached. */
 	LLMTAP_HOLD_ATTACH = 1,
+	/* Prevent mode: stopped at the entry of a TLS write to an LLM endpoint, its plaintext sent
+	 * ahead (a PREVIEW call record), until userspace judges it against the policy. */
+	LLMTAP_HOLD_PREVENT = 2,
+};
+
+enum llmtap_hold_flags {
+	/* Past its deadline (or with llmtap gone), the process is killed, not resumed: the
+	 * judgement never came, and the policy said an unjudged write must not leave. */
+	LLMTAP_HOLD_FAIL_CLOSED = 1 << 0,
 };
 
 /* Value of the `holds` map (key: tgid): a process llmtap stopped. The entry is written before
@@ -203,6 +221,8 @@ struct llmtap_hold {
 	 * /proc/PID/stat field 22 is this in clock ticks. */
 	__u64 start_boottime;
 	__u32 reason;         /* enum llmtap_hold_reason */
+	__u32 flags;          /* enum llmtap_hold_flags */
+	__u32 deadline_ms;    /* released (or killed) this long after the stop; 0: the guard's */
 	__u32 reserved;
 };
 

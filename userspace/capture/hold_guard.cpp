@@ -111,14 +111,14 @@ int run_hold_guard(const HoldGuardOptions& o) {
   // Check a few times per deadline: a hold ends at most deadline + period after its stop.
   const int period_ms = static_cast<int>(std::max<int64_t>(5, o.deadline.count() / 20));
   while (!agent_gone(o.agent_pid, pidfd, o.agent_fd, period_ms)) {
-    const auto overdue = table.release_older_than(deadline_ns, monotonic_now_ns());
+    const auto overdue = table.release_overdue(deadline_ns, monotonic_now_ns());
     if (!overdue.empty()) {
       __atomic_add_fetch(&control.get()->holds_released_by_guard, overdue.size(), __ATOMIC_RELAXED);
     }
   }
   // The agent is gone (or done): nobody else will resume what is left.
   switch_holds_off(control.get());
-  const auto left = table.release_older_than(0, monotonic_now_ns());
+  const auto left = table.release_all(monotonic_now_ns());
   __atomic_add_fetch(&control.get()->holds_released_by_guard, left.size(), __ATOMIC_RELAXED);
   std::error_code ec;
   std::filesystem::remove_all(o.pin_dir, ec);

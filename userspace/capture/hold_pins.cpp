@@ -78,7 +78,7 @@ uint64_t sweep_directory(const fs::path& dir) {
   const MapFd holds(dir / kHoldsPinName);
   uint64_t resumed = 0;
   if (holds.get() >= 0 && holds.value_size() == sizeof(llmtap_hold)) {
-    for (const auto& r : HoldTable(holds.get()).release_older_than(0, monotonic_now_ns())) {
+    for (const auto& r : HoldTable(holds.get()).release_all(monotonic_now_ns())) {
       if (r.outcome == ResumeOutcome::kResumed) ++resumed;
     }
   } else if (holds.get() >= 0) {

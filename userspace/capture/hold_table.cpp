@@ -1,12 +1,13 @@
 #include "capture/hold_table.h"
 
 #include <bpf/bpf.h>
+#include <signal.h>
 
 #include "llmtap_abi.h"
 
 namespace llmtap::capture {
 
-std::optional<ReleasedHold> HoldTable::release(pid_t pid, uint64_t now_ns) const {
+std::optional<ReleasedHold> HoldTable::release(pid_t pid, uint64_t now_ns, HoldEnd end) const {
   const auto key = static_cast<uint32_t>(pid);
   llmtap_hold hold{};
   // Atomic: llmtap and its guard may release the same hold at once; only one resumes it.
@@ -14,17 +15,31 @@ std::optional<ReleasedHold> HoldTable::release(pid_t pid, uint64_t now_ns) const
   ReleasedHold released;
   released.pid = pid;
   released.held_ns = now_ns > hold.since_ns ? now_ns - hold.since_ns : 0;
-  released.outcome = resume_stopped_process(pid, hold.start_boottime);
+  released.reason = hold.reason;
+  released.killed = end == HoldEnd::kKill ||
+                    (end == HoldEnd::kAsRecorded && (hold.flags & LLMTAP_HOLD_FAIL_CLOSED) != 0);
+  released.outcome =
+      released.killed
+          ? signal_process_started_at(pid, boottime_ns_to_ticks(hold.start_boottime), SIGKILL)
+          : resume_stopped_process(pid, hold.start_boottime);
   return released;
 }
 
-std::vector<ReleasedHold> HoldTable::release_older_than(uint64_t age_ns, uint64_t now_ns) const {
+std::vector<ReleasedHold> HoldTable::release_overdue(uint64_t default_deadline_ns,
+                                                     uint64_t now_ns) const {
   std::vector<ReleasedHold> released;
   for (const uint32_t key : keys()) {
     llmtap_hold hold{};
     if (bpf_map_lookup_elem(holds_fd_, &key, &hold) != 0) continue;
-    if (age_ns != 0 && now_ns - hold.since_ns < age_ns) continue;
-    if (auto r = release(static_cast<pid_t>(key), now_ns)) released.push_back(*r);
+    if (default_deadline_ns != 0) {
+      const uint64_t deadline_ns = hold.deadline_ms != 0
+                                       ? uint64_t{hold.deadline_ms} * 1'000'000
+                                       : default_deadline_ns;
+      if (now_ns - hold.since_ns < deadline_ns) continue;
+    }
+    if (auto r = release(static_cast<pid_t>(key), now_ns, HoldEnd::kAsRecorded)) {
+      released.push_back(*r);
+    }
   }
   return released;
 }

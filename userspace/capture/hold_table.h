@@ -16,17 +16,28 @@ namespace llmtap::capture {
 struct ReleasedHold {
   pid_t pid = 0;
   uint64_t held_ns = 0;  // from the stop to its release
-  ResumeOutcome outcome = ResumeOutcome::kGone;
+  uint32_t reason = 0;   // enum llmtap_hold_reason
+  bool killed = false;   // ended with SIGKILL (fail-closed, or a blocked writer), not SIGCONT
+  ResumeOutcome outcome = ResumeOutcome::kGone;  // of the signal sent
 };
+
+// How a hold is ended: resumed; killed; or as the hold itself says when it is ended for
+// want of a judgement (deadline, llmtap gone): killed when it was made fail-closed.
+enum class HoldEnd { kResume, kKill, kAsRecorded };
 
 class HoldTable {
  public:
   explicit HoldTable(int holds_fd) : holds_fd_(holds_fd) {}
 
-  // Takes pid's hold, if it is still there (nobody else released it), and resumes the process.
-  std::optional<ReleasedHold> release(pid_t pid, uint64_t now_ns) const;
-  // Releases every hold stopped at least `age_ns` before `now_ns` (0: every hold).
-  std::vector<ReleasedHold> release_older_than(uint64_t age_ns, uint64_t now_ns) const;
+  // Takes pid's hold, if it is still there (nobody else released it), and resumes the process
+  // (or kills it, as `end` says).
+  std::optional<ReleasedHold> release(pid_t pid, uint64_t now_ns,
+                                      HoldEnd end = HoldEnd::kResume) const;
+  // Ends every hold stopped at least its deadline before `now_ns`: the hold's own
+  // (deadline_ms, prevent holds) or else `default_deadline_ns`; 0 ends every hold. Holds
+  // ended for want of a judgement end as recorded (fail-closed ones are killed).
+  std::vector<ReleasedHold> release_overdue(uint64_t default_deadline_ns, uint64_t now_ns) const;
+  std::vector<ReleasedHold> release_all(uint64_t now_ns) const { return release_overdue(0, now_ns); }
   size_t size() const;
 
  private:

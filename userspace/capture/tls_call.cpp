@@ -7,6 +7,40 @@
 
 namespace llmtap::capture {
 
+std::optional<Endpoint> parse_endpoint(std::string_view text) {
+  std::string host;
+  std::string_view port_text;
+  if (text.starts_with("[")) {
+    const size_t close = text.find("]:");
+    if (close == std::string_view::npos) return std::nullopt;
+    host.assign(text.substr(1, close - 1));
+    port_text = text.substr(close + 2);
+  } else {
+    const size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos || text.find(':') != colon) return std::nullopt;
+    host.assign(text.substr(0, colon));
+    port_text = text.substr(colon + 1);
+  }
+  unsigned port = 0;
+  if (port_text.empty() || port_text.size() > 5) return std::nullopt;
+  for (const char ch : port_text) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    port = port * 10 + static_cast<unsigned>(ch - '0');
+  }
+  if (port == 0 || port > 65535) return std::nullopt;
+  Endpoint e;
+  e.port = static_cast<uint16_t>(port);
+  if (inet_pton(AF_INET, host.c_str(), e.addr.data()) == 1) {
+    e.family = AF_INET;
+  } else if (inet_pton(AF_INET6, host.c_str(), e.addr.data()) == 1) {
+    e.family = AF_INET6;
+  } else {
+    return std::nullopt;
+  }
+  return e;
+}
+
+
 std::string_view to_string(CloseReason reason) {
   switch (reason) {
     case CloseReason::kFdClosed:

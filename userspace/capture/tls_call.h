@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,9 @@ struct Endpoint {
   uint16_t port = 0;
   uint16_t family = 0;  // AF_INET, AF_INET6, AF_UNIX; 0 when unknown
 };
+
+// "1.2.3.4:443" or "[2001:db8::1]:443" (a port is required); nullopt otherwise.
+std::optional<Endpoint> parse_endpoint(std::string_view text);
 
 struct TlsCall {
   uint64_t call_id = 0;
@@ -40,6 +44,9 @@ struct TlsCall {
   bool gap_before = false;
   // The connection was made quiet (TlsCaptureProgram::quiet_connection): no data, by request.
   bool quiet = false;
+  // Prevent mode: a write's plaintext sent at its entry while its writer is held (mono_ns is
+  // then the entry time); the same write comes again, as usual, at its return.
+  bool preview = false;
   Direction direction = Direction::kWrite;
   TlsLib lib = TlsLib::kUnknown;
   Endpoint local;

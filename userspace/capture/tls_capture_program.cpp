@@ -181,9 +181,10 @@ TlsCaptureProgram::TlsCaptureProgram(const CaptureOptions& options, RecordHandle
   skel->rodata->targ_tgid = options.target_pid;
   skel->rodata->self_tgid = static_cast<uint32_t>(getpid());
   skel->rodata->max_bytes = options.max_bytes_per_call;
-  const bool holds = options.hold_while_attaching;
+  // The hold machinery (table, pins, guard) serves both kinds of hold.
+  const bool holds = options.hold_while_attaching || options.prevent;
   if (!holds) impl_->holds.why_disabled = "--no-hold";
-  skel->rodata->hold_while_attaching = holds;
+  skel->rodata->hold_while_attaching = options.hold_while_attaching;
   impl_->hold_deadline =
       std::chrono::duration_cast<std::chrono::milliseconds>(options.hold_deadline);
   if (!options.target_comm.empty()) {
@@ -257,11 +258,22 @@ TlsCaptureProgram::TlsCaptureProgram(const CaptureOptions& options, RecordHandle
           std::make_unique<HoldGuardProcess>(impl_->hold_pins->dir(), impl_->hold_deadline);
       __atomic_store_n(&skel->bss->holds_enabled, 1, __ATOMIC_SEQ_CST);
       impl_->holds.enabled = true;
+      if (options.prevent) {
+        skel->bss->prevent_deadline_ms = static_cast<uint32_t>(options.prevent_deadline.count());
+        skel->bss->prevent_fail_closed = options.prevent_fail_closed ? 1 : 0;
+        __atomic_store_n(&skel->bss->prevent_enabled, 1, __ATOMIC_SEQ_CST);
+      }
     } catch (const CaptureError& e) {
       impl_->guard.reset();
       impl_->hold_pins.reset();
       impl_->holds.why_disabled = e.what();
     }
+  }
+  if (!impl_->holds.enabled && options.prevent) {
+    spdlog::error(
+        "prevent mode is off: writes cannot be held ({}); rules that hold are enforced after "
+        "the fact (the connection is reset once the call is seen)",
+        impl_->holds.why_disabled);
   }
   if (!impl_->holds.enabled && options.hold_while_attaching) {
     spdlog::warn(
@@ -280,6 +292,7 @@ void TlsCaptureProgram::stop_holding() {
   // Switch off first: a hold program that saw the switch on has already announced itself
   // in holds_inflight (it adds before it looks), so once the count is 0 every stop ever
   // decided is in the table, and no new one can be made.
+  __atomic_store_n(&bss->prevent_enabled, 0, __ATOMIC_SEQ_CST);
   __atomic_store_n(&bss->holds_enabled, 0, __ATOMIC_SEQ_CST);
   for (int spins = 0; __atomic_load_n(&bss->holds_inflight, __ATOMIC_SEQ_CST) != 0; ++spins) {
     if (spins == 100000) {
@@ -289,7 +302,7 @@ void TlsCaptureProgram::stop_holding() {
     }
     usleep(10);
   }
-  for (const auto& r : impl_->hold_table().release_older_than(0, monotonic_now_ns())) {
+  for (const auto& r : impl_->hold_table().release_all(monotonic_now_ns())) {
     impl_->count_release(r);
   }
   impl_->holds.enabled = false;
@@ -320,7 +333,37 @@ void TlsCaptureProgram::check_hold_guard() {
 
 std::optional<ReleasedHold> TlsCaptureProgram::end_hold_window(uint32_t pid) {
   bpf_map__delete_elem(impl_->skel->maps.hold_tokens, &pid, sizeof(pid), 0);
+  // Only an attach hold: a writer held in prevent mode waits for its judgement.
+  llmtap_hold hold{};
+  if (bpf_map__lookup_elem(impl_->skel->maps.holds, &pid, sizeof(pid), &hold, sizeof(hold), 0) !=
+          0 ||
+      hold.reason != LLMTAP_HOLD_ATTACH) {
+    return std::nullopt;
+  }
   auto released = impl_->hold_table().release(static_cast<pid_t>(pid), monotonic_now_ns());
+  if (released) impl_->count_release(*released);
+  return released;
+}
+
+bool TlsCaptureProgram::preventing() const {
+  return impl_->holds.enabled &&
+         __atomic_load_n(&impl_->skel->bss->prevent_enabled, __ATOMIC_SEQ_CST) != 0;
+}
+
+void TlsCaptureProgram::hold_writes_to(const Endpoint& server) {
+  llmtap_endpoint key{};
+  std::memcpy(key.addr, server.addr.data(), sizeof(key.addr));
+  key.port = server.port;
+  key.family = server.family;
+  const uint8_t one = 1;
+  // A full map (4,096 servers) holds no more: writes to the rest are judged after the fact.
+  bpf_map__update_elem(impl_->skel->maps.prevent_endpoints, &key, sizeof(key), &one, sizeof(one),
+                       BPF_ANY);
+}
+
+std::optional<ReleasedHold> TlsCaptureProgram::release_write_hold(uint32_t pid, bool kill) {
+  auto released = impl_->hold_table().release(static_cast<pid_t>(pid), monotonic_now_ns(),
+                                              kill ? HoldEnd::kKill : HoldEnd::kResume);
   if (released) impl_->count_release(*released);
   return released;
 }
@@ -444,6 +487,9 @@ CaptureCounters TlsCaptureProgram::counters() const {
   c.holds = totals[LLMTAP_STAT_HOLDS];
   c.quiet_bytes = totals[LLMTAP_STAT_QUIET_BYTES];
   c.holds_skipped = totals[LLMTAP_STAT_HOLDS_SKIPPED];
+  c.prevent_holds = totals[LLMTAP_STAT_PREVENT_HOLDS];
+  c.prevent_unbound = totals[LLMTAP_STAT_PREVENT_UNBOUND];
+  c.prevent_retries = totals[LLMTAP_STAT_PREVENT_RETRIES];
   return c;
 }
 

@@ -14,6 +14,7 @@
 
 #include "capture/capture_error.h"
 #include "capture/hold_table.h"
+#include "capture/tls_call.h"
 #include "common/latency_histogram.h"
 #include "probes/tls_probe_table.h"
 
@@ -31,6 +32,12 @@ struct CaptureOptions {
   // Records wait in the ring until this many bytes are pending or the next poll tick
   // (batching saves a wakeup per TLS call); 0 wakes the reader on every call.
   uint32_t wakeup_bytes;
+  // Prevent mode (docs/enforcement.md): writes to the endpoints given to hold_writes_to()
+  // are held at their entry until release_write_hold(); at most `prevent_deadline`, then
+  // resumed, or killed when `prevent_fail_closed`. Needs holds (the guard) to work.
+  bool prevent = false;
+  std::chrono::milliseconds prevent_deadline{250};
+  bool prevent_fail_closed = false;
   CaptureOptions();
 };
 
@@ -47,6 +54,9 @@ struct CaptureCounters {
   uint64_t holds = 0;
   uint64_t quiet_bytes = 0;    // bytes of quiet connections: counted, not copied
   uint64_t holds_skipped = 0;  // holds not made (table full, switched off, refused)
+  uint64_t prevent_holds = 0;    // writes held in prevent mode
+  uint64_t prevent_unbound = 0;  // writes to an LLM endpoint not held: socket unknown yet
+  uint64_t prevent_retries = 0;  // held writes retried (WANT_WRITE), not held again
 };
 
 // How holds ended (the kernel counts how many were made: CaptureCounters::holds).
@@ -102,6 +112,13 @@ class TlsCaptureProgram {
   // Ends `pid`'s hold window: it may no longer be stopped for this attach, and if it was
   // stopped meanwhile it is resumed now. Returns the release when there was a hold.
   std::optional<ReleasedHold> end_hold_window(uint32_t pid);
+  // Prevent mode: whether writes are being held (holds work and it was asked for).
+  bool preventing() const;
+  // Hold writes on connections to `server` (an LLM endpoint) from now on.
+  void hold_writes_to(const Endpoint& server);
+  // Ends pid's prevent hold: resumes the writer, or kills it (`kill`). nullopt when it was
+  // not held (or the guard ended the hold at its deadline).
+  std::optional<ReleasedHold> release_write_hold(uint32_t pid, bool kill);
   // No process is stopped after this returns: holds are switched off in the kernel, the
   // stops in flight land in the table, and every process in it is resumed. Idempotent; the
   // destructor calls it first.

@@ -35,15 +35,20 @@ capture::CaptureOptions capture_options_for(const CaptureSelection& selection) {
   }
   if (selection.max_bytes != 0) c.max_bytes_per_call = selection.max_bytes;
   if (selection.ring_buffer_bytes != 0) c.ring_buffer_bytes = selection.ring_buffer_bytes;
+  c.prevent = selection.prevent;
+  c.prevent_deadline = std::chrono::milliseconds(selection.prevent_deadline_ms);
+  c.prevent_fail_closed = selection.prevent_fail_closed;
   return c;
 }
 
 void log_hold_summary(const capture::CaptureCounters& c, const capture::HoldStats& h) {
   const auto us = [](uint64_t ns) { return ns / 1000; };
   spdlog::info(
-      "hold summary: holds={} released={} deadline_resumes={} skipped={} orphans_resumed={} "
+      "hold summary: holds={} prevent_holds={} released={} deadline_resumes={} skipped={} "
+      "orphans_resumed={} prevent_unbound={} prevent_retries={} "
       "hold_us_p50={} hold_us_p99={} hold_us_max={}{}",
-      c.holds, h.released, h.released_by_guard, c.holds_skipped, h.orphans_resumed,
+      c.holds, c.prevent_holds, h.released, h.released_by_guard, c.holds_skipped,
+      h.orphans_resumed, c.prevent_unbound, c.prevent_retries,
       us(h.hold_time.percentile(0.5)), us(h.hold_time.percentile(0.99)),
       us(h.hold_time.percentile(1.0)),
       h.why_disabled.empty() ? "" : " (holds off: " + h.why_disabled + ")");
@@ -115,6 +120,13 @@ int run_capture(const CaptureSelection& selection, double duration_seconds,
     explicit ProgramControl(capture::TlsCaptureProgram& program) : program_(program) {}
     void quiet_connection(uint32_t pid, uint64_t ssl) override {
       program_.quiet_connection(pid, ssl);
+    }
+    bool preventing() const override { return program_.preventing(); }
+    void hold_writes_to(const capture::Endpoint& server) override {
+      program_.hold_writes_to(server);
+    }
+    std::optional<capture::ReleasedHold> release_write_hold(uint32_t pid, bool kill) override {
+      return program_.release_write_hold(pid, kill);
     }
 
    private:

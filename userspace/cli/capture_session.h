@@ -4,9 +4,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "capture/hold_table.h"
 #include "capture/tls_call.h"
 
 namespace llmtap::cli {
@@ -22,6 +24,10 @@ struct CaptureSelection {
   uint32_t hold_deadline_ms = 0;   // 0: the default
   uint32_t max_bytes = 0;          // 0: the default
   uint32_t ring_buffer_bytes = 0;  // 0: the default
+  // Prevent mode: hold writes to LLM endpoints until judged (a policy rule asks `hold`).
+  bool prevent = false;
+  uint32_t prevent_deadline_ms = 250;
+  bool prevent_fail_closed = false;
 };
 
 // What a command may ask of the running capture.
@@ -30,6 +36,10 @@ class CaptureControl {
   virtual ~CaptureControl() = default;
   // Stop copying this connection's bytes (see TlsCaptureProgram::quiet_connection).
   virtual void quiet_connection(uint32_t pid, uint64_t ssl) = 0;
+  // Prevent mode (see TlsCaptureProgram): whether writes are held, where, and their release.
+  virtual bool preventing() const = 0;
+  virtual void hold_writes_to(const capture::Endpoint& server) = 0;
+  virtual std::optional<capture::ReleasedHold> release_write_hold(uint32_t pid, bool kill) = 0;
 };
 
 struct CaptureHandlers {

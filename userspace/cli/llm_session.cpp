@@ -2,7 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 #include "action/enforcer.h"
+#include "action/request_judge.h"
+#include "action/socket_destroyer.h"
+#include "common/latency_histogram.h"
 #include "cli/stop_signal.h"
 #include "enrich/process_identity_cache.h"
 #include "llm/catalog/provider_catalog.h"
@@ -40,6 +45,14 @@ void log_pipeline_summary(const pipeline::TrafficPipeline& p) {
       b.stream_decode_errors, b.streams_without_end);
 }
 
+struct PreventStats {
+  uint64_t judged = 0;
+  uint64_t allowed = 0;
+  uint64_t blocked = 0;
+  LatencyHistogram allowed_hold_time;  // stop to resume: what a hold adds to an allowed write
+  LatencyHistogram blocked_hold_time;
+};
+
 }  // namespace
 
 int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& handlers) {
@@ -65,11 +78,42 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
   action::Enforcer enforcer(enforcer_options);
 
   enrich::ProcessIdentityCache processes;
+  using policy::Action;
+  // Prevent mode: writes to LLM endpoints are held until judged when a rule holds (enforce).
+  const std::vector<Action> kHeld = {Action::kHold};
+  // Every other client write, as it is captured: the rules that reset or kill act before the
+  // answer comes back (and `hold` rules act so on writes that could not be held).
+  const std::vector<Action> kEarly = {Action::kKillConnection, Action::kKillProcess, Action::kHold};
+  action::RequestJudge held_writes(catalog, policy_source.current(), processes,
+                                   options.finding_uid_prefix, kHeld);
+  action::RequestJudge early_writes(catalog, policy_source.current(), processes,
+                                    options.finding_uid_prefix + "-early", kEarly);
+  CaptureSelection selection = options.capture;
+  selection.prevent = !options.audit && action::RequestJudge::acts(*policy_source.current(), kHeld);
+  PreventStats prevent;
+  // (rule, connection) pairs already acted on when their request was written: the pipeline's
+  // findings about the same call, once complete, are not acted on (or reported) again.
+  std::set<std::pair<std::string, uint64_t>> acted;
+  auto remember_acted = [&](const std::vector<policy::Finding>& findings) {
+    for (const auto& f : findings) {
+      if (f.call.conn_id != 0) acted.emplace(f.rule_id, f.call.conn_id);
+    }
+    if (acted.size() > 65536) acted.clear();  // bounded; a repeat is then reported twice
+  };
+
   pipeline::TrafficPipeline pipeline(
       catalog, pipeline_options, processes, realtime_ns,
       [&](const llm::LlmCall& call, const llm::CallBodies& bodies) {
         std::vector<policy::Finding> findings = engine.judge(call, bodies.request, bodies.response);
+        std::erase_if(findings, [&](const policy::Finding& f) {
+          return f.action != Action::kAlert && call.conn_id != 0 &&
+                 acted.contains({f.rule_id, call.conn_id});
+        });
         for (policy::Finding& f : findings) enforcer.act(f);
+        // An LLM server seen: its next connections' writes are held from their first byte.
+        if (control != nullptr && !call.served && control->preventing()) {
+          control->hold_writes_to(call.remote);
+        }
         if (!call.prompt_text && !call.completion_text) {
           handlers.on_call(call, findings);
           return;
@@ -84,15 +128,98 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
         handlers.on_call(shown, findings);
       });
 
+  // A held write: judged now, its writer resumed or its connection destroyed first.
+  auto on_held_write = [&](const capture::TlsCall& preview) {
+    action::RequestVerdict v = held_writes.judge(preview, realtime_ns(preview.mono_ns));
+    ++prevent.judged;
+    if (!v.block) {
+      if (auto r = control->release_write_hold(preview.pid, false)) {
+        prevent.allowed_hold_time.add(r->held_ns);
+      }
+      ++prevent.allowed;
+      return;
+    }
+    ++prevent.blocked;
+    const auto pid = static_cast<pid_t>(preview.pid);
+    policy::ActionOutcome outcome;
+    outcome.action = Action::kHold;
+    outcome.target = "connection " + action::describe_connection(v.call);
+    if (const auto why = enforcer.touch_guard().refusal(pid, v.call.process.comm,
+                                                        v.call.process.exe)) {
+      control->release_write_hold(preview.pid, false);
+      outcome.error = *why;
+    } else {
+      outcome.attempted = true;
+      const action::DestroyResult d =
+          action::destroy_tcp_connection(v.call.local, v.call.remote, pid);
+      // Resumed (or killed) only now: the write it was stopped in fails on the reset socket.
+      const auto released = control->release_write_hold(preview.pid, v.kill_process);
+      outcome.succeeded = d.destroyed || (released && released->killed);
+      outcome.prevented = released.has_value() && outcome.succeeded;
+      if (!d.destroyed) outcome.error = d.message;
+      if (v.kill_process) {
+        outcome.target +=
+            " and process " + v.call.process.comm + "[" + std::to_string(preview.pid) + "]";
+      }
+      if (released) prevent.blocked_hold_time.add(released->held_ns);
+      const uint64_t now = monotonic_now_ns();
+      if (now > preview.mono_ns) outcome.capture_to_action_ns = now - preview.mono_ns;
+    }
+    outcome.time_realtime_ns = realtime_ns(monotonic_now_ns());
+    for (policy::Finding& f : v.findings) f.outcome = outcome;
+    remember_acted(v.findings);
+    if (handlers.on_findings) handlers.on_findings(v.findings);
+  };
+
+  // A client write as captured: the rules that reset or kill act on its request now (in audit
+  // mode: report would_* now).
+  auto on_client_write = [&](const capture::TlsCall& write) {
+    if (write.direction != capture::Direction::kWrite || write.quiet || write.data.empty()) return;
+    action::RequestVerdict v = early_writes.judge(write, realtime_ns(write.mono_ns));
+    if (!v.block) return;
+    std::erase_if(v.findings, [&](const policy::Finding& f) {
+      return write.conn_id != 0 && acted.contains({f.rule_id, write.conn_id});
+    });
+    for (policy::Finding& f : v.findings) enforcer.act(f);
+    remember_acted(v.findings);
+    if (handlers.on_findings && !v.findings.empty()) handlers.on_findings(v.findings);
+  };
+
   CaptureHandlers capture;
-  capture.on_start = [&control](CaptureControl& c) { control = &c; };
-  capture.on_call = [&](const capture::TlsCall& call) { pipeline.on_tls_call(call); };
-  capture.on_close = [&](const capture::TlsClose& close) { pipeline.on_tls_close(close); };
+  capture.on_start = [&](CaptureControl& c) {
+    control = &c;
+    if (selection.prevent && c.preventing()) {
+      for (const capture::Endpoint& e : options.hold_endpoints) c.hold_writes_to(e);
+      spdlog::info("prevent mode: writes to LLM endpoints are held until judged (deadline {} ms, "
+                   "fail-{})",
+                   selection.prevent_deadline_ms, selection.prevent_fail_closed ? "closed" : "open");
+    }
+  };
+  const bool judge_early = action::RequestJudge::acts(*policy_source.current(), kEarly);
+  capture.on_call = [&](const capture::TlsCall& call) {
+    if (call.preview) {
+      on_held_write(call);
+      return;
+    }
+    if (judge_early) on_client_write(call);
+    pipeline.on_tls_call(call);
+  };
+  capture.on_close = [&](const capture::TlsClose& close) {
+    held_writes.forget(close.pid, close.ssl);
+    early_writes.forget(close.pid, close.ssl);
+    pipeline.on_tls_close(close);
+  };
   capture.on_process_exit = [&](uint32_t pid, uint64_t mono_ns) {
+    held_writes.forget_process(pid);
+    early_writes.forget_process(pid);
     pipeline.on_process_exit(pid, mono_ns);
   };
   capture.after_poll = [&](uint64_t now) {
-    if (auto fresh = policy_source.poll(take_reload_request(), now)) engine.set_policy(fresh);
+    if (auto fresh = policy_source.poll(take_reload_request(), now)) {
+      engine.set_policy(fresh);
+      held_writes.set_policy(fresh);
+      early_writes.set_policy(fresh);
+    }
     return handlers.after_poll(now);
   };
   capture.at_end = [&](uint64_t now) {
@@ -100,14 +227,26 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
     if (handlers.on_findings) handlers.on_findings(engine.flush());
     return handlers.at_end(now);
   };
-  const int status = run_capture(options.capture, options.duration_seconds, capture);
+  const int status = run_capture(selection, options.duration_seconds, capture);
   log_pipeline_summary(pipeline);
   const action::EnforcerStats& a = enforcer.stats();
   spdlog::info(
-      "action summary: mode={} actions={} would={} connections_reset={} processes_killed={} "
+      "action summary: audit={} actions={} would={} connections_reset={} processes_killed={} "
       "refused={} failed={} already_done={}",
-      options.audit ? "audit" : "enforce", a.actions, a.would, a.connections_reset,
+      options.audit ? 1 : 0, a.actions, a.would, a.connections_reset,
       a.processes_killed, a.refused, a.failed, a.already_done);
+  if (selection.prevent) {
+    const auto us = [](uint64_t ns) { return ns / 1000; };
+    spdlog::info(
+        "prevent summary: held_writes={} allowed={} blocked={} whole_requests={} partial={} "
+        "allowed_hold_us_p50={} allowed_hold_us_p99={} blocked_hold_us_p50={} "
+        "blocked_hold_us_p99={}",
+        prevent.judged, prevent.allowed, prevent.blocked, held_writes.stats().whole_requests,
+        held_writes.stats().partial, us(prevent.allowed_hold_time.percentile(0.5)),
+        us(prevent.allowed_hold_time.percentile(0.99)),
+        us(prevent.blocked_hold_time.percentile(0.5)),
+        us(prevent.blocked_hold_time.percentile(0.99)));
+  }
   const policy::EngineStats& e = engine.stats();
   spdlog::info(
       "policy summary: judged_calls={} findings={} suppressed_repeats={} scanned_bytes={} "

@@ -24,6 +24,9 @@ struct LlmSessionOptions {
   std::string finding_uid_prefix = "llmtap";
   bool audit = false;                    // --mode audit: actions are reported, never taken
   std::vector<std::string> never_touch;  // --never-touch, added to the defaults
+  // Prevent mode: LLM servers whose connections' writes are held from the very first one
+  // (--hold-endpoint); others are added as LLM calls to them are seen.
+  std::vector<capture::Endpoint> hold_endpoints;
 };
 
 struct LlmSessionHandlers {

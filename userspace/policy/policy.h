@@ -90,6 +90,9 @@ struct Rule {
   bool severity_from_detectors = false;
   Action action = Action::kAlert;
   RuleMode mode = RuleMode::kDefault;
+  // `hold` only (`block: kill-process`): a held writer found offending is killed, not just
+  // cut off by the reset of its connection.
+  bool hold_kills_process = false;
   Scope scope;
   std::vector<Scope> exceptions;
   RuleBody body;

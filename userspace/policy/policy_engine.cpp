@@ -108,6 +108,7 @@ Finding PolicyEngine::make(const CompiledRule& r, const llm::LlmCall& call, Find
   f.severity = r.rule.severity;
   f.action = r.rule.action;
   f.mode = r.rule.mode;
+  f.hold_kills_process = r.rule.hold_kills_process;
   f.time_realtime_ns = call.start_realtime_ns != 0 ? call.start_realtime_ns : now_ns_;
   f.uid = options_.uid_prefix + "-f" + std::to_string(++sequence_);
   f.call = call;

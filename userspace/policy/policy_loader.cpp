@@ -13,8 +13,8 @@ namespace {
 
 constexpr std::string_view kTopKeys[] = {"version", "detectors", "keywords", "rules", "disable"};
 constexpr std::string_view kRuleKeys[] = {"id",         "description", "severity", "action",
-                                          "mode",       "scope",       "exceptions", "model",
-                                          "data",       "volume",      "prompt_attack"};
+                                          "mode",       "block",       "scope",    "exceptions",
+                                          "model",      "data",        "volume",   "prompt_attack"};
 constexpr std::string_view kScopeKeys[] = {"namespaces", "pod_labels", "containers", "processes",
                                            "uids"};
 constexpr std::string_view kModelKeys[] = {"allow", "deny", "unknown", "organisation_keys"};
@@ -266,6 +266,15 @@ Rule PolicyReader::read_rule(const YAML::Node& node) {
       rule.mode = RuleMode::kEnforce;
     } else {
       r_.fail(*v, "unknown mode '" + m + "' (audit, enforce)");
+    }
+  }
+  if (const auto* v = r_.optional(f, "block")) {
+    const std::string b = r_.scalar(*v, "'block'");
+    if (rule.action != Action::kHold) r_.fail(*v, "'block' goes with action: hold");
+    if (b == "kill-process") {
+      rule.hold_kills_process = true;
+    } else if (b != "kill-connection") {
+      r_.fail(*v, "unknown block '" + b + "' (kill-connection, kill-process)");
     }
   }
   if (const auto* v = r_.optional(f, "scope")) rule.scope = read_scope(*v);

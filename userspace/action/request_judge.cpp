@@ -1,0 +1,164 @@
+#include "action/request_judge.h"
+
+#include <algorithm>
+
+namespace llmtap::action {
+namespace {
+
+// Bytes of a request in progress kept for judging its next pieces; beyond, the latest.
+constexpr size_t kMaxPending = 16u << 20;
+
+http::Http1StreamParser::Limits parser_limits() {
+  http::Http1StreamParser::Limits limits;
+  limits.max_body_kept = kMaxPending;
+  return limits;
+}
+
+policy::EngineOptions engine_options(std::string uid_prefix) {
+  policy::EngineOptions o;
+  o.uid_prefix = std::move(uid_prefix) + "-hold";
+  // Every held write is judged afresh: a repeat must block as the first one did.
+  o.dedupe_window_ns = 0;
+  o.max_dedupe_entries = 0;
+  return o;
+}
+
+bool is_whole_request_kind(policy::FindingKind k) { return k != policy::FindingKind::kVolume; }
+bool is_partial_kind(policy::FindingKind k) {
+  return k == policy::FindingKind::kDataExfiltration || k == policy::FindingKind::kPromptAttack;
+}
+
+}  // namespace
+
+// What the first bytes a connection writes say it is: an HTTP/1 request line ("POST /v1/x
+// HTTP/1.1"), the HTTP/2 client preface, or something else (a server's response, another
+// protocol), which is not judged.
+RequestJudge::Stream RequestJudge::stream_kind(std::string_view first) {
+  if (first.starts_with("PRI * HTTP/2.0")) return Stream::kOther;
+  const size_t space = first.find(' ');
+  if (space == std::string_view::npos || space == 0 || space > 16) return Stream::kNotARequestStream;
+  for (size_t i = 0; i < space; ++i) {
+    if (first[i] < 'A' || first[i] > 'Z') return Stream::kNotARequestStream;
+  }
+  return Stream::kHttp1;
+}
+
+RequestJudge::Connection::Connection()
+    : parser(http::Http1StreamParser::Role::kRequest, parser_limits()) {}
+
+RequestJudge::RequestJudge(const llm::ProviderCatalog& catalog,
+                           std::shared_ptr<const policy::CompiledPolicy> policy,
+                           enrich::ProcessIdentityCache& processes, std::string uid_prefix,
+                           std::vector<policy::Action> actions)
+    : catalog_(catalog),
+      processes_(processes),
+      actions_(std::move(actions)),
+      engine_(std::move(policy), engine_options(std::move(uid_prefix))) {}
+
+void RequestJudge::set_policy(std::shared_ptr<const policy::CompiledPolicy> policy) {
+  engine_.set_policy(std::move(policy));
+}
+
+bool RequestJudge::acts(const policy::CompiledPolicy& policy,
+                        const std::vector<policy::Action>& actions) {
+  return std::any_of(policy.rules.begin(), policy.rules.end(), [&](const policy::CompiledRule& r) {
+    return r.rule.mode != policy::RuleMode::kAudit &&
+           std::find(actions.begin(), actions.end(), r.rule.action) != actions.end();
+  });
+}
+
+void RequestJudge::keep_blocking(std::vector<policy::Finding>& findings, bool whole,
+                                   RequestVerdict& v) {
+  for (policy::Finding& f : findings) {
+    if (f.update || f.mode == policy::RuleMode::kAudit ||
+        std::find(actions_.begin(), actions_.end(), f.action) == actions_.end()) {
+      continue;
+    }
+    if (whole ? !is_whole_request_kind(f.kind) : !is_partial_kind(f.kind)) continue;
+    v.kill_process |= f.hold_kills_process;
+    v.findings.push_back(std::move(f));
+  }
+}
+
+RequestVerdict RequestJudge::judge(const capture::TlsCall& write, uint64_t realtime_ns) {
+  ++stats_.judged;
+  RequestVerdict v;
+  Connection& c = connections_[{write.pid, write.ssl}];
+  if (write.conn_id != 0 && c.conn_id != 0 && c.conn_id != write.conn_id) {
+    c = Connection();  // the SSL* was reused by a new connection
+  }
+  c.conn_id = write.conn_id;
+
+  llm::LlmCall& call = v.call;
+  call.start_mono_ns = write.mono_ns;
+  call.start_realtime_ns = realtime_ns;
+  call.conn_id = write.conn_id;
+  call.local = write.local;
+  call.remote = write.remote;
+  call.tls_lib = write.lib;
+  call.process = processes_.lookup(write.pid, write.uid, write.cgroup_id, write.comm);
+  call.process.start_boottime_ns = write.start_boottime_ns;
+
+  const std::string_view bytes = write.data;
+  if (c.stream == Stream::kUnknown) c.stream = stream_kind(bytes);
+  if (c.stream == Stream::kNotARequestStream) {
+    ++stats_.not_requests;
+    return v;
+  }
+  std::vector<http::HttpMessage> complete;
+  if (c.stream == Stream::kHttp1) {
+    c.parser.feed(bytes, write.mono_ns, complete);
+    if (c.parser.state() == http::Http1StreamParser::State::kError) c.stream = Stream::kOther;
+  }
+  if (!complete.empty()) {
+    for (http::HttpMessage& request : complete) {
+      http::HttpExchange exchange;
+      exchange.request = std::move(request);
+      exchange.request_first_ns = write.mono_ns;
+      const auto match = catalog_.match(llm::request_authority(exchange.request),
+                                        exchange.request.method, exchange.request.target,
+                                        exchange.request.headers);
+      llm::LlmCall whole = call;
+      if (match) {
+        whole = builder_.build(exchange, *match);
+        whole.start_mono_ns = call.start_mono_ns;
+        whole.start_realtime_ns = call.start_realtime_ns;
+        whole.conn_id = call.conn_id;
+        whole.local = call.local;
+        whole.remote = call.remote;
+        whole.tls_lib = call.tls_lib;
+        whole.process = call.process;
+      }
+      auto findings = engine_.judge(whole, exchange.request.body, "");
+      keep_blocking(findings, /*whole=*/true, v);
+      if (!v.whole_request || !v.findings.empty()) call = whole;
+      v.whole_request = true;
+    }
+    ++stats_.whole_requests;
+    c.pending.clear();
+    if (c.parser.state() != http::Http1StreamParser::State::kOk) c.pending.assign(bytes);
+  } else {
+    // A piece of a request (or not HTTP/1): what is held so far, by the data rules.
+    c.pending.append(bytes);
+    if (c.pending.size() > kMaxPending) c.pending.erase(0, c.pending.size() - kMaxPending);
+    std::string_view text = c.pending;
+    if (c.stream == Stream::kHttp1) {
+      const size_t head_end = text.find("\r\n\r\n");
+      if (head_end != std::string_view::npos) text.remove_prefix(head_end + 4);
+    }
+    auto findings = engine_.judge(call, text, "");
+    keep_blocking(findings, /*whole=*/false, v);
+    ++stats_.partial;
+  }
+  v.block = !v.findings.empty();
+  if (v.block) ++stats_.blocked;
+  return v;
+}
+
+void RequestJudge::forget(uint32_t pid, uint64_t ssl) { connections_.erase({pid, ssl}); }
+
+void RequestJudge::forget_process(uint32_t pid) {
+  std::erase_if(connections_, [pid](const auto& entry) { return entry.first.first == pid; });
+}
+
+}  // namespace llmtap::action
