@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "bpf_gate.h"
@@ -51,9 +52,11 @@ struct EnforcedRun {
   std::string err;
 };
 
-// Starts the daemon with `policy`, runs prompt_client.py with `requests`, stops the daemon.
+// Starts the daemon with `policy`, runs `client` (default: prompt_client.py with `requests`),
+// stops the daemon.
 EnforcedRun run_with_policy(Fixture& f, const std::string& policy, const json& requests,
-                    std::vector<std::string> extra_args = {}) {
+                            std::vector<std::string> extra_args = {},
+                            std::vector<std::string> client = {}) {
   EnforcedRun r;
   const fs::path catalog = f.dir / "catalog.yaml";
   const fs::path policy_file = f.dir / "policy.yaml";
@@ -73,9 +76,11 @@ EnforcedRun run_with_policy(Fixture& f, const std::string& policy, const json& r
   }
   const size_t before = f.server->connections().size();
   pid_t pid = -1;
-  r.client = run_child({"python3", source_path("tests/clients/prompt_client.py"), "--port",
-                        std::to_string(f.server->port()), "--requests", request_file.string()},
-                       &pid, std::chrono::seconds(30));
+  if (client.empty()) {
+    client = {"python3", source_path("tests/clients/prompt_client.py"), "--port",
+              std::to_string(f.server->port()), "--requests", request_file.string()};
+  }
+  r.client = run_child(client, &pid, std::chrono::seconds(30));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   r.summary = daemon->stop();
   r.err = daemon->stderr_text();
@@ -141,6 +146,164 @@ TEST(EnforcementE2E, HoldLetsAnAllowedRequestThroughUnchanged) {
   EXPECT_EQ(r.summary.at("allowed"), r.summary.at("held_writes"));
   EXPECT_EQ(r.summary.at("blocked"), 0u);
 }
+
+// curl writes the head and a small body at once: then not one byte of the request leaves.
+TEST(EnforcementE2E, HoldStopsASingleWriteRequestWhole) {
+  LLMTAP_REQUIRE_ROOT();
+  Fixture f;
+  const std::string body = json({{"model", "gpt-4o"},
+                                 {"messages", json::array({{{"role", "user"},
+                                                            {"content", "key " + kAwsKeyId +
+                                                                            " secret " +
+                                                                            kAwsSecret}}})}})
+                               .dump();
+  const EnforcedRun r =
+      run_with_policy(f, policy_text("hold"), json::array(), {},
+                      {"curl", "-sk", "--max-time", "10", "-H", "Content-Type: application/json",
+                       "--data-binary", body, f.url() + "/v1/chat/completions"});
+  EXPECT_NE(r.client.exit_code, 0) << r.client.out;
+  EXPECT_EQ(received(r), "") << "the server received " << received(r).size() << " bytes";
+  ASSERT_EQ(r.findings.size(), 1u) << r.err;
+  EXPECT_EQ(r.findings[0]["unmapped"]["llmtap"]["action"]["prevented"], true);
+}
+
+// A slow model (the server answers after 1.5 s, as LLMs do): the request is judged as it is
+// written, the connection reset at once, and the answer never reaches the client.
+TEST(EnforcementE2E, KillConnectionCutsAnUnsanctionedModelOffBeforeItsAnswer) {
+  LLMTAP_REQUIRE_ROOT();
+  Fixture f("127.0.0.1", [](const testing::HttpRequest& request) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    return testing::respond_to(request);
+  });
+  const json requests = json::array({{{"model", "deepseek-r1"}, {"prompt", "Summarise this."}}});
+  const EnforcedRun r = run_with_policy(f, policy_text("kill-connection"), requests);
+  EXPECT_NE(r.client.exit_code, 0) << "the client got its answer: " << r.client.out;
+  ASSERT_EQ(r.findings.size(), 1u) << r.err;
+  const json& e = r.findings[0];
+  EXPECT_EQ(e["unmapped"]["llmtap"]["rule_id"], "block-deepseek");
+  EXPECT_EQ(e["disposition_id"], 21);  // Reset
+  EXPECT_EQ(e["unmapped"]["llmtap"]["action"]["succeeded"], true);
+  EXPECT_EQ(e["unmapped"]["llmtap"]["action"]["prevented"], false);
+  EXPECT_LT(e["unmapped"]["llmtap"]["action"]["capture_to_action_us"].get<uint64_t>(), 1'000'000u);
+  // The server got the request, and its answer went nowhere.
+  ASSERT_EQ(r.connections.size(), 1u);
+  EXPECT_NE(r.connections[0].received.find("deepseek-r1"), std::string::npos);
+}
+
+TEST(EnforcementE2E, KillProcessKillsTheClient) {
+  LLMTAP_REQUIRE_ROOT();
+  Fixture f("127.0.0.1", [](const testing::HttpRequest& request) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    return testing::respond_to(request);
+  });
+  const json requests = json::array({{{"model", "deepseek-r1"}, {"prompt", "Summarise this."}}});
+  const EnforcedRun r = run_with_policy(f, policy_text("kill-process"), requests);
+  EXPECT_EQ(r.client.exit_code, 128 + SIGKILL) << r.client.out << r.client.err;
+  ASSERT_EQ(r.findings.size(), 1u) << r.err;
+  EXPECT_EQ(r.findings[0]["disposition_id"], 2);  // Blocked
+  EXPECT_EQ(r.findings[0]["unmapped"]["llmtap"]["action"]["name"], "kill_process");
+}
+
+// Audit mode: the same policies touch nothing, and say what they would have done.
+TEST(EnforcementE2E, AuditModeTouchesNothingAndSaysWhatItWouldHaveDone) {
+  LLMTAP_REQUIRE_ROOT();
+  Fixture f;
+  const json requests = json::array(
+      {{{"model", "gpt-4o"}, {"prompt", "aws_access_key_id=" + kAwsKeyId}},
+       {{"model", "deepseek-r1"}, {"prompt", "Summarise this."}}});
+  const EnforcedRun r = run_with_policy(f, policy_text("hold"), requests, {"--mode", "audit"});
+  EXPECT_EQ(r.client.exit_code, 0) << r.client.err;
+  EXPECT_NE(received(r).find(kAwsKeyId), std::string::npos);  // it went through
+  std::set<std::string> names;
+  for (const auto& e : r.findings) {
+    EXPECT_EQ(e["disposition_id"], 17) << e.dump();  // Logged
+    names.insert(e["unmapped"]["llmtap"]["action"]["name"].get<std::string>());
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"would_hold", "would_kill_connection"})) << r.err;
+  EXPECT_EQ(r.summary.count("held_writes"), 0u);  // prevent mode never started
+}
+
+// Process state letter from /proc/PID/stat ('T': stopped), or 0 when gone.
+char process_state(pid_t pid) {
+  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  const size_t close = stat.rfind(')');
+  return close == std::string::npos || close + 2 >= stat.size() ? 0 : stat[close + 2];
+}
+
+// llmtap stalls (stopped) while a client is held, then is killed: the guard ends the hold at
+// its deadline while llmtap is stopped (fail-open: the client completes; fail-closed: it is
+// killed), and at once when llmtap dies. Nothing is left stopped either way.
+struct StalledCase {
+  const char* fail;
+  bool kill_llmtap;  // SIGKILL llmtap while the client is held (deadline far away)
+};
+
+class HeldWhileLlmtapStalls : public ::testing::TestWithParam<StalledCase> {};
+
+TEST_P(HeldWhileLlmtapStalls, TheClientIsNeverLeftStopped) {
+  LLMTAP_REQUIRE_ROOT();
+  const StalledCase c = GetParam();
+  Fixture f;
+  const fs::path catalog = f.dir / "catalog.yaml";
+  const fs::path policy_file = f.dir / "policy.yaml";
+  const fs::path request_file = f.dir / "requests.json";
+  std::ofstream(catalog) << kLocalLlmCatalog;
+  std::ofstream(policy_file) << policy_text("hold");
+  std::ofstream(request_file)
+      << json::array({{{"model", "gpt-4o"}, {"prompt", "a clean prompt"}}}).dump();
+  const uint64_t deadline_ms = c.kill_llmtap ? 5000 : 300;
+  TraceSession daemon({"--catalog", catalog.string(), "--policy", policy_file.string(),
+                       "--hold-endpoint", f.server_endpoint(), "--prevent-deadline",
+                       std::to_string(deadline_ms), "--prevent-fail", c.fail},
+                      std::chrono::seconds(60), {}, "daemon");
+  // A first run, judged and allowed: python is then known, so the next one is not held
+  // while its TLS library is attached (a fail-open hold of its own), only for its write.
+  const ChildResult warm = run_child({"python3", source_path("tests/clients/prompt_client.py"),
+                                      "--port", std::to_string(f.server->port()), "--requests",
+                                      request_file.string()});
+  ASSERT_EQ(warm.exit_code, 0) << warm.err;
+  ASSERT_EQ(kill(daemon.pid(), SIGSTOP), 0);
+  ChildProcess client({"python3", source_path("tests/clients/prompt_client.py"), "--port",
+                       std::to_string(f.server->port()), "--requests", request_file.string()});
+  const auto start = std::chrono::steady_clock::now();
+  client.release();
+  // Held: the write's probe stopped it, and nobody judges.
+  bool held = false;
+  for (int i = 0; i < 400 && !held; ++i) {
+    held = process_state(client.pid()) == 'T';
+    if (!held) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_TRUE(held) << "the client was never held";
+  if (c.kill_llmtap) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    ASSERT_EQ(kill(daemon.pid(), SIGKILL), 0);
+  }
+  const ChildResult result = client.wait(std::chrono::seconds(20));
+  const auto took = std::chrono::steady_clock::now() - start;
+  if (!c.kill_llmtap) kill(daemon.pid(), SIGCONT);
+  daemon.stop();
+  const bool closed = std::string(c.fail) == "closed";
+  if (closed) {
+    EXPECT_EQ(result.exit_code, 128 + SIGKILL) << result.out << result.err;
+  } else {
+    EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+  }
+  // Within the deadline (plus the guard's period), or at once when llmtap died.
+  EXPECT_LT(took, std::chrono::milliseconds(c.kill_llmtap ? 1500 : deadline_ms + 1500));
+  if (c.kill_llmtap) {
+    EXPECT_LT(took, std::chrono::milliseconds(deadline_ms));
+  } else {
+    EXPECT_GE(took, std::chrono::milliseconds(deadline_ms));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(EnforcementE2E, HeldWhileLlmtapStalls,
+                         ::testing::Values(StalledCase{"open", false}, StalledCase{"closed", false},
+                                           StalledCase{"open", true}, StalledCase{"closed", true}),
+                         [](const auto& info) {
+                           return std::string("fail_") + info.param.fail +
+                                  (info.param.kill_llmtap ? "_llmtap_killed" : "_llmtap_stalled");
+                         });
 
 }  // namespace
 }  // namespace llmtap::e2e

@@ -65,6 +65,13 @@ void Enforcer::act(policy::Finding& f) {
     outcome.target = f.action == policy::Action::kKillProcess
                          ? "process " + process_text(f.call)
                          : "connection " + describe_connection(f.call);
+  } else if (f.call.served) {
+    // Captured on the serving side (an LLM server on this host): the client is elsewhere or
+    // is reported on its own; the server is never the target.
+    outcome.action = f.action;
+    outcome.target = "process " + process_text(f.call);
+    outcome.error = "captured on the serving side: actions apply to the calling side";
+    ++stats_.refused;
   } else if (f.action == policy::Action::kKillProcess) {
     outcome = kill_process(f.call);
   } else {
