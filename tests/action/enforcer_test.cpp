@@ -130,6 +130,18 @@ TEST(Enforcer, NeverTouchListIsHonoured) {
   EXPECT_FALSE(alert.outcome);
 }
 
+TEST(Enforcer, TheServingSideIsNeverTheTarget) {
+  Sleeper s;
+  Finding f = finding_for(s.pid, s.start_boottime_ns, Action::kKillProcess);
+  f.call.served = true;  // an LLM server on this host, captured answering
+  Enforcer enforcer;
+  enforcer.act(f);
+  ASSERT_TRUE(f.outcome);
+  EXPECT_FALSE(f.outcome->attempted);
+  EXPECT_NE(f.outcome->error.find("serving side"), std::string::npos);
+  EXPECT_EQ(s.ended_by(), 0);
+}
+
 // A loopback TCP connection: both ends in this process.
 struct LoopbackPair {
   int listener = -1, client = -1, server = -1;

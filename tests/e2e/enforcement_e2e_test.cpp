@@ -223,6 +223,34 @@ TEST(EnforcementE2E, AuditModeTouchesNothingAndSaysWhatItWouldHaveDone) {
   EXPECT_EQ(r.summary.count("held_writes"), 0u);  // prevent mode never started
 }
 
+// TLS to an endpoint that is not an LLM server is never held: only the LLM endpoint's writes
+// are, whatever they carry.
+TEST(EnforcementE2E, TrafficToOtherEndpointsIsNeverHeld) {
+  LLMTAP_REQUIRE_ROOT();
+  Fixture llm;
+  Fixture other;
+  const json requests = json::array({{{"model", "gpt-4o"}, {"prompt", "a clean prompt"}}});
+  // The other server gets a secret in a plain (non-LLM) path: not held, so it goes through.
+  const std::string body = "token=" + kAwsKeyId;
+  const EnforcedRun r =
+      run_with_policy(llm, policy_text("hold"), requests, {},
+                      {"sh", "-c",
+                       "for i in 1 2 3 4 5; do curl -sk --max-time 5 --data-binary '" + body +
+                           "' " + other.url() + "/upload >/dev/null || exit 1; done; "
+                           "python3 " + source_path("tests/clients/prompt_client.py") +
+                           " --port " + std::to_string(llm.server->port()) + " --requests " +
+                           (llm.dir / "requests.json").string()});
+  EXPECT_EQ(r.client.exit_code, 0) << r.client.err;
+  size_t other_received = 0;
+  for (const auto& c : other.server->connections()) {
+    other_received += c.received.find(kAwsKeyId) != std::string::npos ? 1 : 0;
+  }
+  EXPECT_EQ(other_received, 5u);
+  // Only python's two writes (head, body) to the LLM endpoint were held.
+  EXPECT_EQ(r.summary.at("held_writes"), 2u) << r.err;
+  EXPECT_EQ(r.summary.at("prevent_holds"), 2u) << r.err;
+}
+
 // Process state letter from /proc/PID/stat ('T': stopped), or 0 when gone.
 char process_state(pid_t pid) {
   const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
