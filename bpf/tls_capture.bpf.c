@@ -112,7 +112,8 @@ volatile __u32 prevent_fail_closed = 0;
 volatile __u32 bss_pad = 0;
 
 /* LLM servers (remote address and port, as the connection sees them): userspace adds those it
- * learns from traffic and those it is told. */
+ * learns from traffic and those it is told when a rule acts on calls. Writes to them wake the
+ * reader at once (a reset must beat the answer), and in prevent mode are held. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, LLMTAP_MAX_PREVENT_ENDPOINTS);
@@ -644,9 +645,13 @@ static __always_inline void emit_call(const struct inflight_call *call, __u32 le
 		__builtin_memset(&rec->remote, 0, sizeof(rec->remote));
 	}
 	bpf_get_current_comm(rec->comm, sizeof(rec->comm));
-	/* A preview's writer waits for userspace: wake it now. */
-	bpf_ringbuf_submit(rec, (extra_flags & LLMTAP_CALL_PREVIEW) ? BPF_RB_FORCE_WAKEUP
-								    : call_submit_flags());
+	/* A preview's writer waits for userspace, and a write to an LLM endpoint may have to be
+	 * cut off before its answer comes: wake the reader now. */
+	bpf_ringbuf_submit(rec, (extra_flags & LLMTAP_CALL_PREVIEW) ||
+					(call->direction == LLMTAP_DIR_WRITE && conn &&
+					 bpf_map_lookup_elem(&prevent_endpoints, &conn->remote))
+				? BPF_RB_FORCE_WAKEUP
+				: call_submit_flags());
 
 	stat_add(LLMTAP_STAT_CALLS, 1);
 	stat_add(LLMTAP_STAT_BYTES, ec.offset + tail);

@@ -66,7 +66,7 @@ struct HoldStats {
   uint64_t released = 0;           // released by llmtap itself (process resumed or gone)
   uint64_t released_by_guard = 0;  // released by the hold guard at their deadline
   uint64_t orphans_resumed = 0;    // processes a dead llmtap left stopped, resumed at start
-  LatencyHistogram hold_time;      // stop to release, for the holds released here
+  LatencyHistogram hold_time{LatencyHistogram::kFineScaleNs};  // stop to release, here
 };
 
 // One incarnation of a file as the kernel names it: see llmtap_file_key.

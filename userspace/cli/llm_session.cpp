@@ -49,8 +49,9 @@ struct PreventStats {
   uint64_t judged = 0;
   uint64_t allowed = 0;
   uint64_t blocked = 0;
-  LatencyHistogram allowed_hold_time;  // stop to resume: what a hold adds to an allowed write
-  LatencyHistogram blocked_hold_time;
+  // Stop to resume: what a hold adds to an allowed write.
+  LatencyHistogram allowed_hold_time{LatencyHistogram::kFineScaleNs};
+  LatencyHistogram blocked_hold_time{LatencyHistogram::kFineScaleNs};
 };
 
 }  // namespace
@@ -90,6 +91,8 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
                                     options.finding_uid_prefix + "-early", kEarly);
   CaptureSelection selection = options.capture;
   selection.prevent = !options.audit && action::RequestJudge::acts(*policy_source.current(), kHeld);
+  const bool judge_early = action::RequestJudge::acts(*policy_source.current(), kEarly);
+  const bool watch_llm_endpoints = selection.prevent || judge_early;
   PreventStats prevent;
   // (rule, connection) pairs already acted on when their request was written: the pipeline's
   // findings about the same call, once complete, are not acted on (or reported) again.
@@ -110,8 +113,9 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
                  acted.contains({f.rule_id, call.conn_id});
         });
         for (policy::Finding& f : findings) enforcer.act(f);
-        // An LLM server seen: its next connections' writes are held from their first byte.
-        if (control != nullptr && !call.served && control->preventing()) {
+        // An LLM server seen: writes to it wake the reader at once, and in prevent mode are
+        // held from the first byte of its next connections.
+        if (control != nullptr && !call.served && watch_llm_endpoints) {
           control->hold_writes_to(call.remote);
         }
         if (!call.prompt_text && !call.completion_text) {
@@ -188,14 +192,15 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
   CaptureHandlers capture;
   capture.on_start = [&](CaptureControl& c) {
     control = &c;
-    if (selection.prevent && c.preventing()) {
+    if (watch_llm_endpoints) {
       for (const capture::Endpoint& e : options.hold_endpoints) c.hold_writes_to(e);
+    }
+    if (selection.prevent && c.preventing()) {
       spdlog::info("prevent mode: writes to LLM endpoints are held until judged (deadline {} ms, "
                    "fail-{})",
                    selection.prevent_deadline_ms, selection.prevent_fail_closed ? "closed" : "open");
     }
   };
-  const bool judge_early = action::RequestJudge::acts(*policy_source.current(), kEarly);
   capture.on_call = [&](const capture::TlsCall& call) {
     if (call.preview) {
       on_held_write(call);

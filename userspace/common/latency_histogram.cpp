@@ -6,21 +6,20 @@
 namespace llmtap {
 namespace {
 
-constexpr double kFirstBoundNs = 1e6;  // bucket 0 holds up to 1 ms
 constexpr double kGrowth = 1.25;
 
-double upper_bound_ns(size_t bucket) { return kFirstBoundNs * std::pow(kGrowth, bucket); }
+double upper_bound_ns(double first, size_t bucket) { return first * std::pow(kGrowth, bucket); }
 
-size_t bucket_of(uint64_t ns, size_t buckets) {
-  if (ns <= kFirstBoundNs) return 0;
-  const double index = std::ceil(std::log(ns / kFirstBoundNs) / std::log(kGrowth));
+size_t bucket_of(double first, uint64_t ns, size_t buckets) {
+  if (static_cast<double>(ns) <= first) return 0;
+  const double index = std::ceil(std::log(static_cast<double>(ns) / first) / std::log(kGrowth));
   return std::min(static_cast<size_t>(index), buckets - 1);
 }
 
 }  // namespace
 
 void LatencyHistogram::add(uint64_t ns) {
-  ++counts_[bucket_of(ns, kBuckets)];
+  ++counts_[bucket_of(first_bound_ns_, ns, kBuckets)];
   ++count_;
   max_ns_ = std::max(max_ns_, ns);
 }
@@ -32,7 +31,7 @@ uint64_t LatencyHistogram::percentile(double fraction) const {
   for (size_t bucket = 0; bucket < kBuckets; ++bucket) {
     seen += counts_[bucket];
     if (seen >= rank) {
-      return std::min(static_cast<uint64_t>(upper_bound_ns(bucket)), max_ns_);
+      return std::min(static_cast<uint64_t>(upper_bound_ns(first_bound_ns_, bucket)), max_ns_);
     }
   }
   return max_ns_;
