@@ -45,13 +45,15 @@ rules:
     model: {deny: [{models: ["deepseek*"]}]}
 )";
 
-std::string client_script() { return std::string(LLMTAP_SOURCE_DIR) + "/tests/clients/prompt_client.py"; }
+std::string client_script() {
+  return std::string(LLMTAP_SOURCE_DIR) + "/tests/clients/prompt_client.py";
+}
 
 double run_client(uint16_t port, const fs::path& requests) {
   const auto start = std::chrono::steady_clock::now();
-  llmtap::e2e::run_child({"python3", client_script(), "--port", std::to_string(port),
-                          "--requests", requests.string()},
-                         nullptr, std::chrono::seconds(300));
+  llmtap::e2e::run_child(
+      {"python3", client_script(), "--port", std::to_string(port), "--requests", requests.string()},
+      nullptr, std::chrono::seconds(300));
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
@@ -70,7 +72,8 @@ int main(int argc, char** argv) {
     if (std::string(argv[i]) == "--calls") calls = std::stoi(argv[i + 1]);
     if (std::string(argv[i]) == "--kills") kills = std::stoi(argv[i + 1]);
   }
-  const fs::path dir = fs::temp_directory_path() / ("llmtap-enforce-bench-" + std::to_string(getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("llmtap-enforce-bench-" + std::to_string(getpid()));
   fs::create_directories(dir);
   llmtap::testing::write_self_signed_certificate(dir / "cert.pem", dir / "key.pem");
   llmtap::testing::TlsTestServerOptions options;
@@ -96,9 +99,9 @@ int main(int argc, char** argv) {
       << json::array({{{"model", "gpt-4o"}, {"prompt", "key AKIA2OGYBAH6RVPSVMXQ"}}}).dump();
 
   auto daemon_args = [&](uint16_t port) {
-    return std::vector<std::string>{"--catalog", (dir / "catalog.yaml").string(), "--policy",
-                                    (dir / "policy.yaml").string(), "--hold-endpoint",
-                                    "127.0.0.1:" + std::to_string(port)};
+    return std::vector<std::string>{"--catalog",       (dir / "catalog.yaml").string(),
+                                    "--policy",        (dir / "policy.yaml").string(),
+                                    "--hold-endpoint", "127.0.0.1:" + std::to_string(port)};
   };
 
   // 1. Allowed calls: without, then with prevent mode.
@@ -115,9 +118,10 @@ int main(int argc, char** argv) {
   std::printf("allowed calls (%d on one connection, 2 held writes each):\n", calls);
   std::printf("  per call without llmtap %.0f us, with prevent mode %.0f us: +%.0f us a call\n",
               without / calls * 1e6, with / calls * 1e6, (with - without) / calls * 1e6);
-  std::printf("  stop-to-resume per held write (llmtap's figure, all runs): p50 %llu us, p99 %llu us\n",
-              static_cast<unsigned long long>(summary["allowed_hold_us_p50"]),
-              static_cast<unsigned long long>(summary["allowed_hold_us_p99"]));
+  std::printf(
+      "  stop-to-resume per held write (llmtap's figure, all runs): p50 %llu us, p99 %llu us\n",
+      static_cast<unsigned long long>(summary["allowed_hold_us_p50"]),
+      static_cast<unsigned long long>(summary["allowed_hold_us_p99"]));
 
   // 2. Capture to kill.
   std::vector<uint64_t> reset_us;
@@ -138,13 +142,15 @@ int main(int argc, char** argv) {
           .push_back(a["capture_to_action_us"].get<uint64_t>());
     }
   }
-  std::printf("kill-connection after the request was written (%zu): capture to reset p50 %llu us, "
-              "p99 %llu us\n",
-              reset_us.size(), static_cast<unsigned long long>(percentile(reset_us, 0.5)),
-              static_cast<unsigned long long>(percentile(reset_us, 0.99)));
-  std::printf("hold, blocked before the bytes left (%zu): capture to reset p50 %llu us, p99 %llu us\n",
-              prevented_us.size(), static_cast<unsigned long long>(percentile(prevented_us, 0.5)),
-              static_cast<unsigned long long>(percentile(prevented_us, 0.99)));
+  std::printf(
+      "kill-connection after the request was written (%zu): capture to reset p50 %llu us, "
+      "p99 %llu us\n",
+      reset_us.size(), static_cast<unsigned long long>(percentile(reset_us, 0.5)),
+      static_cast<unsigned long long>(percentile(reset_us, 0.99)));
+  std::printf(
+      "hold, blocked before the bytes left (%zu): capture to reset p50 %llu us, p99 %llu us\n",
+      prevented_us.size(), static_cast<unsigned long long>(percentile(prevented_us, 0.5)),
+      static_cast<unsigned long long>(percentile(prevented_us, 0.99)));
   fs::remove_all(dir);
   return 0;
 }

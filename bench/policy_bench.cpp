@@ -107,33 +107,37 @@ int main(int argc, char** argv) {
     if (dense) {
       prompt = dense_text(size).substr(0, size - 60);
     } else {
-      for (size_t i = 0; prompt.size() < size - 60; i = (i + 1) % std::max<size_t>(clean.size(), 1)) {
+      for (size_t i = 0; prompt.size() < size - 60;
+           i = (i + 1) % std::max<size_t>(clean.size(), 1)) {
         const char c = clean.empty() ? 'a' : clean[i];
-        if (c == '"' || c == '\\') prompt += '\\', prompt += c;
-        else if (c == '\n') prompt += "\\n";
-        else if (static_cast<unsigned char>(c) < 0x20) prompt += ' ';
-        else prompt += c;
+        if (c == '"' || c == '\\')
+          prompt += '\\', prompt += c;
+        else if (c == '\n')
+          prompt += "\\n";
+        else if (static_cast<unsigned char>(c) < 0x20)
+          prompt += ' ';
+        else
+          prompt += c;
       }
     }
     return R"({"model":"gpt-4o","messages":[{"role":"user","content":")" + prompt + "\"}]}";
   };
   for (const bool dense : {false, true})
-  for (const size_t size : {size_t{4} << 10, size_t{64} << 10, size_t{1} << 20}) {
-    const std::string body = request(size, dense);
-    std::vector<double> us;
-    for (int i = 0; i < (size > (64u << 10) ? 30 : 300); ++i) {
-      llm::LlmCall call;
-      call.provider = "openai";
-      call.request_model = "gpt-4o";
-      call.conn_id = static_cast<uint64_t>(i) + 1;  // a new connection: no dedupe
-      start = Clock::now();
-      engine.judge(call, body, "");
-      us.push_back(seconds_since(start) * 1e6);
+    for (const size_t size : {size_t{4} << 10, size_t{64} << 10, size_t{1} << 20}) {
+      const std::string body = request(size, dense);
+      std::vector<double> us;
+      for (int i = 0; i < (size > (64u << 10) ? 30 : 300); ++i) {
+        llm::LlmCall call;
+        call.provider = "openai";
+        call.request_model = "gpt-4o";
+        call.conn_id = static_cast<uint64_t>(i) + 1;  // a new connection: no dedupe
+        start = Clock::now();
+        engine.judge(call, body, "");
+        us.push_back(seconds_since(start) * 1e6);
+      }
+      std::sort(us.begin(), us.end());
+      std::printf("judge one call, %7zu-byte %s request: p50 %.0f us, p99 %.0f us\n", size,
+                  dense ? "match-dense" : "clean", us[us.size() / 2], us[us.size() * 99 / 100]);
     }
-    std::sort(us.begin(), us.end());
-    std::printf("judge one call, %7zu-byte %s request: p50 %.0f us, p99 %.0f us\n", size,
-                dense ? "match-dense" : "clean",
-                us[us.size() / 2], us[us.size() * 99 / 100]);
-  }
   return 0;
 }

@@ -98,8 +98,8 @@ TEST_F(RequestJudgeTest, ASecretInTheBodyBlocksTheWriteThatCarriesIt) {
 
 TEST_F(RequestJudgeTest, APartOfALargeBodyIsJudgedOnWhatIsHeld) {
   RequestJudge judge(catalog_, policy_, processes_, "t", {Action::kHold});
-  const std::string req = request(chat("gpt-4o", std::string(5000, 'a') + " key " + kAwsKeyId +
-                                                     " " + std::string(5000, 'b')));
+  const std::string req = request(
+      chat("gpt-4o", std::string(5000, 'a') + " key " + kAwsKeyId + " " + std::string(5000, 'b')));
   const size_t cut = req.find(kAwsKeyId) + kAwsKeyId.size() + 10;
   const RequestVerdict v = judge.judge(write(req.substr(0, cut)), 0);
   ASSERT_TRUE(v.block);
@@ -131,8 +131,8 @@ TEST_F(RequestJudgeTest, AServersWritesAreNotJudgedButHttp2BytesAre) {
   // HTTP/2: the preface, then frames whose DATA carries JSON: the raw bytes are judged.
   RequestVerdict v = judge.judge(write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 11), 0);
   EXPECT_FALSE(v.block);
-  v = judge.judge(write(std::string("\0\0\x20\0\1\0\0\0\1", 9) + "{\"k\":\"" + kAwsKeyId + "\"}", 11),
-                  0);
+  v = judge.judge(
+      write(std::string("\0\0\x20\0\1\0\0\0\1", 9) + "{\"k\":\"" + kAwsKeyId + "\"}", 11), 0);
   EXPECT_TRUE(v.block);
 }
 

@@ -24,9 +24,9 @@ TEST(ParseEndpoint, Ipv4AndIpv6WithAPort) {
 }
 
 TEST(ParseEndpoint, AnythingElseIsRefused) {
-  for (const char* bad : {"", "10.1.2.3", "10.1.2.3:", "10.1.2.3:0", "10.1.2.3:65536",
-                          "10.1.2.3:44x", "api.openai.com:443", "2001:db8::1:443", "[::1]",
-                          "[::1]443", "1.2.3.4:123456", ":443"}) {
+  for (const char* bad :
+       {"", "10.1.2.3", "10.1.2.3:", "10.1.2.3:0", "10.1.2.3:65536", "10.1.2.3:44x",
+        "api.openai.com:443", "2001:db8::1:443", "[::1]", "[::1]443", "1.2.3.4:123456", ":443"}) {
     EXPECT_FALSE(parse_endpoint(bad)) << bad;
   }
 }

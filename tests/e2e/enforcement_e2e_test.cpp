@@ -64,8 +64,8 @@ EnforcedRun run_with_policy(Fixture& f, const std::string& policy, const json& r
   std::ofstream(catalog) << kLocalLlmCatalog;
   std::ofstream(policy_file) << policy;
   std::ofstream(request_file) << requests.dump();
-  std::vector<std::string> args = {"--catalog", catalog.string(), "--policy", policy_file.string(),
-                                   "--hold-endpoint", f.server_endpoint()};
+  std::vector<std::string> args = {"--catalog",          catalog.string(),  "--policy",
+                                   policy_file.string(), "--hold-endpoint", f.server_endpoint()};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::optional<TraceSession> daemon;
   try {
@@ -77,8 +77,9 @@ EnforcedRun run_with_policy(Fixture& f, const std::string& policy, const json& r
   const size_t before = f.server->connections().size();
   pid_t pid = -1;
   if (client.empty()) {
-    client = {"python3", source_path("tests/clients/prompt_client.py"), "--port",
-              std::to_string(f.server->port()), "--requests", request_file.string()};
+    client = {"python3",    source_path("tests/clients/prompt_client.py"),
+              "--port",     std::to_string(f.server->port()),
+              "--requests", request_file.string()};
   }
   r.client = run_child(client, &pid, std::chrono::seconds(30));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -86,6 +87,17 @@ EnforcedRun run_with_policy(Fixture& f, const std::string& policy, const json& r
   r.err = daemon->stderr_text();
   const auto all = f.server->connections();
   r.connections.assign(all.begin() + static_cast<long>(before), all.end());
+  // Every event of the run (actions in audit and enforce mode included) valid OCSF 1.9.0.
+  const fs::path events = f.dir / "events.jsonl";
+  std::ofstream(events) << daemon->stdout_text();
+  const std::string validator = std::string(LLMTAP_SOURCE_DIR) + "/../shared/ocsf/validate.py";
+  if (fs::exists(validator)) {
+    const ChildResult v =
+        run_child({"python3", validator, "--version", "1.9.0", "--quiet", events.string()});
+    EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  } else if (bpf_required()) {
+    ADD_FAILURE() << "no OCSF validator at " << validator;
+  }
   for (const auto& e : daemon->json_lines()) {
     const int cls = e.value("class_uid", 0);
     // The test policy's rules (the built-in pack's alerts are reported too, not counted).
@@ -106,10 +118,9 @@ std::string received(const EnforcedRun& r) {
 TEST(EnforcementE2E, HoldStopsASecretBeforeAByteOfItLeaves) {
   LLMTAP_REQUIRE_ROOT();
   Fixture f;
-  const json requests = json::array(
-      {{{"model", "gpt-4o"},
-        {"prompt", "deploy with aws_access_key_id=" + kAwsKeyId +
-                       "\naws_secret_access_key=" + kAwsSecret}}});
+  const json requests = json::array({{{"model", "gpt-4o"},
+                                      {"prompt", "deploy with aws_access_key_id=" + kAwsKeyId +
+                                                     "\naws_secret_access_key=" + kAwsSecret}}});
   const EnforcedRun r = run_with_policy(f, policy_text("hold"), requests);
   EXPECT_NE(r.client.exit_code, 0) << "the client's request went through: " << r.client.out;
   // python writes the request head, then its body: the head (judged clean: no prompt yet)
@@ -119,7 +130,8 @@ TEST(EnforcementE2E, HoldStopsASecretBeforeAByteOfItLeaves) {
   EXPECT_EQ(got.find(kAwsSecret), std::string::npos);
   EXPECT_TRUE(got.empty() || got.ends_with("\r\n\r\n")) << "body bytes reached the server: " << got;
   std::string rules;
-  for (const auto& e : r.findings) rules += e["unmapped"]["llmtap"]["rule_id"].get<std::string>() + " ";
+  for (const auto& e : r.findings)
+    rules += e["unmapped"]["llmtap"]["rule_id"].get<std::string>() + " ";
   ASSERT_EQ(r.findings.size(), 1u) << rules << r.err;
   const json& e = r.findings[0];
   EXPECT_EQ(e["unmapped"]["llmtap"]["rule_id"], "block-cloud-keys");
@@ -151,12 +163,12 @@ TEST(EnforcementE2E, HoldLetsAnAllowedRequestThroughUnchanged) {
 TEST(EnforcementE2E, HoldStopsASingleWriteRequestWhole) {
   LLMTAP_REQUIRE_ROOT();
   Fixture f;
-  const std::string body = json({{"model", "gpt-4o"},
-                                 {"messages", json::array({{{"role", "user"},
-                                                            {"content", "key " + kAwsKeyId +
-                                                                            " secret " +
-                                                                            kAwsSecret}}})}})
-                               .dump();
+  const std::string body =
+      json({{"model", "gpt-4o"},
+            {"messages",
+             json::array(
+                 {{{"role", "user"}, {"content", "key " + kAwsKeyId + " secret " + kAwsSecret}}})}})
+          .dump();
   const EnforcedRun r =
       run_with_policy(f, policy_text("hold"), json::array(), {},
                       {"curl", "-sk", "--max-time", "10", "-H", "Content-Type: application/json",
@@ -208,9 +220,9 @@ TEST(EnforcementE2E, KillProcessKillsTheClient) {
 TEST(EnforcementE2E, AuditModeTouchesNothingAndSaysWhatItWouldHaveDone) {
   LLMTAP_REQUIRE_ROOT();
   Fixture f;
-  const json requests = json::array(
-      {{{"model", "gpt-4o"}, {"prompt", "aws_access_key_id=" + kAwsKeyId}},
-       {{"model", "deepseek-r1"}, {"prompt", "Summarise this."}}});
+  const json requests =
+      json::array({{{"model", "gpt-4o"}, {"prompt", "aws_access_key_id=" + kAwsKeyId}},
+                   {{"model", "deepseek-r1"}, {"prompt", "Summarise this."}}});
   const EnforcedRun r = run_with_policy(f, policy_text("hold"), requests, {"--mode", "audit"});
   EXPECT_EQ(r.client.exit_code, 0) << r.client.err;
   EXPECT_NE(received(r).find(kAwsKeyId), std::string::npos);  // it went through
@@ -232,14 +244,15 @@ TEST(EnforcementE2E, TrafficToOtherEndpointsIsNeverHeld) {
   const json requests = json::array({{{"model", "gpt-4o"}, {"prompt", "a clean prompt"}}});
   // The other server gets a secret in a plain (non-LLM) path: not held, so it goes through.
   const std::string body = "token=" + kAwsKeyId;
-  const EnforcedRun r =
-      run_with_policy(llm, policy_text("hold"), requests, {},
-                      {"sh", "-c",
-                       "for i in 1 2 3 4 5; do curl -sk --max-time 5 --data-binary '" + body +
-                           "' " + other.url() + "/upload >/dev/null || exit 1; done; "
-                           "python3 " + source_path("tests/clients/prompt_client.py") +
-                           " --port " + std::to_string(llm.server->port()) + " --requests " +
-                           (llm.dir / "requests.json").string()});
+  const EnforcedRun r = run_with_policy(
+      llm, policy_text("hold"), requests, {},
+      {"sh", "-c",
+       "for i in 1 2 3 4 5; do curl -sk --max-time 5 --data-binary '" + body + "' " + other.url() +
+           "/upload >/dev/null || exit 1; done; "
+           "python3 " +
+           source_path("tests/clients/prompt_client.py") + " --port " +
+           std::to_string(llm.server->port()) + " --requests " +
+           (llm.dir / "requests.json").string()});
   EXPECT_EQ(r.client.exit_code, 0) << r.client.err;
   size_t other_received = 0;
   for (const auto& c : other.server->connections()) {
@@ -266,6 +279,10 @@ struct StalledCase {
   bool kill_llmtap;  // SIGKILL llmtap while the client is held (deadline far away)
 };
 
+void PrintTo(const StalledCase& c, std::ostream* os) {
+  *os << "fail-" << c.fail << (c.kill_llmtap ? ", llmtap killed" : ", llmtap stalled");
+}
+
 class HeldWhileLlmtapStalls : public ::testing::TestWithParam<StalledCase> {};
 
 TEST_P(HeldWhileLlmtapStalls, TheClientIsNeverLeftStopped) {
@@ -286,9 +303,9 @@ TEST_P(HeldWhileLlmtapStalls, TheClientIsNeverLeftStopped) {
                       std::chrono::seconds(60), {}, "daemon");
   // A first run, judged and allowed: python is then known, so the next one is not held
   // while its TLS library is attached (a fail-open hold of its own), only for its write.
-  const ChildResult warm = run_child({"python3", source_path("tests/clients/prompt_client.py"),
-                                      "--port", std::to_string(f.server->port()), "--requests",
-                                      request_file.string()});
+  const ChildResult warm =
+      run_child({"python3", source_path("tests/clients/prompt_client.py"), "--port",
+                 std::to_string(f.server->port()), "--requests", request_file.string()});
   ASSERT_EQ(warm.exit_code, 0) << warm.err;
   ASSERT_EQ(kill(daemon.pid(), SIGSTOP), 0);
   ChildProcess client({"python3", source_path("tests/clients/prompt_client.py"), "--port",

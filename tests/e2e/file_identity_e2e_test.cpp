@@ -28,8 +28,10 @@ ino_t inode_of(const fs::path& path) {
 // Copies `source` to `target` until the copy lands on inode `wanted` (ext4 gives a freed
 // number back at once, but a number is freed only once nothing holds the old inode: the
 // probes of a detached file go a little later). False if it never does.
+// The inode is free only once nothing holds it (a uprobe does, until its link is gone, which
+// takes an RCU grace period or more on a loaded machine): up to 30 s.
 bool copy_onto_inode(const fs::path& source, const fs::path& target, ino_t wanted) {
-  for (int attempt = 0; attempt < 50; ++attempt) {
+  for (int attempt = 0; attempt < 150; ++attempt) {
     fs::copy_file(source, target, fs::copy_options::overwrite_existing);
     if (inode_of(target) == wanted) return true;
     fs::remove(target);

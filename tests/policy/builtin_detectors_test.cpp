@@ -1,16 +1,15 @@
 // Every built-in detector against its own examples (tests/data/detectors/examples.yaml: fake
 // values in the real formats), and the full set against 2.3 MB of clean prompts.
 #include <gtest/gtest.h>
-
-#include <random>
-#include <tuple>
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <random>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "policy/detection/content_scanner.h"
 #include "policy/detection/detector_catalog.h"
@@ -93,9 +92,12 @@ TEST(BuiltinDetectors, WindowsFindExactlyWhatReadingWholeFinds) {
   window_limits.max_detections = 1 << 20;
   const auto whole = ContentScanner::build(builtin_detectors(), nullptr, whole_limits);
   const auto windowed = ContentScanner::build(builtin_detectors(), nullptr, window_limits);
-  const std::string fillers[] = {
-      " caf\xC3\xA9 ", " \xE6\x97\xA5\xE6\x9C\xAC ", "\xF0\x9F\x94\x91", "\xFF\xFE", " 2024-01-05 ",
-      "\n", " key: ", "@", " https://", "\t\"", "0123456789"};
+  const std::string fillers[] = {" caf\xC3\xA9 ",    " \xE6\x97\xA5\xE6\x9C\xAC ",
+                                 "\xF0\x9F\x94\x91", "\xFF\xFE",
+                                 " 2024-01-05 ",     "\n",
+                                 " key: ",           "@",
+                                 " https://",        "\t\"",
+                                 "0123456789"};
   std::string text;
   std::mt19937 random(11);
   for (const char* file : {LLMTAP_DETECTOR_EXAMPLES "/examples.yaml",

@@ -100,9 +100,26 @@ TEST(PatternFacts, HyperscanGateMissesNoRe2Match) {
   const auto windowed = ContentScanner::build(specs, nullptr, window_limits);
   for (const auto& p : problems) ADD_FAILURE() << p.detector_id << ": " << p.message;
 
-  const std::string pieces[] = {"0", "1", "7", "-", "q", "z", "y", "w", "v", "Q", "\"", "x",
-                                " ", "\n", "\xC3\xA9", "\xE6\x97\xA5", "\xF0\x9F\x94\x91",
-                                "\xFF", "\x80", "\xC3"};
+  const std::string pieces[] = {"0",
+                                "1",
+                                "7",
+                                "-",
+                                "q",
+                                "z",
+                                "y",
+                                "w",
+                                "v",
+                                "Q",
+                                "\"",
+                                "x",
+                                " ",
+                                "\n",
+                                "\xC3\xA9",
+                                "\xE6\x97\xA5",
+                                "\xF0\x9F\x94\x91",
+                                "\xFF",
+                                "\x80",
+                                "\xC3"};
   std::mt19937 random(5);
   std::string text;
   for (int i = 0; i < 200000; ++i) text += pieces[random() % std::size(pieces)];

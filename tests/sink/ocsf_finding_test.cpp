@@ -1,8 +1,6 @@
 #include "sink/ocsf_finding.h"
 
 #include <gtest/gtest.h>
-
-#include <tuple>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "common/sha256.h"
@@ -513,11 +512,12 @@ TEST(OcsfFinding, EveryKindPassesTheOcsfValidator) {
     append_ocsf_finding(f, kContext, lines);
   }
   for (const auto& [action, audit, succeeded] :
-       {std::tuple{Action::kKillConnection, false, true}, std::tuple{Action::kKillProcess, true, false},
-        std::tuple{Action::kHold, false, true}}) {
+       {std::tuple{Action::kKillConnection, false, true},
+        std::tuple{Action::kKillProcess, true, false}, std::tuple{Action::kHold, false, true}}) {
     Finding f = data_finding();
     f.action = action;
-    f.outcome = ActionOutcome{action, audit, !audit, succeeded, action == Action::kHold, "t", "", 1000, 1};
+    f.outcome =
+        ActionOutcome{action, audit, !audit, succeeded, action == Action::kHold, "t", "", 1000, 1};
     append_ocsf_finding(f, kContext, lines);
   }
   Finding bare;
@@ -556,13 +556,13 @@ TEST(OcsfFinding, ActionsSayWhatWasDoneAndWhetherItWorked) {
     int action_id, disposition_id;
     const char* name;
   };
-  for (const Case& c : {Case{Action::kKillConnection, false, true, true, false, 2, 21, "kill_connection"},
-                        Case{Action::kKillProcess, false, true, true, false, 2, 2, "kill_process"},
-                        Case{Action::kHold, false, true, true, true, 2, 2, "hold"},
-                        Case{Action::kKillConnection, true, false, false, false, 3, 17,
-                             "would_kill_connection"},
-                        Case{Action::kKillProcess, false, true, false, false, 3, 27, "kill_process"},
-                        Case{Action::kKillProcess, false, false, false, false, 3, 16, "kill_process"}}) {
+  for (const Case& c :
+       {Case{Action::kKillConnection, false, true, true, false, 2, 21, "kill_connection"},
+        Case{Action::kKillProcess, false, true, true, false, 2, 2, "kill_process"},
+        Case{Action::kHold, false, true, true, true, 2, 2, "hold"},
+        Case{Action::kKillConnection, true, false, false, false, 3, 17, "would_kill_connection"},
+        Case{Action::kKillProcess, false, true, false, false, 3, 27, "kill_process"},
+        Case{Action::kKillProcess, false, false, false, false, 3, 16, "kill_process"}}) {
     Finding f = model_finding();
     f.action = c.action;
     ActionOutcome o;
@@ -584,7 +584,9 @@ TEST(OcsfFinding, ActionsSayWhatWasDoneAndWhetherItWorked) {
     EXPECT_EQ(a["succeeded"], c.succeeded);
     EXPECT_EQ(a["prevented"], c.prevented);
     EXPECT_EQ(a["target"], o.target);
-    if (!c.audit) EXPECT_EQ(a["capture_to_action_us"], 1500);
+    if (!c.audit) {
+      EXPECT_EQ(a["capture_to_action_us"], 1500);
+    }
   }
   // An alert says it only observed.
   const json alert = event_of(model_finding());

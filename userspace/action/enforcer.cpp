@@ -92,8 +92,8 @@ policy::ActionOutcome Enforcer::kill_connection(const llm::LlmCall& call) {
   policy::ActionOutcome out;
   out.action = policy::Action::kKillConnection;
   out.target = "connection " + describe_connection(call);
-  if (const auto why =
-          guard_.refusal(static_cast<pid_t>(call.process.pid), call.process.comm, call.process.exe)) {
+  if (const auto why = guard_.refusal(static_cast<pid_t>(call.process.pid), call.process.comm,
+                                      call.process.exe)) {
     ++stats_.refused;
     out.error = *why;
     return out;

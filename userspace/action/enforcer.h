@@ -22,13 +22,13 @@ struct EnforcerOptions {
 };
 
 struct EnforcerStats {
-  uint64_t actions = 0;             // findings whose action was not alert
-  uint64_t would = 0;               // of which in audit mode
+  uint64_t actions = 0;  // findings whose action was not alert
+  uint64_t would = 0;    // of which in audit mode
   uint64_t connections_reset = 0;
   uint64_t processes_killed = 0;
-  uint64_t refused = 0;             // never-touch list, pid 1, kernel threads, unknown start
+  uint64_t refused = 0;  // never-touch list, pid 1, kernel threads, unknown start
   uint64_t failed = 0;
-  uint64_t already_done = 0;        // the connection was reset / process killed before
+  uint64_t already_done = 0;  // the connection was reset / process killed before
 };
 
 class Enforcer {

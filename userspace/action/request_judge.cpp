@@ -36,7 +36,8 @@ bool is_partial_kind(policy::FindingKind k) {
 RequestJudge::Stream RequestJudge::stream_kind(std::string_view first) {
   if (first.starts_with("PRI * HTTP/2.0")) return Stream::kOther;
   const size_t space = first.find(' ');
-  if (space == std::string_view::npos || space == 0 || space > 16) return Stream::kNotARequestStream;
+  if (space == std::string_view::npos || space == 0 || space > 16)
+    return Stream::kNotARequestStream;
   for (size_t i = 0; i < space; ++i) {
     if (first[i] < 'A' || first[i] > 'Z') return Stream::kNotARequestStream;
   }
@@ -68,7 +69,7 @@ bool RequestJudge::acts(const policy::CompiledPolicy& policy,
 }
 
 void RequestJudge::keep_blocking(std::vector<policy::Finding>& findings, bool whole,
-                                   RequestVerdict& v) {
+                                 RequestVerdict& v) {
   for (policy::Finding& f : findings) {
     if (f.update || f.mode == policy::RuleMode::kAudit ||
         std::find(actions_.begin(), actions_.end(), f.action) == actions_.end()) {
@@ -115,9 +116,9 @@ RequestVerdict RequestJudge::judge(const capture::TlsCall& write, uint64_t realt
       http::HttpExchange exchange;
       exchange.request = std::move(request);
       exchange.request_first_ns = write.mono_ns;
-      const auto match = catalog_.match(llm::request_authority(exchange.request),
-                                        exchange.request.method, exchange.request.target,
-                                        exchange.request.headers);
+      const auto match =
+          catalog_.match(llm::request_authority(exchange.request), exchange.request.method,
+                         exchange.request.target, exchange.request.headers);
       llm::LlmCall whole = call;
       if (match) {
         whole = builder_.build(exchange, *match);

@@ -34,7 +34,7 @@
 namespace llmtap::action {
 
 struct RequestVerdict {
-  bool block = false;  // a counted rule found something
+  bool block = false;                     // a counted rule found something
   bool kill_process = false;              // a blocking rule says `block: kill-process`
   bool whole_request = false;             // judged on a complete HTTP request
   std::vector<policy::Finding> findings;  // the blocking rules' findings
@@ -59,7 +59,8 @@ class RequestJudge {
 
   void set_policy(std::shared_ptr<const policy::CompiledPolicy> policy);
   // Whether any rule of `policy` has one of `actions` in enforce mode.
-  static bool acts(const policy::CompiledPolicy& policy, const std::vector<policy::Action>& actions);
+  static bool acts(const policy::CompiledPolicy& policy,
+                   const std::vector<policy::Action>& actions);
 
   // `write`: a client write (a PREVIEW in prevent mode); `realtime_ns`: its wall-clock time.
   RequestVerdict judge(const capture::TlsCall& write, uint64_t realtime_ns);

@@ -33,11 +33,14 @@ std::optional<unsigned long> stat_field(const std::string& proc_root, pid_t pid,
 }  // namespace
 
 const std::vector<std::string>& default_never_touch() {
-  static const std::vector<std::string> list = {
-      "containerd", "containerd-shim*", "dockerd",  "docker-proxy", "runc",
-      "crun",       "crio",             "conmon",   "kubelet",      "kube-proxy",
-      "sshd",       "systemd",          "systemd-*", "init",        "llmtap",
-      "/usr/bin/llmtap*"};
+  static const std::vector<std::string> list = {"containerd", "containerd-shim*",
+                                                "dockerd",    "docker-proxy",
+                                                "runc",       "crun",
+                                                "crio",       "conmon",
+                                                "kubelet",    "kube-proxy",
+                                                "sshd",       "systemd",
+                                                "systemd-*",  "init",
+                                                "llmtap",     "/usr/bin/llmtap*"};
   return list;
 }
 

@@ -176,7 +176,8 @@ void CallAssembler::on_close(std::span<const std::byte> record) {
   close.ssl = rec.ssl;
   close.pid = rec.pid;
   close.fd = rec.fd;
-  close.reason = rec.reason == LLMTAP_CLOSE_FD ? CloseReason::kFdClosed : CloseReason::kSessionFreed;
+  close.reason =
+      rec.reason == LLMTAP_CLOSE_FD ? CloseReason::kFdClosed : CloseReason::kSessionFreed;
   ++stats_.closes;
   if (close_handler_) close_handler_(close);
 }

@@ -18,10 +18,9 @@ std::optional<ReleasedHold> HoldTable::release(pid_t pid, uint64_t now_ns, HoldE
   released.reason = hold.reason;
   released.killed = end == HoldEnd::kKill ||
                     (end == HoldEnd::kAsRecorded && (hold.flags & LLMTAP_HOLD_FAIL_CLOSED) != 0);
-  released.outcome =
-      released.killed
-          ? signal_process_started_at(pid, boottime_ns_to_ticks(hold.start_boottime), SIGKILL)
-          : resume_stopped_process(pid, hold.start_boottime);
+  released.outcome = released.killed ? signal_process_started_at(
+                                           pid, boottime_ns_to_ticks(hold.start_boottime), SIGKILL)
+                                     : resume_stopped_process(pid, hold.start_boottime);
   return released;
 }
 
@@ -32,9 +31,8 @@ std::vector<ReleasedHold> HoldTable::release_overdue(uint64_t default_deadline_n
     llmtap_hold hold{};
     if (bpf_map_lookup_elem(holds_fd_, &key, &hold) != 0) continue;
     if (default_deadline_ns != 0) {
-      const uint64_t deadline_ns = hold.deadline_ms != 0
-                                       ? uint64_t{hold.deadline_ms} * 1'000'000
-                                       : default_deadline_ns;
+      const uint64_t deadline_ns =
+          hold.deadline_ms != 0 ? uint64_t{hold.deadline_ms} * 1'000'000 : default_deadline_ns;
       if (now_ns - hold.since_ns < deadline_ns) continue;
     }
     if (auto r = release(static_cast<pid_t>(key), now_ns, HoldEnd::kAsRecorded)) {

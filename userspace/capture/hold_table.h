@@ -37,7 +37,9 @@ class HoldTable {
   // (deadline_ms, prevent holds) or else `default_deadline_ns`; 0 ends every hold. Holds
   // ended for want of a judgement end as recorded (fail-closed ones are killed).
   std::vector<ReleasedHold> release_overdue(uint64_t default_deadline_ns, uint64_t now_ns) const;
-  std::vector<ReleasedHold> release_all(uint64_t now_ns) const { return release_overdue(0, now_ns); }
+  std::vector<ReleasedHold> release_all(uint64_t now_ns) const {
+    return release_overdue(0, now_ns);
+  }
   size_t size() const;
 
  private:

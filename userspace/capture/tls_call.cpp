@@ -40,7 +40,6 @@ std::optional<Endpoint> parse_endpoint(std::string_view text) {
   return e;
 }
 
-
 std::string_view to_string(CloseReason reason) {
   switch (reason) {
     case CloseReason::kFdClosed:

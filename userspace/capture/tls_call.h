@@ -25,19 +25,19 @@ std::optional<Endpoint> parse_endpoint(std::string_view text);
 
 struct TlsCall {
   uint64_t call_id = 0;
-  uint64_t mono_ns = 0;  // CLOCK_MONOTONIC at the call's return
+  uint64_t mono_ns = 0;        // CLOCK_MONOTONIC at the call's return
   uint64_t entry_mono_ns = 0;  // CLOCK_MONOTONIC at the call's entry
   uint64_t cgroup_id = 0;
   uint64_t start_boottime_ns = 0;  // the process's start (with pid: survives pid reuse)
-  uint64_t ssl = 0;  // the TLS session pointer: connection key within the process
-  uint64_t conn_id = 0;  // stable across the connection's calls and threads; 0 if unknown
+  uint64_t ssl = 0;                // the TLS session pointer: connection key within the process
+  uint64_t conn_id = 0;            // stable across the connection's calls and threads; 0 if unknown
   uint32_t pid = 0;
   uint32_t tid = 0;
   uint32_t uid = 0;
   uint32_t call_len = 0;  // bytes the call transferred
   uint32_t lost_len = 0;  // bytes missing because the ring buffer was full
   int32_t fd = -1;
-  bool truncated = false;  // call_len exceeded the per-call capture limit
+  bool truncated = false;   // call_len exceeded the per-call capture limit
   bool fd_guessed = false;  // fd learned from the syscall after the call (memory BIO)
   // An earlier call in this direction on this connection was lost whole: the byte stream
   // has a hole of unknown size before this call's data.

@@ -52,8 +52,8 @@ struct CaptureCounters {
   uint64_t read_errors = 0;
   uint64_t lost_proc_events = 0;
   uint64_t holds = 0;
-  uint64_t quiet_bytes = 0;    // bytes of quiet connections: counted, not copied
-  uint64_t holds_skipped = 0;  // holds not made (table full, switched off, refused)
+  uint64_t quiet_bytes = 0;      // bytes of quiet connections: counted, not copied
+  uint64_t holds_skipped = 0;    // holds not made (table full, switched off, refused)
   uint64_t prevent_holds = 0;    // writes held in prevent mode
   uint64_t prevent_unbound = 0;  // writes to an LLM endpoint not held: socket unknown yet
   uint64_t prevent_retries = 0;  // held writes retried (WANT_WRITE), not held again

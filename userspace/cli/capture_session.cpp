@@ -44,13 +44,12 @@ capture::CaptureOptions capture_options_for(const CaptureSelection& selection) {
 void log_hold_summary(const capture::CaptureCounters& c, const capture::HoldStats& h) {
   const auto us = [](uint64_t ns) { return ns / 1000; };
   spdlog::info(
-      "hold summary: holds={} prevent_holds={} released={} deadline_resumes={} skipped={} "
-      "orphans_resumed={} prevent_unbound={} prevent_retries={} "
+      "hold summary: holds={} released={} deadline_resumes={} skipped={} orphans_resumed={} "
+      "prevent_holds={} prevent_unbound={} prevent_retries={} "
       "hold_us_p50={} hold_us_p99={} hold_us_max={}{}",
-      c.holds, c.prevent_holds, h.released, h.released_by_guard, c.holds_skipped,
-      h.orphans_resumed, c.prevent_unbound, c.prevent_retries,
-      us(h.hold_time.percentile(0.5)), us(h.hold_time.percentile(0.99)),
-      us(h.hold_time.percentile(1.0)),
+      c.holds, h.released, h.released_by_guard, c.holds_skipped, h.orphans_resumed, c.prevent_holds,
+      c.prevent_unbound, c.prevent_retries, us(h.hold_time.percentile(0.5)),
+      us(h.hold_time.percentile(0.99)), us(h.hold_time.percentile(1.0)),
       h.why_disabled.empty() ? "" : " (holds off: " + h.why_disabled + ")");
 }
 

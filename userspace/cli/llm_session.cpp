@@ -7,8 +7,8 @@
 #include "action/enforcer.h"
 #include "action/request_judge.h"
 #include "action/socket_destroyer.h"
-#include "common/latency_histogram.h"
 #include "cli/stop_signal.h"
+#include "common/latency_histogram.h"
 #include "enrich/process_identity_cache.h"
 #include "llm/catalog/provider_catalog.h"
 #include "pipeline/traffic_pipeline.h"
@@ -148,8 +148,8 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
     policy::ActionOutcome outcome;
     outcome.action = Action::kHold;
     outcome.target = "connection " + action::describe_connection(v.call);
-    if (const auto why = enforcer.touch_guard().refusal(pid, v.call.process.comm,
-                                                        v.call.process.exe)) {
+    if (const auto why =
+            enforcer.touch_guard().refusal(pid, v.call.process.comm, v.call.process.exe)) {
       control->release_write_hold(preview.pid, false);
       outcome.error = *why;
     } else {
@@ -196,9 +196,10 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
       for (const capture::Endpoint& e : options.hold_endpoints) c.hold_writes_to(e);
     }
     if (selection.prevent && c.preventing()) {
-      spdlog::info("prevent mode: writes to LLM endpoints are held until judged (deadline {} ms, "
-                   "fail-{})",
-                   selection.prevent_deadline_ms, selection.prevent_fail_closed ? "closed" : "open");
+      spdlog::info(
+          "prevent mode: writes to LLM endpoints are held until judged (deadline {} ms, "
+          "fail-{})",
+          selection.prevent_deadline_ms, selection.prevent_fail_closed ? "closed" : "open");
     }
   };
   capture.on_call = [&](const capture::TlsCall& call) {
@@ -238,8 +239,8 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
   spdlog::info(
       "action summary: audit={} actions={} would={} connections_reset={} processes_killed={} "
       "refused={} failed={} already_done={}",
-      options.audit ? 1 : 0, a.actions, a.would, a.connections_reset,
-      a.processes_killed, a.refused, a.failed, a.already_done);
+      options.audit ? 1 : 0, a.actions, a.would, a.connections_reset, a.processes_killed, a.refused,
+      a.failed, a.already_done);
   if (selection.prevent) {
     const auto us = [](uint64_t ns) { return ns / 1000; };
     spdlog::info(

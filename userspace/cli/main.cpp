@@ -69,8 +69,7 @@ void add_policy_options(CLI::App* cmd, llmtap::cli::PolicyFiles& p) {
 void add_llm_options(CLI::App* cmd, llmtap::cli::LlmSessionOptions& o) {
   add_policy_options(cmd, o.policy);
   cmd->add_option_function<std::string>(
-         "--mode",
-         [&o](const std::string& mode) { o.audit = mode == "audit"; },
+         "--mode", [&o](const std::string& mode) { o.audit = mode == "audit"; },
          "enforce: rules' actions are taken (the default; the built-in pack only alerts); "
          "audit: every action is reported as would_<action> and nothing is touched")
       ->check(CLI::IsMember({"enforce", "audit"}));
@@ -86,17 +85,17 @@ void add_llm_options(CLI::App* cmd, llmtap::cli::LlmSessionOptions& o) {
          "writer, the default) or closed (kill it: nothing unjudged leaves)")
       ->check(CLI::IsMember({"open", "closed"}));
   cmd->add_option_function<std::vector<std::string>>(
-         "--hold-endpoint",
-         [&o](const std::vector<std::string>& values) {
-           for (const auto& v : values) {
-             const auto e = llmtap::capture::parse_endpoint(v);
-             if (!e) throw CLI::ValidationError("--hold-endpoint", "not ADDRESS:PORT: " + v);
-             o.hold_endpoints.push_back(*e);
-           }
-         },
-         "Prevent mode: an LLM server (1.2.3.4:443, [2001:db8::1]:443) whose connections' "
-         "writes are held from the first one (others are learned from the calls seen; "
-         "repeatable)");
+      "--hold-endpoint",
+      [&o](const std::vector<std::string>& values) {
+        for (const auto& v : values) {
+          const auto e = llmtap::capture::parse_endpoint(v);
+          if (!e) throw CLI::ValidationError("--hold-endpoint", "not ADDRESS:PORT: " + v);
+          o.hold_endpoints.push_back(*e);
+        }
+      },
+      "Prevent mode: an LLM server (1.2.3.4:443, [2001:db8::1]:443) whose connections' "
+      "writes are held from the first one (others are learned from the calls seen; "
+      "repeatable)");
   cmd->add_option("--never-touch", o.never_touch,
                   "A command name, or an executable path with '/', that no action may stop or "
                   "kill (glob; repeatable; added to the defaults: container runtimes, kubelet, "

@@ -14,8 +14,8 @@ class LatencyHistogram {
  public:
   static constexpr double kCallScaleNs = 1e6;  // first bucket: up to 1 ms
   static constexpr double kFineScaleNs = 1e4;  // first bucket: up to 10 us
-  explicit LatencyHistogram(double first_bound_ns = kCallScaleNs)
-      : first_bound_ns_(first_bound_ns) {}
+  LatencyHistogram() = default;
+  explicit LatencyHistogram(double first_bound_ns) : first_bound_ns_(first_bound_ns) {}
   void add(uint64_t ns);
   // The `fraction` (0..1] percentile in ns: the upper bound of the bucket holding it, clamped to
   // the largest value seen. 0 when empty.
@@ -24,7 +24,7 @@ class LatencyHistogram {
   void merge(const LatencyHistogram& other);  // of the same scale
 
  private:
-  double first_bound_ns_;
+  double first_bound_ns_ = kCallScaleNs;
   static constexpr size_t kBuckets = 64;
   std::array<uint32_t, kBuckets> counts_{};
   uint64_t count_ = 0;

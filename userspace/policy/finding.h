@@ -46,7 +46,7 @@ struct Finding {
   Confidence confidence = Confidence::kHigh;
   Action action = Action::kAlert;
   RuleMode mode = RuleMode::kDefault;
-  bool hold_kills_process = false;  // the rule's `block: kill-process`
+  bool hold_kills_process = false;       // the rule's `block: kill-process`
   std::optional<ActionOutcome> outcome;  // set by the enforcer for actions other than alert
   std::string title;   // one line for a person: "Unsanctioned model deepseek-r1 (deepseek)"
   std::string reason;  // which part of the rule matched: "deny: provider deepseek"

@@ -12,9 +12,9 @@ namespace llmtap::policy {
 namespace {
 
 constexpr std::string_view kTopKeys[] = {"version", "detectors", "keywords", "rules", "disable"};
-constexpr std::string_view kRuleKeys[] = {"id",         "description", "severity", "action",
-                                          "mode",       "block",       "scope",    "exceptions",
-                                          "model",      "data",        "volume",   "prompt_attack"};
+constexpr std::string_view kRuleKeys[] = {"id",    "description", "severity", "action",
+                                          "mode",  "block",       "scope",    "exceptions",
+                                          "model", "data",        "volume",   "prompt_attack"};
 constexpr std::string_view kScopeKeys[] = {"namespaces", "pod_labels", "containers", "processes",
                                            "uids"};
 constexpr std::string_view kModelKeys[] = {"allow", "deny", "unknown", "organisation_keys"};

@@ -84,7 +84,8 @@ ControlOutcome control_outcome(const Finding& f) {
   if (o.audit) return {{3, "Observed"}, {17, "Logged"}};
   if (!o.attempted) return {{3, "Observed"}, {16, "No Action"}};
   if (!o.succeeded) return {{3, "Observed"}, {27, "Error"}};
-  if (o.prevented || o.action == policy::Action::kKillProcess) return {{2, "Denied"}, {2, "Blocked"}};
+  if (o.prevented || o.action == policy::Action::kKillProcess)
+    return {{2, "Denied"}, {2, "Blocked"}};
   return {{2, "Denied"}, {21, "Reset"}};
 }
 
@@ -329,7 +330,8 @@ void write_unmapped(JsonWriter& w, const Finding& f) {
     w.boolean("succeeded", o.succeeded);
     w.boolean("prevented", o.prevented);
     w.string_if("error", o.error);
-    if (o.capture_to_action_ns != 0) w.number("capture_to_action_us", o.capture_to_action_ns / 1000);
+    if (o.capture_to_action_ns != 0)
+      w.number("capture_to_action_us", o.capture_to_action_ns / 1000);
     if (o.time_realtime_ns != 0) w.number("time", o.time_realtime_ns / kNsPerMs);
     w.end_object();
   }

@@ -52,11 +52,16 @@ enum class Gate {
 
 constexpr std::string_view gate_name(Gate g) {
   switch (g) {
-    case Gate::kAtoms: return "literals";
-    case Gate::kAnchors: return "anchors";
-    case Gate::kKeywords: return "keywords";
-    case Gate::kHyperscan: return "hyperscan-pattern";
-    case Gate::kNone: return "none";
+    case Gate::kAtoms:
+      return "literals";
+    case Gate::kAnchors:
+      return "anchors";
+    case Gate::kKeywords:
+      return "keywords";
+    case Gate::kHyperscan:
+      return "hyperscan-pattern";
+    case Gate::kNone:
+      return "none";
   }
   return "none";
 }
@@ -322,7 +327,6 @@ bool ContentScanner::Impl::confirm(const CompiledDetector& d, std::string_view t
     out.push_back(std::move(det));
   }
   return true;
-
 }
 
 // Every distinct literal once: the atoms of detectors gated by them (a detector of bounded
@@ -415,11 +419,10 @@ void ContentScanner::Impl::build_pattern_database(std::vector<DetectorProblem>* 
     hs_free_compile_error(error);
     // The refused pattern goes to RE2 alone and the rest are compiled again; a refusal of the
     // whole set (no pattern named) sends them all.
-    const size_t from = bad >= 0 && static_cast<size_t>(bad) < members.size()
-                            ? static_cast<size_t>(bad)
-                            : 0;
-    const size_t to = bad >= 0 && static_cast<size_t>(bad) < members.size() ? from + 1
-                                                                             : members.size();
+    const size_t from =
+        bad >= 0 && static_cast<size_t>(bad) < members.size() ? static_cast<size_t>(bad) : 0;
+    const size_t to =
+        bad >= 0 && static_cast<size_t>(bad) < members.size() ? from + 1 : members.size();
     for (size_t m = from; m < to; ++m) {
       detectors[members[m]].gate = fallback_gate(detectors[members[m]]);
       if (problems != nullptr && detectors[members[m]].gate == Gate::kNone) {
@@ -427,7 +430,8 @@ void ContentScanner::Impl::build_pattern_database(std::vector<DetectorProblem>* 
             problem(detectors[members[m]].spec, "Hyperscan cannot read it: " + message, false));
       }
     }
-    members.erase(members.begin() + static_cast<long>(from), members.begin() + static_cast<long>(to));
+    members.erase(members.begin() + static_cast<long>(from),
+                  members.begin() + static_cast<long>(to));
     expressions.erase(expressions.begin() + static_cast<long>(from),
                       expressions.begin() + static_cast<long>(to));
   }

@@ -13,9 +13,9 @@ namespace {
 
 constexpr std::string_view kTopKeys[] = {"detectors"};
 constexpr std::string_view kDetectorKeys[] = {
-    "id",          "description", "category",  "pattern",   "secret_group",
-    "min_entropy", "min_length",  "keywords",  "anchors",   "stopwords",
-    "allow_patterns", "validator", "severity",  "confidence"};
+    "id",         "description", "category", "pattern",   "secret_group",   "min_entropy",
+    "min_length", "keywords",    "anchors",  "stopwords", "allow_patterns", "validator",
+    "severity",   "confidence"};
 
 constexpr std::array<std::pair<DetectorCategory, std::string_view>, 5> kCategories = {{
     {DetectorCategory::kSecret, "secret"},

@@ -149,9 +149,12 @@ class WidthReader {
       bool caseless = caseless_;
       while (pos_ < p_.size() && p_[pos_] != ')' && p_[pos_] != ':') {
         const char f = p_[pos_++];
-        if (f == '-') on = false;
-        else if (f == 'i') caseless = on;
-        else if (f != 's' && f != 'm' && f != 'U') return fail();
+        if (f == '-')
+          on = false;
+        else if (f == 'i')
+          caseless = on;
+        else if (f != 's' && f != 'm' && f != 'U')
+          return fail();
       }
       if (pos_ >= p_.size()) return fail();
       if (p_[pos_++] == ')') {
@@ -171,11 +174,22 @@ class WidthReader {
     if (pos_ >= p_.size()) return fail();
     const char e = p_[pos_++];
     switch (e) {
-      case 'd': case 's': case 'w': case 'n': case 't': case 'r': case 'f': case 'v': case 'a':
+      case 'd':
+      case 's':
+      case 'w':
+      case 'n':
+      case 't':
+      case 'r':
+      case 'f':
+      case 'v':
+      case 'a':
         return 1;
-      case 'D': case 'S': case 'W':
+      case 'D':
+      case 'S':
+      case 'W':
         return 4;
-      case 'p': case 'P':
+      case 'p':
+      case 'P':
         if (pos_ < p_.size() && p_[pos_] == '{') {
           const size_t close = p_.find('}', pos_);
           if (close == std::string_view::npos) return fail();
@@ -186,7 +200,10 @@ class WidthReader {
         return 4;
       case 'C':
         return 1;
-      case 'b': case 'B': case 'A': case 'z':
+      case 'b':
+      case 'B':
+      case 'A':
+      case 'z':
         return in_class ? fail() : std::optional<size_t>(0);
       case 'Q': {
         const size_t close = p_.find("\\E", pos_);
@@ -369,7 +386,7 @@ bool has_inline_flag(std::string_view p, char flag) {
 std::optional<std::string> hyperscan_byte_pattern(std::string_view p) {
   const bool caseless = has_inline_flag(p, 'i');
   const std::string any_char = has_inline_flag(p, 's') ? R"((?:[\x00-\x7F]|[\x80-\xFF]{1,4}))"
-                                                      : R"((?:[^\n\x80-\xFF]|[\x80-\xFF]{1,4}))";
+                                                       : R"((?:[^\n\x80-\xFF]|[\x80-\xFF]{1,4}))";
   std::string out;
   out.reserve(p.size() + 16);
   for (size_t i = 0; i < p.size(); ++i) {
@@ -387,14 +404,21 @@ std::optional<std::string> hyperscan_byte_pattern(std::string_view p) {
       if (i + 1 >= p.size()) return std::nullopt;
       const char e = p[++i];
       switch (e) {
-        case 'W': case 'S': case 'D':
+        case 'W':
+        case 'S':
+        case 'D':
           out += "(?:\\";
           out += e;
           out += "|";
           out += kHighBytes;
           out += ")";
           break;
-        case 'p': case 'P': case 'C': case 'X': case 'Q': case 'E':
+        case 'p':
+        case 'P':
+        case 'C':
+        case 'X':
+        case 'Q':
+        case 'E':
           return std::nullopt;
         case 'x': {
           const auto cp = read_hex_escape(p, i);
@@ -425,7 +449,7 @@ std::optional<std::string> hyperscan_byte_pattern(std::string_view p) {
       ++k;
     }
     if (k < p.size() && p[k] == ']') cls += p[k++];  // "[]..." : ']' is a member
-    if (negated) cls += R"(\x80-\xFF)";  // high bytes go to the multi-byte branch
+    if (negated) cls += R"(\x80-\xFF)";              // high bytes go to the multi-byte branch
     bool closed = false;
     for (; k < p.size(); ++k) {
       const auto m = static_cast<unsigned char>(p[k]);
