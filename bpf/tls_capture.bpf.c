@@ -240,6 +240,15 @@ struct {
 	__type(value, __u8);
 } quiet_conns SEC(".maps");
 
+/* Connections whose writes are never held: userspace found that no rule holds writes of their
+ * process (out of every hold rule's scope). Cleared when the policy changes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LLMTAP_MAX_CONNS);
+	__type(key, struct conn_key);
+	__type(value, __u8);
+} prevent_exempt SEC(".maps");
+
 /* A call ended without a nested syscall (memory BIO, as in node): the thread's next socket
  * read/write names the connection's fd. */
 struct {
@@ -938,7 +947,8 @@ static __always_inline void maybe_hold_write(__u64 ssl, __u64 buf, __u64 num, __
 		stat_add(LLMTAP_STAT_PREVENT_UNBOUND, 1);
 		return;
 	}
-	if (!bpf_map_lookup_elem(&prevent_endpoints, &conn->remote))
+	if (!bpf_map_lookup_elem(&prevent_endpoints, &conn->remote) ||
+	    bpf_map_lookup_elem(&prevent_exempt, &key))
 		return;
 	if (num > 0xffffffffULL)
 		num = 0xffffffffULL;

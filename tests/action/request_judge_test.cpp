@@ -136,5 +136,27 @@ TEST_F(RequestJudgeTest, AServersWritesAreNotJudgedButHttp2BytesAre) {
   EXPECT_TRUE(v.block);
 }
 
+TEST_F(RequestJudgeTest, AProcessOutOfEveryRulesScopeIsNotJudged) {
+  policy::Policy p;
+  policy::read_policy_file(R"(rules:
+  - id: hold-keys
+    action: hold
+    scope: {processes: ["curl"]}
+    data: {detectors: ["aws-*"]}
+)",
+                           "scoped.yaml", p);
+  std::vector<policy::PolicyProblem> problems;
+  RequestJudge judge(catalog_, policy::compile_policy(std::move(p), {}, problems), processes_, "t",
+                     {Action::kHold});
+  const RequestVerdict v = judge.judge(write(request(chat("gpt-4o", "key " + kAwsKeyId))), 0);
+  EXPECT_TRUE(v.out_of_scope);  // this test's process is not curl
+  EXPECT_FALSE(v.block);
+  // In scope, the same request blocks.
+  RequestJudge all(catalog_, policy_, processes_, "t", {Action::kHold});
+  const RequestVerdict in = all.judge(write(request(chat("gpt-4o", "key " + kAwsKeyId))), 0);
+  EXPECT_FALSE(in.out_of_scope);
+  EXPECT_TRUE(in.block);
+}
+
 }  // namespace
 }  // namespace llmtap::action

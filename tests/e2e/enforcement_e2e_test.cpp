@@ -264,6 +264,23 @@ TEST(EnforcementE2E, TrafficToOtherEndpointsIsNeverHeld) {
   EXPECT_EQ(r.summary.at("prevent_holds"), 2u) << r.err;
 }
 
+// A hold rule scoped to other processes: the client's first write is held (its process is
+// not known before), found out of scope, and its connection is never held again.
+TEST(EnforcementE2E, ProcessesOutOfEveryHoldRulesScopeAreHeldOnceAtMost) {
+  LLMTAP_REQUIRE_ROOT();
+  Fixture f;
+  json requests = json::array();
+  for (int i = 0; i < 10; ++i) {
+    requests.push_back({{"model", "gpt-4o"}, {"prompt", "aws_access_key_id=" + kAwsKeyId}});
+  }
+  const EnforcedRun r =
+      run_with_policy(f, policy_text("hold", "    scope: {processes: [\"curl\"]}\n"), requests);
+  EXPECT_EQ(r.client.exit_code, 0) << r.client.err;
+  EXPECT_EQ(r.summary.at("held_writes"), 1u) << r.err;
+  EXPECT_EQ(r.summary.at("exempted_connections"), 1u) << r.err;
+  EXPECT_EQ(r.summary.at("blocked"), 0u);
+}
+
 // Process state letter from /proc/PID/stat ('T': stopped), or 0 when gone.
 char process_state(pid_t pid) {
   const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");

@@ -100,6 +100,16 @@ RequestVerdict RequestJudge::judge(const capture::TlsCall& write, uint64_t realt
   call.process = processes_.lookup(write.pid, write.uid, write.cgroup_id, write.comm);
   call.process.start_boottime_ns = write.start_boottime_ns;
 
+  if (const auto policy = engine_.policy();
+      !policy ||
+      std::none_of(policy->rules.begin(), policy->rules.end(), [&](const policy::CompiledRule& r) {
+        return r.rule.mode != policy::RuleMode::kAudit &&
+               std::find(actions_.begin(), actions_.end(), r.rule.action) != actions_.end() &&
+               policy::rule_applies(r.rule, call);
+      })) {
+    v.out_of_scope = true;
+    return v;
+  }
   const std::string_view bytes = write.data;
   if (c.stream == Stream::kUnknown) c.stream = stream_kind(bytes);
   if (c.stream == Stream::kNotARequestStream) {

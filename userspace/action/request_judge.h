@@ -37,6 +37,9 @@ struct RequestVerdict {
   bool block = false;                     // a counted rule found something
   bool kill_process = false;              // a blocking rule says `block: kill-process`
   bool whole_request = false;             // judged on a complete HTTP request
+  // No rule with the judge's actions applies to this process (scope, exceptions): nothing to
+  // judge on this connection while the policy stays (prevent mode then stops holding it).
+  bool out_of_scope = false;
   std::vector<policy::Finding> findings;  // the blocking rules' findings
   llm::LlmCall call;                      // the call as far as the held bytes tell
 };

@@ -29,6 +29,13 @@
 namespace llmtap::capture {
 namespace {
 
+// Same layout as the BPF side's struct conn_key.
+struct ConnKey {
+  uint32_t tgid;
+  uint32_t pad;
+  uint64_t ssl;
+};
+
 struct LinkDeleter {
   void operator()(bpf_link* link) const { bpf_link__destroy(link); }
 };
@@ -361,6 +368,22 @@ void TlsCaptureProgram::hold_writes_to(const Endpoint& server) {
                        BPF_ANY);
 }
 
+void TlsCaptureProgram::exempt_from_write_holds(uint32_t pid, uint64_t ssl) {
+  const ConnKey key{pid, 0, ssl};
+  const uint8_t one = 1;
+  bpf_map__update_elem(impl_->skel->maps.prevent_exempt, &key, sizeof(key), &one, sizeof(one),
+                       BPF_ANY);
+}
+
+void TlsCaptureProgram::clear_write_hold_exemptions() {
+  const int fd = bpf_map__fd(impl_->skel->maps.prevent_exempt);
+  ConnKey key{};
+  // Deleting while walking restarts the walk each time: bounded by the map's size.
+  for (size_t i = 0; i < LLMTAP_MAX_CONNS && bpf_map_get_next_key(fd, nullptr, &key) == 0; ++i) {
+    bpf_map_delete_elem(fd, &key);
+  }
+}
+
 std::optional<ReleasedHold> TlsCaptureProgram::release_write_hold(uint32_t pid, bool kill) {
   auto released = impl_->hold_table().release(static_cast<pid_t>(pid), monotonic_now_ns(),
                                               kill ? HoldEnd::kKill : HoldEnd::kResume);
@@ -435,12 +458,7 @@ void TlsCaptureProgram::watch_process(uint32_t pid) {
 }
 
 void TlsCaptureProgram::quiet_connection(uint32_t pid, uint64_t ssl) {
-  // Same layout as the BPF side's struct conn_key.
-  struct {
-    uint32_t tgid;
-    uint32_t pad;
-    uint64_t ssl;
-  } key{pid, 0, ssl};
+  const ConnKey key{pid, 0, ssl};
   const uint8_t one = 1;
   bpf_map__update_elem(impl_->skel->maps.quiet_conns, &key, sizeof(key), &one, sizeof(one),
                        BPF_ANY);

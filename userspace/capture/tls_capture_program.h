@@ -119,6 +119,10 @@ class TlsCaptureProgram {
   // Ends pid's prevent hold: resumes the writer, or kills it (`kill`). nullopt when it was
   // not held (or the guard ended the hold at its deadline).
   std::optional<ReleasedHold> release_write_hold(uint32_t pid, bool kill);
+  // Never hold this connection's writes (no rule holds its process's); forgotten with it, or
+  // by clear_write_hold_exemptions() when the policy changes.
+  void exempt_from_write_holds(uint32_t pid, uint64_t ssl);
+  void clear_write_hold_exemptions();
   // No process is stopped after this returns: holds are switched off in the kernel, the
   // stops in flight land in the table, and every process in it is resumed. Idempotent; the
   // destructor calls it first.

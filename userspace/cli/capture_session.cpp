@@ -127,6 +127,10 @@ int run_capture(const CaptureSelection& selection, double duration_seconds,
     std::optional<capture::ReleasedHold> release_write_hold(uint32_t pid, bool kill) override {
       return program_.release_write_hold(pid, kill);
     }
+    void exempt_from_write_holds(uint32_t pid, uint64_t ssl) override {
+      program_.exempt_from_write_holds(pid, ssl);
+    }
+    void clear_write_hold_exemptions() override { program_.clear_write_hold_exemptions(); }
 
    private:
     capture::TlsCaptureProgram& program_;

@@ -40,6 +40,8 @@ class CaptureControl {
   virtual bool preventing() const = 0;
   virtual void hold_writes_to(const capture::Endpoint& server) = 0;
   virtual std::optional<capture::ReleasedHold> release_write_hold(uint32_t pid, bool kill) = 0;
+  virtual void exempt_from_write_holds(uint32_t pid, uint64_t ssl) = 0;
+  virtual void clear_write_hold_exemptions() = 0;
 };
 
 struct CaptureHandlers {

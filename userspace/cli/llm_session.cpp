@@ -49,6 +49,7 @@ struct PreventStats {
   uint64_t judged = 0;
   uint64_t allowed = 0;
   uint64_t blocked = 0;
+  uint64_t exempted = 0;  // connections no hold rule applies to: not held again
   // Stop to resume: what a hold adds to an allowed write.
   LatencyHistogram allowed_hold_time{LatencyHistogram::kFineScaleNs};
   LatencyHistogram blocked_hold_time{LatencyHistogram::kFineScaleNs};
@@ -136,6 +137,11 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
   auto on_held_write = [&](const capture::TlsCall& preview) {
     action::RequestVerdict v = held_writes.judge(preview, realtime_ns(preview.mono_ns));
     ++prevent.judged;
+    if (v.out_of_scope) {
+      // No hold rule applies to this process: its connection is not held again.
+      control->exempt_from_write_holds(preview.pid, preview.ssl);
+      ++prevent.exempted;
+    }
     if (!v.block) {
       if (auto r = control->release_write_hold(preview.pid, false)) {
         prevent.allowed_hold_time.add(r->held_ns);
@@ -225,6 +231,8 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
       engine.set_policy(fresh);
       held_writes.set_policy(fresh);
       early_writes.set_policy(fresh);
+      // Scopes may have changed: every connection is held (and judged) again.
+      if (control != nullptr && control->preventing()) control->clear_write_hold_exemptions();
     }
     return handlers.after_poll(now);
   };
@@ -244,11 +252,13 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
   if (selection.prevent) {
     const auto us = [](uint64_t ns) { return ns / 1000; };
     spdlog::info(
-        "prevent summary: held_writes={} allowed={} blocked={} whole_requests={} partial={} "
-        "allowed_hold_us_p50={} allowed_hold_us_p99={} blocked_hold_us_p50={} "
+        "prevent summary: held_writes={} allowed={} blocked={} exempted_connections={} "
+        "whole_requests={} partial={} allowed_hold_us_p50={} allowed_hold_us_p99={} "
+        "blocked_hold_us_p50={} "
         "blocked_hold_us_p99={}",
-        prevent.judged, prevent.allowed, prevent.blocked, held_writes.stats().whole_requests,
-        held_writes.stats().partial, us(prevent.allowed_hold_time.percentile(0.5)),
+        prevent.judged, prevent.allowed, prevent.blocked, prevent.exempted,
+        held_writes.stats().whole_requests, held_writes.stats().partial,
+        us(prevent.allowed_hold_time.percentile(0.5)),
         us(prevent.allowed_hold_time.percentile(0.99)),
         us(prevent.blocked_hold_time.percentile(0.5)),
         us(prevent.blocked_hold_time.percentile(0.99)));

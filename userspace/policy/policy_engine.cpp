@@ -46,13 +46,17 @@ bool in_scope(const Scope& s, const llm::LlmCall& call) {
   return true;
 }
 
-bool applies(const Rule& rule, const llm::LlmCall& call) {
+}  // namespace
+
+bool rule_applies(const Rule& rule, const llm::LlmCall& call) {
   if (!in_scope(rule.scope, call)) return false;
   for (const Scope& e : rule.exceptions) {
     if (!e.empty() && in_scope(e, call)) return false;
   }
   return true;
 }
+
+namespace {
 
 // Deny: the requested or the answered model may match. Allow: the model asked for must (the
 // answered one only when the request named none): a server answering with a sanctioned
@@ -144,7 +148,7 @@ std::vector<Finding> PolicyEngine::judge(const llm::LlmCall& call, std::string_v
   }
 
   for (const CompiledRule& r : policy->rules) {
-    if (!applies(r.rule, call)) continue;
+    if (!rule_applies(r.rule, call)) continue;
     switch (r.rule.body.index()) {
       case 0:
         judge_model(r, call, out);

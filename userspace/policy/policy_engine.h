@@ -21,6 +21,9 @@
 
 namespace llmtap::policy {
 
+// Whether `rule` applies to `call`: its scope matches and none of its exceptions does.
+bool rule_applies(const Rule& rule, const llm::LlmCall& call);
+
 struct EngineOptions {
   std::string uid_prefix = "llmtap";  // finding uids: "<prefix>-f<sequence>"
   // The same rule and detector on the same connection within this window: one finding with
