@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <random>
+
 #include "policy/policy_loader.h"
 
 namespace llmtap::action {
@@ -106,6 +108,25 @@ TEST_F(RequestJudgeTest, APartOfALargeBodyIsJudgedOnWhatIsHeld) {
   EXPECT_FALSE(v.whole_request);
 }
 
+TEST_F(RequestJudgeTest, ASecretSplitBetweenTwoWritesIsCaughtAndTheHeadIsNotJudged) {
+  RequestJudge judge(catalog_, policy_, processes_, "t", {Action::kHold});
+  const std::string req =
+      request(chat("gpt-4o", std::string(20000, 'a') + " aws_access_key_id=" + kAwsKeyId + " " +
+                                 std::string(20000, 'b')));
+  const size_t split = req.find(kAwsKeyId) + 8;  // inside the key
+  // The head carries an API key of its own (Authorization): never a reason to block.
+  const std::string head_with_key =
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Authorization: Bearer sk-proj-" +
+      std::string(48, 'Q') + "\r\n";
+  EXPECT_FALSE(judge.judge(write(head_with_key, 40, 0x4000), 0).block);
+  RequestJudge fresh(catalog_, policy_, processes_, "t", {Action::kHold});
+  EXPECT_FALSE(fresh.judge(write(req.substr(0, split), 41, 0x4100), 0).block);
+  const RequestVerdict second = fresh.judge(write(req.substr(split, 100), 41, 0x4100), 0);
+  EXPECT_TRUE(second.block);
+  EXPECT_FALSE(second.whole_request);
+}
+
 TEST_F(RequestJudgeTest, OnlyTheJudgesActionsCountAndAuditRulesNever) {
   RequestJudge held(catalog_, policy_, processes_, "t", {Action::kHold});
   RequestJudge early(catalog_, policy_, processes_, "t", {Action::kKillConnection});
@@ -156,6 +177,29 @@ TEST_F(RequestJudgeTest, AProcessOutOfEveryRulesScopeIsNotJudged) {
   const RequestVerdict in = all.judge(write(request(chat("gpt-4o", "key " + kAwsKeyId))), 0);
   EXPECT_FALSE(in.out_of_scope);
   EXPECT_TRUE(in.block);
+}
+
+// Hostile bytes on a held connection: judged (or skipped), never a crash, never a stall.
+TEST_F(RequestJudgeTest, GarbageAndHugeWritesAreJudgedNotCrashedOn) {
+  RequestJudge judge(catalog_, policy_, processes_, "t", {Action::kHold});
+  std::mt19937 random(3);
+  std::string chunk(4096, '\0');
+  for (int i = 0; i < 2000; ++i) {
+    for (char& c : chunk) c = static_cast<char>(random());
+    // Half the connections start like a request, so garbage reaches the framer too.
+    const std::string data = (i % 2 == 0 ? "POST /v1/chat/completions HTTP/1.1\r\n" : "") + chunk;
+    EXPECT_NO_THROW(judge.judge(
+        write(data, 100 + static_cast<uint64_t>(i % 7), 0x2000 + static_cast<uint64_t>(i % 7)), 0));
+  }
+  // A 50 MB body declared and sent in 1 MiB pieces: judged piece by piece, kept bounded.
+  const std::string head =
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 52428800\r\n\r\n";
+  EXPECT_FALSE(judge.judge(write(head, 500, 0x3000), 0).block);
+  const std::string piece(1 << 20, 'x');
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_FALSE(judge.judge(write(piece, 500, 0x3000), 0).block);
+  }
+  EXPECT_GE(judge.stats().judged, 2051u);
 }
 
 }  // namespace

@@ -5,8 +5,18 @@
 namespace llmtap::action {
 namespace {
 
-// Bytes of a request in progress kept for judging its next pieces; beyond, the latest.
+// A request body kept for judging it whole when it completes (beyond: counted, not kept; its
+// pieces were judged as they came).
 constexpr size_t kMaxPending = 16u << 20;
+// Bytes of the previous piece judged again with the next one: a secret split between two
+// writes is whole in one judgement. Each piece is judged once: a large upload costs linear time.
+constexpr size_t kOverlap = 8u << 10;
+constexpr size_t kMaxHead = 64u << 10;
+
+// The last `n` bytes of `text`.
+std::string_view last_bytes(std::string_view text, size_t n) {
+  return text.size() > n ? text.substr(text.size() - n) : text;
+}
 
 http::Http1StreamParser::Limits parser_limits() {
   http::Http1StreamParser::Limits limits;
@@ -140,25 +150,46 @@ RequestVerdict RequestJudge::judge(const capture::TlsCall& write, uint64_t realt
         whole.tls_lib = call.tls_lib;
         whole.process = call.process;
       }
-      auto findings = engine_.judge(whole, exchange.request.body, "");
+      // Judged in pieces already: only what those judgements did not see (and the overlap).
+      std::string last_piece;
+      if (c.pieces != 0) {
+        last_piece = c.tail;
+        last_piece.append(last_bytes(bytes, exchange.request.body.size()));
+      }
+      auto findings = engine_.judge(
+          whole,
+          c.pieces != 0 ? std::string_view(last_piece) : std::string_view(exchange.request.body),
+          "");
       keep_blocking(findings, /*whole=*/true, v);
       if (!v.whole_request || !v.findings.empty()) call = whole;
       v.whole_request = true;
     }
     ++stats_.whole_requests;
-    c.pending.clear();
-    if (c.parser.state() != http::Http1StreamParser::State::kOk) c.pending.assign(bytes);
+    c.head.clear();
+    c.in_body = false;
+    c.tail.clear();
+    c.pieces = 0;
   } else {
-    // A piece of a request (or not HTTP/1): what is held so far, by the data rules.
-    c.pending.append(bytes);
-    if (c.pending.size() > kMaxPending) c.pending.erase(0, c.pending.size() - kMaxPending);
-    std::string_view text = c.pending;
-    if (c.stream == Stream::kHttp1) {
-      const size_t head_end = text.find("\r\n\r\n");
-      if (head_end != std::string_view::npos) text.remove_prefix(head_end + 4);
+    // A piece of a request (or not HTTP/1): its body bytes (a head carries the API key, which
+    // is no leak) with the overlap of the previous piece, by the data rules.
+    std::string_view body = bytes;
+    if (c.stream == Stream::kHttp1 && !c.in_body) {
+      const size_t before = c.head.size();
+      c.head.append(bytes.substr(0, kMaxHead - std::min(kMaxHead, c.head.size())));
+      const size_t head_end = c.head.find("\r\n\r\n");
+      if (head_end != std::string::npos) {
+        c.in_body = true;
+        body = bytes.substr(std::min(bytes.size(), head_end + 4 - before));
+      } else {
+        body = {};
+      }
     }
+    std::string text = c.tail;
+    text.append(body);
     auto findings = engine_.judge(call, text, "");
     keep_blocking(findings, /*whole=*/false, v);
+    c.tail.assign(last_bytes(text, kOverlap));
+    ++c.pieces;
     ++stats_.partial;
   }
   v.block = !v.findings.empty();

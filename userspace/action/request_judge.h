@@ -34,9 +34,9 @@
 namespace llmtap::action {
 
 struct RequestVerdict {
-  bool block = false;                     // a counted rule found something
-  bool kill_process = false;              // a blocking rule says `block: kill-process`
-  bool whole_request = false;             // judged on a complete HTTP request
+  bool block = false;          // a counted rule found something
+  bool kill_process = false;   // a blocking rule says `block: kill-process`
+  bool whole_request = false;  // judged on a complete HTTP request
   // No rule with the judge's actions applies to this process (scope, exceptions): nothing to
   // judge on this connection while the policy stays (prevent mode then stops holding it).
   bool out_of_scope = false;
@@ -79,7 +79,12 @@ class RequestJudge {
     Connection();
     uint64_t conn_id = 0;
     http::Http1StreamParser parser;
-    std::string pending;  // bytes of the request in progress (bounded)
+    // The request in progress: its head until complete (HTTP/1), whether its body has begun,
+    // and the last bytes already judged (a secret may straddle two writes).
+    std::string head;
+    bool in_body = false;
+    std::string tail;
+    uint32_t pieces = 0;  // parts of this request judged before it completed
     Stream stream = Stream::kUnknown;
   };
 
