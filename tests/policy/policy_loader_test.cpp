@@ -93,6 +93,42 @@ rules:
   EXPECT_TRUE(replaced);
 }
 
+TEST(PolicyLoader, ActionsModesAndWhatCannotHold) {
+  Policy p;
+  read_policy_file(R"(rules:
+  - id: h
+    action: hold
+    block: kill-process
+    mode: audit
+    data: {detectors: ["aws-*"]}
+  - id: v
+    action: hold
+    volume: {per: process, window: 60s, max_tokens: 10}
+)",
+                   "actions.yaml", p);
+  ASSERT_GE(p.rules.size(), 2u);
+  const Rule& h = p.rules[p.rules.size() - 2];
+  EXPECT_EQ(h.action, Action::kHold);
+  EXPECT_TRUE(h.hold_kills_process);
+  EXPECT_EQ(h.mode, RuleMode::kAudit);
+  std::vector<PolicyProblem> problems;
+  const auto compiled = compile_policy(std::move(p), {}, problems);
+  ASSERT_NE(compiled, nullptr);
+  bool warned = false;
+  for (const auto& problem : problems) {
+    EXPECT_FALSE(problem.fatal) << problem.message;
+    warned |= problem.message.find("rule v: a volume rule") != std::string::npos &&
+              problem.message.find("cannot hold") != std::string::npos;
+  }
+  EXPECT_TRUE(warned);
+  // `block` goes with hold only.
+  Policy bad;
+  EXPECT_THROW(read_policy_file("rules:\n  - id: b\n    action: alert\n    block: kill-process\n"
+                                "    model: {unknown: true}\n",
+                                "b.yaml", bad),
+               std::exception);
+}
+
 TEST(PolicyLoader, HostileInputIsAClearErrorNotACrash) {
   EXPECT_NE(first_error(std::string(1000, '['), "deep.yaml"), "");
   EXPECT_NE(first_error("rules:\n" + std::string(20000, '-'), "dashes.yaml"), "");

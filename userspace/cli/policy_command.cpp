@@ -60,6 +60,7 @@ int show_policy(const PolicyFiles& files) {
               << (r.rule.mode == policy::RuleMode::kAudit     ? "\n    mode: audit"
                   : r.rule.mode == policy::RuleMode::kEnforce ? "\n    mode: enforce"
                                                               : "")
+              << (r.rule.hold_kills_process ? "\n    block: kill-process" : "")
               << "\n    from: " << r.rule.source << "\n";
     if (!r.rule.description.empty()) std::cout << "    description: " << r.rule.description << "\n";
     print_scope("scope", r.rule.scope);

@@ -60,6 +60,23 @@ std::shared_ptr<const CompiledPolicy> compile_policy(Policy policy,
       continue;
     }
     CompiledRule cr{rule, std::vector<bool>(detectors.size(), false)};
+    if (rule.action == Action::kHold && std::holds_alternative<VolumeRule>(rule.body)) {
+      problems.push_back({rule.source,
+                          "rule " + rule.id +
+                              ": a volume rule counts answers, which come after the request: "
+                              "it cannot hold, and resets the connection after the fact",
+                          false});
+    }
+    if (rule.action == Action::kHold) {
+      if (const auto* data = std::get_if<DataRule>(&rule.body);
+          data != nullptr && data->scan_responses && !data->scan_requests) {
+        problems.push_back({rule.source,
+                            "rule " + rule.id +
+                                ": a rule on responses only cannot hold (a hold stops what the "
+                                "client writes); it resets the connection after the fact",
+                            false});
+      }
+    }
     if (const auto* data = std::get_if<DataRule>(&rule.body)) {
       for (const std::string& selector : data->detectors) {
         bool any = false;
