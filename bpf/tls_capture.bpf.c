@@ -107,9 +107,10 @@ volatile __u64 holds_released_by_guard = 0;
 volatile __u32 prevent_enabled = 0;
 volatile __u32 prevent_deadline_ms = 0; /* 0: LLMTAP_DEFAULT_PREVENT_DEADLINE_MS */
 volatile __u32 prevent_fail_closed = 0;
-/* Keeps .bss a multiple of 8 bytes: the guard maps it as the skeleton's struct, whose size
- * is rounded up to its alignment. */
-volatile __u32 bss_pad = 0;
+/* Also hold the writes of every other TLS connection (to an endpoint not yet known as an LLM
+ * server) until userspace has classified it: it then adds the endpoint or exempts the
+ * connection, usually after its first write. */
+volatile __u32 prevent_new_conns = 0;
 
 /* LLM servers (remote address and port, as the connection sees them): userspace adds those it
  * learns from traffic and those it is told when a rule acts on calls. Writes to them wake the
@@ -198,6 +199,7 @@ struct conn_key {
  * direction was lost whole, so the next one delivered says LLMTAP_CALL_GAP_BEFORE. */
 #define CONN_GAP_WRITE (1u << 16)
 #define CONN_GAP_READ (1u << 17)
+#define CONN_PRIVATE_FLAGS (CONN_GAP_WRITE | CONN_GAP_READ)
 
 struct conn_info {
 	__u64 id;
@@ -394,7 +396,7 @@ static __always_inline bool bind_socket(__u32 tgid, __u64 ssl, struct conn_info 
 	/* A rebound connection must not be ended by a later close() of its old fd's number. */
 	if (old.fd >= 0)
 		bpf_map_delete_elem(&fd_conns, &old);
-	conn->flags = flags | (conn->flags & (CONN_GAP_WRITE | CONN_GAP_READ));
+	conn->flags = flags | (conn->flags & CONN_PRIVATE_FLAGS);
 	bpf_map_update_elem(&fd_conns, &fk, &ssl, BPF_ANY);
 	return true;
 }
@@ -629,7 +631,7 @@ static __always_inline void emit_call(const struct inflight_call *call, __u32 le
 	rec->call_len = len;
 	rec->captured_len = ec.offset + tail;
 	rec->lost_len = cap - rec->captured_len;
-	rec->flags = conn ? conn->flags & ~(CONN_GAP_WRITE | CONN_GAP_READ) : 0;
+	rec->flags = conn ? conn->flags & ~CONN_PRIVATE_FLAGS : 0;
 	if (conn && (conn->flags & gap_bit)) {
 		rec->flags |= LLMTAP_CALL_GAP_BEFORE;
 		conn->flags &= ~gap_bit;
@@ -947,8 +949,11 @@ static __always_inline void maybe_hold_write(__u64 ssl, __u64 buf, __u64 num, __
 		stat_add(LLMTAP_STAT_PREVENT_UNBOUND, 1);
 		return;
 	}
-	if (!bpf_map_lookup_elem(&prevent_endpoints, &conn->remote) ||
-	    bpf_map_lookup_elem(&prevent_exempt, &key))
+	if (bpf_map_lookup_elem(&prevent_exempt, &key))
+		return;
+	/* To an endpoint not known as an LLM server: held until userspace has classified the
+	 * connection (it then adds the endpoint, or exempts the connection). */
+	if (!prevent_new_conns && !bpf_map_lookup_elem(&prevent_endpoints, &conn->remote))
 		return;
 	if (num > 0xffffffffULL)
 		num = 0xffffffffULL;

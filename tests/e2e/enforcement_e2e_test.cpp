@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -64,8 +65,13 @@ EnforcedRun run_with_policy(Fixture& f, const std::string& policy, const json& r
   std::ofstream(catalog) << kLocalLlmCatalog;
   std::ofstream(policy_file) << policy;
   std::ofstream(request_file) << requests.dump();
-  std::vector<std::string> args = {"--catalog",          catalog.string(),  "--policy",
-                                   policy_file.string(), "--hold-endpoint", f.server_endpoint()};
+  std::vector<std::string> args = {"--catalog", catalog.string(), "--policy",
+                                   policy_file.string()};
+  // The server is given, unless the test is about learning it (--hold-new-connections).
+  if (std::find(extra_args.begin(), extra_args.end(), "--hold-new-connections") ==
+      extra_args.end()) {
+    args.insert(args.end(), {"--hold-endpoint", f.server_endpoint()});
+  }
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::optional<TraceSession> daemon;
   try {
@@ -279,6 +285,38 @@ TEST(EnforcementE2E, ProcessesOutOfEveryHoldRulesScopeAreHeldOnceAtMost) {
   EXPECT_EQ(r.summary.at("held_writes"), 1u) << r.err;
   EXPECT_EQ(r.summary.at("exempted_connections"), 1u) << r.err;
   EXPECT_EQ(r.summary.at("blocked"), 0u);
+}
+
+// --hold-new-connections: no server given, none learned yet: the very first call, to a
+// server llmtap has never seen, is judged before it leaves; a non-LLM connection is held
+// once, then exempted.
+TEST(EnforcementE2E, HoldNewConnectionsJudgesTheFirstCallToAnUnknownServer) {
+  LLMTAP_REQUIRE_ROOT();
+  Fixture llm;
+  Fixture other;
+  const std::string body = json({{"model", "gpt-4o"},
+                                 {"messages", json::array({{{"role", "user"},
+                                                            {"content", "key " + kAwsKeyId}}})}})
+                               .dump();
+  const EnforcedRun r = run_with_policy(
+      llm, policy_text("hold"), json::array(), {"--hold-new-connections"},
+      {"sh", "-c",
+       "for i in 1 2 3; do curl -sk --max-time 5 --data-binary 'plain upload' " + other.url() +
+           "/upload >/dev/null || exit 1; done; "
+           "curl -sk --max-time 5 -H 'Content-Type: application/json' --data-binary '" + body +
+           "' " + llm.url() + "/v1/chat/completions"});
+  EXPECT_NE(r.client.exit_code, 0) << "the secret's request went through: " << r.client.out;
+  EXPECT_EQ(received(r), "") << "the LLM server received " << received(r).size() << " bytes";
+  size_t uploads = 0;
+  for (const auto& c : other.server->connections()) {
+    uploads += c.received.find("plain upload") != std::string::npos ? 1 : 0;
+  }
+  EXPECT_EQ(uploads, 3u);
+  ASSERT_EQ(r.findings.size(), 1u) << r.err;
+  EXPECT_EQ(r.findings[0]["unmapped"]["llmtap"]["action"]["prevented"], true);
+  // One hold per upload connection (then exempted), one for the LLM call.
+  EXPECT_EQ(r.summary.at("exempted_connections"), 3u) << r.err;
+  EXPECT_EQ(r.summary.at("held_writes"), 4u) << r.err;
 }
 
 // Process state letter from /proc/PID/stat ('T': stopped), or 0 when gone.

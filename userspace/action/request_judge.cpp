@@ -124,8 +124,11 @@ RequestVerdict RequestJudge::judge(const capture::TlsCall& write, uint64_t realt
   if (c.stream == Stream::kUnknown) c.stream = stream_kind(bytes);
   if (c.stream == Stream::kNotARequestStream) {
     ++stats_.not_requests;
+    v.not_llm = true;
     return v;
   }
+  // HTTP/2 and other streams are not read at hold time: no catalog can say they are LLM calls.
+  if (c.stream == Stream::kOther) v.not_llm = true;
   std::vector<http::HttpMessage> complete;
   if (c.stream == Stream::kHttp1) {
     c.parser.feed(bytes, write.mono_ns, complete);
@@ -140,6 +143,7 @@ RequestVerdict RequestJudge::judge(const capture::TlsCall& write, uint64_t realt
           catalog_.match(llm::request_authority(exchange.request), exchange.request.method,
                          exchange.request.target, exchange.request.headers);
       llm::LlmCall whole = call;
+      (match ? v.llm_request : v.not_llm) = true;
       if (match) {
         whole = builder_.build(exchange, *match);
         whole.start_mono_ns = call.start_mono_ns;

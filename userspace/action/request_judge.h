@@ -40,6 +40,11 @@ struct RequestVerdict {
   // No rule with the judge's actions applies to this process (scope, exceptions): nothing to
   // judge on this connection while the policy stays (prevent mode then stops holding it).
   bool out_of_scope = false;
+  // What the connection is, as far as this write tells: an LLM API request (its catalog
+  // matched), or certainly not one (a complete request no catalog entry matches, or a stream
+  // that is not client requests). Neither: not known yet.
+  bool llm_request = false;
+  bool not_llm = false;
   std::vector<policy::Finding> findings;  // the blocking rules' findings
   llm::LlmCall call;                      // the call as far as the held bytes tell
 };

@@ -37,7 +37,9 @@ class PinnedControl {
     if (fd_ < 0) return;
     bpf_map_info info{};
     uint32_t len = sizeof(info);
-    if (bpf_obj_get_info_by_fd(fd_, &info, &len) != 0 || info.value_size != sizeof(Control)) {
+    // The skeleton's struct is the .bss section rounded up to its alignment (8).
+    if (bpf_obj_get_info_by_fd(fd_, &info, &len) != 0 || info.value_size > sizeof(Control) ||
+        info.value_size + alignof(Control) <= sizeof(Control)) {
       return;
     }
     size_ = (sizeof(Control) + 4095) & ~size_t{4095};

@@ -268,6 +268,7 @@ TlsCaptureProgram::TlsCaptureProgram(const CaptureOptions& options, RecordHandle
       if (options.prevent) {
         skel->bss->prevent_deadline_ms = static_cast<uint32_t>(options.prevent_deadline.count());
         skel->bss->prevent_fail_closed = options.prevent_fail_closed ? 1 : 0;
+        skel->bss->prevent_new_conns = options.prevent_new_connections ? 1 : 0;
         __atomic_store_n(&skel->bss->prevent_enabled, 1, __ATOMIC_SEQ_CST);
       }
     } catch (const CaptureError& e) {

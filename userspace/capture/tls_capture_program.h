@@ -38,6 +38,9 @@ struct CaptureOptions {
   bool prevent = false;
   std::chrono::milliseconds prevent_deadline{250};
   bool prevent_fail_closed = false;
+  // Also hold the first write of every TLS connection to an endpoint not known as an LLM
+  // server, so the first call to a new one is judged before it leaves (a hold per connection).
+  bool prevent_new_connections = false;
   CaptureOptions();
 };
 

@@ -38,6 +38,7 @@ capture::CaptureOptions capture_options_for(const CaptureSelection& selection) {
   c.prevent = selection.prevent;
   c.prevent_deadline = std::chrono::milliseconds(selection.prevent_deadline_ms);
   c.prevent_fail_closed = selection.prevent_fail_closed;
+  c.prevent_new_connections = selection.prevent_new_connections;
   return c;
 }
 

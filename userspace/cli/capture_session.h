@@ -28,6 +28,7 @@ struct CaptureSelection {
   bool prevent = false;
   uint32_t prevent_deadline_ms = 250;
   bool prevent_fail_closed = false;
+  bool prevent_new_connections = false;  // hold each new TLS connection's first write too
 };
 
 // What a command may ask of the running capture.

@@ -95,6 +95,16 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
   const bool judge_early = action::RequestJudge::acts(*policy_source.current(), kEarly);
   const bool watch_llm_endpoints = selection.prevent || judge_early;
   PreventStats prevent;
+  // LLM servers given to the kernel (to wake the reader on their writes, and hold them).
+  std::set<std::string> llm_endpoints;
+  auto endpoint_key = [](const capture::Endpoint& e) {
+    return std::string(reinterpret_cast<const char*>(e.addr.data()), e.addr.size()) +
+           std::to_string(e.port) + "/" + std::to_string(e.family);
+  };
+  auto hold_writes_to = [&](const capture::Endpoint& e) {
+    if (control == nullptr || e.family == 0 || llm_endpoints.size() >= 4096) return;
+    if (llm_endpoints.insert(endpoint_key(e)).second) control->hold_writes_to(e);
+  };
   // (rule, connection) pairs already acted on when their request was written: the pipeline's
   // findings about the same call, once complete, are not acted on (or reported) again.
   std::set<std::pair<std::string, uint64_t>> acted;
@@ -117,7 +127,7 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
         // An LLM server seen: writes to it wake the reader at once, and in prevent mode are
         // held from the first byte of its next connections.
         if (control != nullptr && !call.served && watch_llm_endpoints) {
-          control->hold_writes_to(call.remote);
+          hold_writes_to(call.remote);
         }
         if (!call.prompt_text && !call.completion_text) {
           handlers.on_call(call, findings);
@@ -137,10 +147,14 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
   auto on_held_write = [&](const capture::TlsCall& preview) {
     action::RequestVerdict v = held_writes.judge(preview, realtime_ns(preview.mono_ns));
     ++prevent.judged;
-    if (v.out_of_scope) {
-      // No hold rule applies to this process: its connection is not held again.
+    const bool known_server = llm_endpoints.contains(endpoint_key(preview.remote));
+    if (v.out_of_scope || (v.not_llm && !v.llm_request && !known_server)) {
+      // No hold rule applies to this process, or the connection (to a server not known as an
+      // LLM's: --hold-new-connections) is no LLM API traffic: it is not held again.
       control->exempt_from_write_holds(preview.pid, preview.ssl);
       ++prevent.exempted;
+    } else if (v.llm_request && !known_server) {
+      hold_writes_to(preview.remote);  // an LLM server: its next connections too
     }
     if (!v.block) {
       if (auto r = control->release_write_hold(preview.pid, false)) {
@@ -199,7 +213,7 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
   capture.on_start = [&](CaptureControl& c) {
     control = &c;
     if (watch_llm_endpoints) {
-      for (const capture::Endpoint& e : options.hold_endpoints) c.hold_writes_to(e);
+      for (const capture::Endpoint& e : options.hold_endpoints) hold_writes_to(e);
     }
     if (selection.prevent && c.preventing()) {
       spdlog::info(

@@ -96,6 +96,10 @@ void add_llm_options(CLI::App* cmd, llmtap::cli::LlmSessionOptions& o) {
       "Prevent mode: an LLM server (1.2.3.4:443, [2001:db8::1]:443) whose connections' "
       "writes are held from the first one (others are learned from the calls seen; "
       "repeatable)");
+  cmd->add_flag("--hold-new-connections", o.capture.prevent_new_connections,
+                "Prevent mode: also hold the first write of every TLS connection to an endpoint "
+                "not yet known as an LLM server, so the first call to a new one is judged before "
+                "it leaves (costs one hold per such connection; the others are then exempted)");
   cmd->add_option("--never-touch", o.never_touch,
                   "A command name, or an executable path with '/', that no action may stop or "
                   "kill (glob; repeatable; added to the defaults: container runtimes, kubelet, "
