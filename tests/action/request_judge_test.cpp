@@ -127,6 +127,22 @@ TEST_F(RequestJudgeTest, ASecretSplitBetweenTwoWritesIsCaughtAndTheHeadIsNotJudg
   EXPECT_FALSE(second.whole_request);
 }
 
+TEST_F(RequestJudgeTest, TheEarlyJudgeReadsOnlyLlmCallsAsThePipelineDoes) {
+  RequestJudge early(catalog_, policy_, processes_, "t", {Action::kHold},
+                     /*all_requests=*/false);
+  const std::string body = chat("gpt-4o", "key " + kAwsKeyId);
+  const std::string upload =
+      "POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n\r\n" + body;
+  const RequestVerdict v = early.judge(write(upload, 60, 0x6000), 0);
+  EXPECT_FALSE(v.block);
+  EXPECT_TRUE(v.not_llm);
+  EXPECT_TRUE(early.judge(write(request(body), 61, 0x6100), 0).block);
+  // Held writes read every request to an LLM server (an upload there is data leaving too).
+  RequestJudge held(catalog_, policy_, processes_, "t", {Action::kHold});
+  EXPECT_TRUE(held.judge(write(upload, 62, 0x6200), 0).block);
+}
+
 TEST_F(RequestJudgeTest, OnlyTheJudgesActionsCountAndAuditRulesNever) {
   RequestJudge held(catalog_, policy_, processes_, "t", {Action::kHold});
   RequestJudge early(catalog_, policy_, processes_, "t", {Action::kKillConnection});

@@ -65,8 +65,7 @@ EnforcedRun run_with_policy(Fixture& f, const std::string& policy, const json& r
   std::ofstream(catalog) << kLocalLlmCatalog;
   std::ofstream(policy_file) << policy;
   std::ofstream(request_file) << requests.dump();
-  std::vector<std::string> args = {"--catalog", catalog.string(), "--policy",
-                                   policy_file.string()};
+  std::vector<std::string> args = {"--catalog", catalog.string(), "--policy", policy_file.string()};
   // The server is given, unless the test is about learning it (--hold-new-connections).
   if (std::find(extra_args.begin(), extra_args.end(), "--hold-new-connections") ==
       extra_args.end()) {
@@ -294,17 +293,17 @@ TEST(EnforcementE2E, HoldNewConnectionsJudgesTheFirstCallToAnUnknownServer) {
   LLMTAP_REQUIRE_ROOT();
   Fixture llm;
   Fixture other;
-  const std::string body = json({{"model", "gpt-4o"},
-                                 {"messages", json::array({{{"role", "user"},
-                                                            {"content", "key " + kAwsKeyId}}})}})
-                               .dump();
+  const std::string body =
+      json({{"model", "gpt-4o"},
+            {"messages", json::array({{{"role", "user"}, {"content", "key " + kAwsKeyId}}})}})
+          .dump();
   const EnforcedRun r = run_with_policy(
       llm, policy_text("hold"), json::array(), {"--hold-new-connections"},
       {"sh", "-c",
        "for i in 1 2 3; do curl -sk --max-time 5 --data-binary 'plain upload' " + other.url() +
            "/upload >/dev/null || exit 1; done; "
-           "curl -sk --max-time 5 -H 'Content-Type: application/json' --data-binary '" + body +
-           "' " + llm.url() + "/v1/chat/completions"});
+           "curl -sk --max-time 5 -H 'Content-Type: application/json' --data-binary '" +
+           body + "' " + llm.url() + "/v1/chat/completions"});
   EXPECT_NE(r.client.exit_code, 0) << "the secret's request went through: " << r.client.out;
   EXPECT_EQ(received(r), "") << "the LLM server received " << received(r).size() << " bytes";
   size_t uploads = 0;

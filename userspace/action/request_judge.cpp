@@ -60,10 +60,11 @@ RequestJudge::Connection::Connection()
 RequestJudge::RequestJudge(const llm::ProviderCatalog& catalog,
                            std::shared_ptr<const policy::CompiledPolicy> policy,
                            enrich::ProcessIdentityCache& processes, std::string uid_prefix,
-                           std::vector<policy::Action> actions)
+                           std::vector<policy::Action> actions, bool all_requests)
     : catalog_(catalog),
       processes_(processes),
       actions_(std::move(actions)),
+      all_requests_(all_requests),
       engine_(std::move(policy), engine_options(std::move(uid_prefix))) {}
 
 void RequestJudge::set_policy(std::shared_ptr<const policy::CompiledPolicy> policy) {
@@ -144,6 +145,8 @@ RequestVerdict RequestJudge::judge(const capture::TlsCall& write, uint64_t realt
                          exchange.request.target, exchange.request.headers);
       llm::LlmCall whole = call;
       (match ? v.llm_request : v.not_llm) = true;
+      c.llm |= match.has_value();
+      if (!match && !all_requests_) continue;
       if (match) {
         whole = builder_.build(exchange, *match);
         whole.start_mono_ns = call.start_mono_ns;
@@ -190,8 +193,10 @@ RequestVerdict RequestJudge::judge(const capture::TlsCall& write, uint64_t realt
     }
     std::string text = c.tail;
     text.append(body);
-    auto findings = engine_.judge(call, text, "");
-    keep_blocking(findings, /*whole=*/false, v);
+    if (all_requests_ || c.llm) {
+      auto findings = engine_.judge(call, text, "");
+      keep_blocking(findings, /*whole=*/false, v);
+    }
     c.tail.assign(last_bytes(text, kOverlap));
     ++c.pieces;
     ++stats_.partial;

@@ -60,10 +60,13 @@ struct RequestJudgeStats {
 class RequestJudge {
  public:
   // `actions`: the rules whose findings count (their other findings are dropped).
+  // `all_requests`: judge every request (held writes: what goes to an LLM server, an upload
+  // too); otherwise only LLM API calls (the catalog's), as the pipeline does, and pieces only
+  // on connections that made one.
   RequestJudge(const llm::ProviderCatalog& catalog,
                std::shared_ptr<const policy::CompiledPolicy> policy,
                enrich::ProcessIdentityCache& processes, std::string uid_prefix,
-               std::vector<policy::Action> actions);
+               std::vector<policy::Action> actions, bool all_requests = true);
 
   void set_policy(std::shared_ptr<const policy::CompiledPolicy> policy);
   // Whether any rule of `policy` has one of `actions` in enforce mode.
@@ -90,6 +93,7 @@ class RequestJudge {
     bool in_body = false;
     std::string tail;
     uint32_t pieces = 0;  // parts of this request judged before it completed
+    bool llm = false;     // a request of this connection matched the catalog
     Stream stream = Stream::kUnknown;
   };
 
@@ -99,6 +103,7 @@ class RequestJudge {
   const llm::ProviderCatalog& catalog_;
   enrich::ProcessIdentityCache& processes_;
   std::vector<policy::Action> actions_;
+  bool all_requests_;
   policy::PolicyEngine engine_;
   llm::LlmCallBuilder builder_;
   std::map<std::pair<uint32_t, uint64_t>, Connection> connections_;

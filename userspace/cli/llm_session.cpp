@@ -89,7 +89,8 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
   action::RequestJudge held_writes(catalog, policy_source.current(), processes,
                                    options.finding_uid_prefix, kHeld);
   action::RequestJudge early_writes(catalog, policy_source.current(), processes,
-                                    options.finding_uid_prefix + "-early", kEarly);
+                                    options.finding_uid_prefix + "-early", kEarly,
+                                    /*all_requests=*/false);
   CaptureSelection selection = options.capture;
   selection.prevent = !options.audit && action::RequestJudge::acts(*policy_source.current(), kHeld);
   const bool judge_early = action::RequestJudge::acts(*policy_source.current(), kEarly);
