@@ -6,5 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
-(cd build && ctest --output-on-failure --timeout 600 "$@")
+# Unit tests in parallel; the end-to-end tests are RUN_SERIAL (two tracers at once would hold
+# and slow each other's clients), so they still run alone.
+(cd build && ctest --output-on-failure --timeout 600 -j "$(nproc)" "$@")
 LLMTAP_FUZZ_SECONDS="${LLMTAP_FUZZ_SECONDS:-15}" scripts/fuzz.sh
