@@ -1,7 +1,10 @@
 #include "cli/llm_session.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
+#include <cerrno>
+#include <cstring>
 #include <set>
 
 #include "action/enforcer.h"
@@ -44,6 +47,8 @@ void log_pipeline_summary(const pipeline::TrafficPipeline& p) {
       h.bodies_over_budget, h.parse_errors, b.request_parse_failures, b.response_parse_failures,
       b.stream_decode_errors, b.streams_without_end);
 }
+
+constexpr int kEnforcementNice = -10;
 
 struct PreventStats {
   uint64_t judged = 0;
@@ -209,6 +214,13 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
     remember_acted(v.findings);
     if (handlers.on_findings && !v.findings.empty()) handlers.on_findings(v.findings);
   };
+
+  // Acting on calls is a race with the model's answer (and a held writer waits on us): run
+  // ahead of ordinary processes (a nice value, not a real-time class: a busy llmtap still
+  // cannot starve the host).
+  if (watch_llm_endpoints && setpriority(PRIO_PROCESS, 0, kEnforcementNice) != 0) {
+    spdlog::debug("cannot raise llmtap's priority: {}", std::strerror(errno));
+  }
 
   CaptureHandlers capture;
   capture.on_start = [&](CaptureControl& c) {
