@@ -36,6 +36,13 @@ struct ConnKey {
   uint64_t ssl;
 };
 
+// Puts `key` in a set-like map (its value: one byte, 1). A full map takes no more.
+template <typename Key>
+void add_to_set(bpf_map* map, const Key& key) {
+  const uint8_t one = 1;
+  bpf_map__update_elem(map, &key, sizeof(key), &one, sizeof(one), BPF_ANY);
+}
+
 struct LinkDeleter {
   void operator()(bpf_link* link) const { bpf_link__destroy(link); }
 };
@@ -363,17 +370,12 @@ void TlsCaptureProgram::hold_writes_to(const Endpoint& server) {
   std::memcpy(key.addr, server.addr.data(), sizeof(key.addr));
   key.port = server.port;
   key.family = server.family;
-  const uint8_t one = 1;
   // A full map (4,096 servers) holds no more: writes to the rest are judged after the fact.
-  bpf_map__update_elem(impl_->skel->maps.prevent_endpoints, &key, sizeof(key), &one, sizeof(one),
-                       BPF_ANY);
+  add_to_set(impl_->skel->maps.prevent_endpoints, key);
 }
 
 void TlsCaptureProgram::exempt_from_write_holds(uint32_t pid, uint64_t ssl) {
-  const ConnKey key{pid, 0, ssl};
-  const uint8_t one = 1;
-  bpf_map__update_elem(impl_->skel->maps.prevent_exempt, &key, sizeof(key), &one, sizeof(one),
-                       BPF_ANY);
+  add_to_set(impl_->skel->maps.prevent_exempt, ConnKey{pid, 0, ssl});
 }
 
 void TlsCaptureProgram::clear_write_hold_exemptions() {
@@ -453,16 +455,11 @@ void TlsCaptureProgram::forget_file(const KernelFileKey& file) {
 }
 
 void TlsCaptureProgram::watch_process(uint32_t pid) {
-  const uint8_t one = 1;
-  bpf_map__update_elem(impl_->skel->maps.watched_tgids, &pid, sizeof(pid), &one, sizeof(one),
-                       BPF_ANY);
+  add_to_set(impl_->skel->maps.watched_tgids, pid);
 }
 
 void TlsCaptureProgram::quiet_connection(uint32_t pid, uint64_t ssl) {
-  const ConnKey key{pid, 0, ssl};
-  const uint8_t one = 1;
-  bpf_map__update_elem(impl_->skel->maps.quiet_conns, &key, sizeof(key), &one, sizeof(one),
-                       BPF_ANY);
+  add_to_set(impl_->skel->maps.quiet_conns, ConnKey{pid, 0, ssl});
 }
 
 size_t TlsCaptureProgram::attached_probe_count() const {
