@@ -98,8 +98,10 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
                                     /*all_requests=*/false);
   CaptureSelection selection = options.capture;
   selection.prevent = !options.audit && action::RequestJudge::acts(*policy_source.current(), kHeld);
-  const bool judge_early = action::RequestJudge::acts(*policy_source.current(), kEarly);
-  const bool watch_llm_endpoints = selection.prevent || judge_early;
+  // Both follow reloads (prevent mode itself is decided at start: the kernel side is set up
+  // with the capture).
+  bool judge_early = action::RequestJudge::acts(*policy_source.current(), kEarly);
+  bool watch_llm_endpoints = selection.prevent || judge_early;
   PreventStats prevent;
   // LLM servers given to the kernel (to wake the reader on their writes, and hold them).
   std::set<std::string> llm_endpoints;
@@ -258,6 +260,8 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
       engine.set_policy(fresh);
       held_writes.set_policy(fresh);
       early_writes.set_policy(fresh);
+      judge_early = action::RequestJudge::acts(*fresh, kEarly);
+      watch_llm_endpoints = selection.prevent || judge_early;
       // Scopes may have changed: every connection is held (and judged) again.
       if (control != nullptr && control->preventing()) control->clear_write_hold_exemptions();
     }
