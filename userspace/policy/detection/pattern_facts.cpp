@@ -10,6 +10,29 @@
 namespace llmtap::policy {
 namespace {
 
+// Reads "\x{HHHH}" or "\xHH" at p[i] == 'x'; returns the code point and moves i to the last
+// character read.
+std::optional<unsigned long> read_hex_escape(std::string_view p, size_t& i) {
+  if (i + 1 < p.size() && p[i + 1] == '{') {
+    const size_t close = p.find('}', i);
+    if (close == std::string_view::npos || close == i + 2 || close - i > 10) return std::nullopt;
+    unsigned long cp = 0;
+    for (size_t k = i + 2; k < close; ++k) {
+      const int v = common::hex_digit_value(p[k]);
+      if (v < 0) return std::nullopt;
+      cp = cp * 16 + static_cast<unsigned long>(v);
+    }
+    i = close;
+    return cp <= 0x10FFFF ? std::optional(cp) : std::nullopt;
+  }
+  if (i + 2 >= p.size()) return std::nullopt;
+  const int hi = common::hex_digit_value(p[i + 1]);
+  const int lo = common::hex_digit_value(p[i + 2]);
+  if (hi < 0 || lo < 0) return std::nullopt;
+  i += 2;
+  return static_cast<unsigned long>(hi * 16 + lo);
+}
+
 // Longest match in bytes, read from RE2 syntax by recursive descent: UTF-8 widths as RE2
 // matches them (`.`, negated classes, \W \S \D, \p: up to 4 bytes; under (?i) the ASCII
 // letters k and s also match U+212A and U+017F, so 3). nullopt: unbounded or unreadable.
@@ -214,7 +237,7 @@ class WidthReader {
       }
       case 'x': {
         size_t i = pos_ - 1;
-        const auto cp = read_hex(i);
+        const auto cp = read_hex_escape(p_, i);
         if (!cp) return fail();
         pos_ = i + 1;
         return utf8_length(*cp);
@@ -276,28 +299,6 @@ class WidthReader {
     return widest;
   }
 
-  // At p_[i] == 'x': "\x{HHHH}" or "\xHH"; i moves to the last character read.
-  std::optional<unsigned long> read_hex(size_t& i) const {
-    if (i + 1 < p_.size() && p_[i + 1] == '{') {
-      const size_t close = p_.find('}', i);
-      if (close == std::string_view::npos || close == i + 2 || close - i > 10) return std::nullopt;
-      unsigned long cp = 0;
-      for (size_t k = i + 2; k < close; ++k) {
-        const int v = common::hex_digit_value(p_[k]);
-        if (v < 0) return std::nullopt;
-        cp = cp * 16 + static_cast<unsigned long>(v);
-      }
-      i = close;
-      return cp <= 0x10FFFF ? std::optional(cp) : std::nullopt;
-    }
-    if (i + 2 >= p_.size()) return std::nullopt;
-    const int hi = common::hex_digit_value(p_[i + 1]);
-    const int lo = common::hex_digit_value(p_[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    i += 2;
-    return static_cast<unsigned long>(hi * 16 + lo);
-  }
-
   std::optional<size_t> fail() {
     failed_ = true;
     return std::nullopt;
@@ -345,29 +346,6 @@ void append_utf8_escaped(std::string& out, unsigned long cp) {
     bytes[n++] = static_cast<char>(0x80 | (cp & 0x3F));
   }
   for (size_t i = 0; i < n; ++i) append_byte_escaped(out, static_cast<unsigned char>(bytes[i]));
-}
-
-// Reads "\x{HHHH}" or "\xHH" at p[i] == 'x'; returns the code point and moves i to the last
-// character read.
-std::optional<unsigned long> read_hex_escape(std::string_view p, size_t& i) {
-  if (i + 1 < p.size() && p[i + 1] == '{') {
-    const size_t close = p.find('}', i);
-    if (close == std::string_view::npos || close == i + 2 || close - i > 10) return std::nullopt;
-    unsigned long cp = 0;
-    for (size_t k = i + 2; k < close; ++k) {
-      const int v = common::hex_digit_value(p[k]);
-      if (v < 0) return std::nullopt;
-      cp = cp * 16 + static_cast<unsigned long>(v);
-    }
-    i = close;
-    return cp <= 0x10FFFF ? std::optional(cp) : std::nullopt;
-  }
-  if (i + 2 >= p.size()) return std::nullopt;
-  const int hi = common::hex_digit_value(p[i + 1]);
-  const int lo = common::hex_digit_value(p[i + 2]);
-  if (hi < 0 || lo < 0) return std::nullopt;
-  i += 2;
-  return static_cast<unsigned long>(hi * 16 + lo);
 }
 
 // Whether an inline flag group ("(?s)", "(?is:") turns `flag` on anywhere in the pattern.
