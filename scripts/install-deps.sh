@@ -18,7 +18,7 @@ packages=(
   clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
   # userspace libraries
   libssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev
-  libnghttp2-dev libbrotli-dev libzstd-dev libsimdjson-dev
+  libnghttp2-dev libbrotli-dev libzstd-dev libsimdjson-dev libcurl4-openssl-dev
   # policy: patterns (RE2 confirms what Hyperscan finds), gitleaks rule files (TOML)
   libre2-dev libtomlplusplus-dev
   # tests; libFuzzer and the sanitizers for scripts/fuzz.sh

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -12,7 +13,12 @@
 #include "action/socket_destroyer.h"
 #include "cli/stop_signal.h"
 #include "common/latency_histogram.h"
+#include "enrich/kube_api_config.h"
+#include "enrich/kube_pod_watcher.h"
+#include "enrich/pod_directory.h"
 #include "enrich/process_identity_cache.h"
+#include "enrich/workload_resolver.h"
+#include "pipeline/pod_wait_queue.h"
 #include "llm/catalog/provider_catalog.h"
 #include "pipeline/traffic_pipeline.h"
 #include "policy/policy_engine.h"
@@ -50,6 +56,24 @@ void log_pipeline_summary(const pipeline::TrafficPipeline& p) {
 
 constexpr int kEnforcementNice = -10;
 
+// The node whose pods are ours: --node-name, $NODE_NAME (the DaemonSet sets it from the
+// downward API), else, inside a pod only, the host name (the kubelet's default node name).
+std::string node_name_for(const std::string& flag, const enrich::KubeApiConfig& kube) {
+  if (!flag.empty()) return flag;
+  if (auto env = enrich::process_environment("NODE_NAME")) return *env;
+  if (kube.source.rfind("in-cluster", 0) == 0) {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) == 0 && host[0] != '\0') {
+      spdlog::warn("kubernetes: NODE_NAME is not set; taking the host name '{}' as the node name",
+                   host);
+      return host;
+    }
+  }
+  throw enrich::KubeConfigError("kubernetes: " + kube.source +
+                                " gives the API server but not this node: set --node-name or "
+                                "NODE_NAME");
+}
+
 struct PreventStats {
   uint64_t judged = 0;
   uint64_t allowed = 0;
@@ -84,7 +108,18 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
   enforcer_options.never_touch = options.never_touch;
   action::Enforcer enforcer(enforcer_options);
 
+  // Containers always; pods when a cluster is configured (its API watched on its own thread).
+  enrich::PodDirectory pods;
+  std::unique_ptr<enrich::KubePodWatcher> pod_watcher;
+  if (auto kube = enrich::find_kube_api_config(options.kubeconfig, options.kube_context)) {
+    enrich::KubeWatchOptions watch_options;
+    watch_options.node_name = node_name_for(options.node_name, *kube);
+    pod_watcher = std::make_unique<enrich::KubePodWatcher>(std::move(*kube), watch_options, pods);
+    pod_watcher->start();
+  }
+  const auto workloads = enrich::make_host_workload_resolver(pod_watcher ? &pods : nullptr);
   enrich::ProcessIdentityCache processes;
+  processes.set_workload_resolver(workloads.get());
   using policy::Action;
   // Prevent mode: writes to LLM endpoints are held until judged when a rule holds (enforce).
   const std::vector<Action> kHeld = {Action::kHold};
@@ -123,9 +158,8 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
     if (acted.size() > 65536) acted.clear();  // bounded; a repeat is then reported twice
   };
 
-  pipeline::TrafficPipeline pipeline(
-      catalog, pipeline_options, processes, realtime_ns,
-      [&](const llm::LlmCall& call, const llm::CallBodies& bodies) {
+  // A finished call: judged, acted on and reported (once its pod is known, or its wait over).
+  auto on_llm_call = [&](const llm::LlmCall& call, const llm::CallBodies& bodies) {
         std::vector<policy::Finding> findings = engine.judge(call, bodies.request, bodies.response);
         std::erase_if(findings, [&](const policy::Finding& f) {
           return f.action != Action::kAlert && call.conn_id != 0 &&
@@ -149,6 +183,19 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
           shown.completion_text = policy->scanner->redact(*shown.completion_text);
         }
         handlers.on_call(shown, findings);
+  };
+  pipeline::PodWaitQueue pod_wait(
+      *workloads,
+      [&pod_watcher] {
+        if (!pod_watcher) return false;
+        const auto s = pod_watcher->stats();
+        return s.synced && s.reachable;
+      },
+      std::chrono::milliseconds(options.pod_wait_ms), on_llm_call);
+  pipeline::TrafficPipeline pipeline(
+      catalog, pipeline_options, processes, realtime_ns,
+      [&](const llm::LlmCall& call, const llm::CallBodies& bodies) {
+        pod_wait.submit(call, bodies, monotonic_now_ns());
       });
 
   // A held write: judged now, its writer resumed or its connection destroyed first.
@@ -265,10 +312,12 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
       // Scopes may have changed: every connection is held (and judged) again.
       if (control != nullptr && control->preventing()) control->clear_write_hold_exemptions();
     }
+    pod_wait.poll(now);
     return handlers.after_poll(now);
   };
   capture.at_end = [&](uint64_t now) {
     pipeline.finish(now);
+    pod_wait.flush();
     if (handlers.on_findings) handlers.on_findings(engine.flush());
     return handlers.at_end(now);
   };
@@ -293,6 +342,22 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
         us(prevent.allowed_hold_time.percentile(0.99)),
         us(prevent.blocked_hold_time.percentile(0.5)),
         us(prevent.blocked_hold_time.percentile(0.99)));
+  }
+  const enrich::WorkloadResolverStats& w = workloads->stats();
+  const pipeline::PodWaitStats& pw = pod_wait.stats();
+  spdlog::info(
+      "workload summary: cgroups_resolved={} cgroups_unknown={} proc_cgroup_reads={} "
+      "pod_refreshes={} pods_live={} pods_deleted={} pod_waits={} pod_waits_resolved={} "
+      "pod_waits_timed_out={} pod_wait_overflow={}",
+      w.cgroups_resolved, w.cgroups_unknown, w.proc_cgroup_reads, w.pod_refreshes,
+      pods.live_pods(), pods.deleted_pods(), pw.waited, pw.resolved, pw.timed_out, pw.overflow);
+  if (pod_watcher) {
+    const enrich::KubeWatchStats k = pod_watcher->stats();
+    spdlog::info(
+        "kubernetes summary: synced={} lists={} watches={} events={} relists_after_gone={} "
+        "request_errors={} auth_failures={} bad_events={}",
+        k.synced ? 1 : 0, k.lists, k.watches, k.events, k.relists_after_gone, k.request_errors,
+        k.auth_failures, k.bad_events);
   }
   const policy::EngineStats& e = engine.stats();
   spdlog::info(

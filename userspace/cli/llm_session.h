@@ -27,6 +27,12 @@ struct LlmSessionOptions {
   // Prevent mode: LLM servers whose connections' writes are held from the very first one
   // (--hold-endpoint); others are added as LLM calls to them are seen.
   std::vector<capture::Endpoint> hold_endpoints;
+  // Kubernetes: --kubeconfig (else $KUBECONFIG, else in-cluster), --kube-context, --node-name
+  // (else $NODE_NAME). No cluster found: containers are named without pods.
+  std::string kubeconfig;
+  std::string kube_context;
+  std::string node_name;
+  unsigned pod_wait_ms = 2000;  // how long a record about a not-yet-known pod may wait for it
 };
 
 struct LlmSessionHandlers {

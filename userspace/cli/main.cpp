@@ -7,6 +7,7 @@
 
 #include "capture/capture_error.h"
 #include "capture/hold_guard.h"
+#include "enrich/kube_api_config.h"
 #include "cli/catalog_command.h"
 #include "cli/daemon_command.h"
 #include "cli/policy_command.h"
@@ -104,6 +105,20 @@ void add_llm_options(CLI::App* cmd, llmtap::cli::LlmSessionOptions& o) {
                   "A command name, or an executable path with '/', that no action may stop or "
                   "kill (glob; repeatable; added to the defaults: container runtimes, kubelet, "
                   "sshd, systemd, llmtap)");
+  cmd->add_option("--kubeconfig", o.kubeconfig,
+                  "Kubernetes: the kubeconfig naming the API server and credentials (else "
+                  "$KUBECONFIG, else the in-cluster service account); pods are then named in "
+                  "records")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--kube-context", o.kube_context,
+                  "Kubernetes: the kubeconfig context (default: its current-context)");
+  cmd->add_option("--node-name", o.node_name,
+                  "Kubernetes: this node's name, whose pods are watched (default: $NODE_NAME)");
+  cmd->add_option("--pod-wait", o.pod_wait_ms,
+                  "Kubernetes: ms a record about a pod not yet known may wait for the API "
+                  "to tell of it (0: never wait)")
+      ->default_val(2000)
+      ->check(CLI::Range(0, 60000));
   cmd->add_option("--catalog", o.catalog_files,
                   "Extra provider catalog YAML, tried before the built-in one (repeatable)")
       ->check(CLI::ExistingFile);
@@ -198,6 +213,9 @@ int main(int argc, char** argv) {
     if (validate_cmd->parsed()) return llmtap::cli::validate_policies(policy_files);
     if (show_cmd->parsed()) return llmtap::cli::show_policy(policy_files);
   } catch (const llmtap::llm::CatalogError& e) {
+    spdlog::error("{}", e.what());
+    return 2;
+  } catch (const llmtap::enrich::KubeConfigError& e) {
     spdlog::error("{}", e.what());
     return 2;
   } catch (const llmtap::capture::CaptureError& e) {

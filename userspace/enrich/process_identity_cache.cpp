@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "enrich/command_line_redaction.h"
+#include "enrich/workload_resolver.h"
 
 namespace llmtap::enrich {
 
@@ -40,6 +41,7 @@ const llm::ProcessIdentity& ProcessIdentityCache::lookup(uint32_t pid, uint32_t 
   llm::ProcessIdentity& identity = it->second;
   identity.uid = uid;
   identity.cgroup_id = cgroup_id;
+  if (workloads_ != nullptr) identity.workload = workloads_->resolve(pid, cgroup_id);
   if (identity.comm != comm) {
     // A new name may mean an exec (or only another thread's name): the executable tells.
     if (!identity.comm.empty()) {
@@ -55,7 +57,10 @@ const llm::ProcessIdentity& ProcessIdentityCache::lookup(uint32_t pid, uint32_t 
   return identity;
 }
 
-void ProcessIdentityCache::forget(uint32_t pid) { entries_.erase(pid); }
+void ProcessIdentityCache::forget(uint32_t pid) {
+  entries_.erase(pid);
+  if (workloads_ != nullptr) workloads_->forget(pid);
+}
 
 std::string ProcessIdentityCache::read_exe(uint32_t pid) const {
   const std::string link = proc_root_ + "/" + std::to_string(pid) + "/exe";

@@ -12,6 +12,8 @@
 
 namespace llmtap::enrich {
 
+class WorkloadResolver;
+
 class ProcessIdentityCache {
  public:
   // proc_root: "/proc" normally; tests point it at a fake tree.
@@ -23,6 +25,9 @@ class ProcessIdentityCache {
   const llm::ProcessIdentity& lookup(uint32_t pid, uint32_t uid, uint64_t cgroup_id,
                                      std::string_view comm);
   void forget(uint32_t pid);  // the process exited (its pid may be reused)
+
+  // Containers and pods: every lookup then names the process's workload (null: none).
+  void set_workload_resolver(WorkloadResolver* workloads) { workloads_ = workloads; }
 
   size_t size() const { return entries_.size(); }
   uint64_t proc_reads() const { return proc_reads_; }
@@ -36,6 +41,7 @@ class ProcessIdentityCache {
   size_t max_entries_;
   size_t max_cmdline_bytes_;
   std::unordered_map<uint32_t, llm::ProcessIdentity> entries_;
+  WorkloadResolver* workloads_ = nullptr;
   uint64_t proc_reads_ = 0;
   uint64_t evictions_ = 0;
 };

@@ -4,13 +4,37 @@
 // with process (and later pod) identity; read by policy and sinks.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "capture/tls_call.h"
 
 namespace llmtap::llm {
+
+// The container a process runs in and, in a cluster, its Kubernetes pod. Shared and never
+// changed once made (a pod update makes a new one), so records carry it without copying.
+struct WorkloadIdentity {
+  std::string container_id;       // 64 hex
+  std::string container_runtime;  // "containerd", "cri-o", "docker", "podman"; "" when unknown
+  std::string container_name;     // from the pod spec; "" outside a cluster
+  std::string image;              // "registry/repo:tag" as the pod spec names it
+  std::string image_id;           // the image digest the runtime reports, when known
+  // From the cgroup path: known even when the API server is not.
+  std::string pod_uid;
+  // From the Kubernetes API: empty until the pod is known.
+  std::string pod_name;
+  std::string pod_namespace;
+  std::string node_name;
+  std::string service_account;
+  std::string pod_ip;
+  std::vector<std::pair<std::string, std::string>> pod_labels;  // sorted by key
+
+  bool pod_known() const { return !pod_name.empty(); }
+};
 
 struct ProcessIdentity {
   uint32_t pid = 0;
@@ -22,6 +46,8 @@ struct ProcessIdentity {
   std::string comm;
   std::string exe;      // /proc/PID/exe target, empty when unknown
   std::string cmdline;  // argv joined with spaces, cut to a limit
+  // Null for a process on the host (outside any container we recognise).
+  std::shared_ptr<const WorkloadIdentity> workload;
 };
 
 struct TokenUsage {

@@ -42,7 +42,25 @@ bool in_scope(const Scope& s, const llm::LlmCall& call) {
       std::find(s.uids.begin(), s.uids.end(), call.process.uid) == s.uids.end()) {
     return false;
   }
-  if (!s.namespaces.empty() || !s.pod_labels.empty() || !s.containers.empty()) return false;
+  const llm::WorkloadIdentity* w = call.process.workload.get();
+  if (!s.namespaces.empty() &&
+      (w == nullptr || !w->pod_known() || !any_glob_match(s.namespaces, w->pod_namespace))) {
+    return false;
+  }
+  if (!s.pod_labels.empty()) {
+    if (w == nullptr || !w->pod_known()) return false;
+    for (const auto& [key, value_glob] : s.pod_labels) {
+      const auto it = std::find_if(w->pod_labels.begin(), w->pod_labels.end(),
+                                   [&](const auto& label) { return label.first == key; });
+      if (it == w->pod_labels.end() || !glob_match(value_glob, it->second)) return false;
+    }
+  }
+  if (!s.containers.empty() &&
+      (w == nullptr || !(any_glob_match(s.containers, w->container_id) ||
+                         (!w->container_name.empty() &&
+                          any_glob_match(s.containers, w->container_name))))) {
+    return false;
+  }
   return true;
 }
 
@@ -273,8 +291,24 @@ void PolicyEngine::judge_volume(const CompiledRule& r, const llm::LlmCall& call,
       key = "process:" + call.process.comm + "[" + std::to_string(call.process.pid) + "]";
       break;
     case VolumePer::kContainer:
+      // Outside a container the process is what there is to count by.
+      if (const auto& w = call.process.workload) {
+        key = "container:" + (w->pod_known() ? w->pod_namespace + "/" + w->pod_name + "/" +
+                                                   w->container_name
+                                             : w->container_id.substr(0, 12));
+      } else {
+        key = "process:" + call.process.comm + "[" + std::to_string(call.process.pid) + "]";
+      }
+      break;
     case VolumePer::kPod:
-      return;  // containers and pods arrive with their own issue; nothing to count by yet
+      if (const auto& w = call.process.workload; w && !w->pod_uid.empty()) {
+        key = "pod:" + (w->pod_known() ? w->pod_namespace + "/" + w->pod_name : w->pod_uid);
+      } else if (w) {
+        key = "container:" + w->container_id.substr(0, 12);
+      } else {
+        key = "process:" + call.process.comm + "[" + std::to_string(call.process.pid) + "]";
+      }
+      break;
   }
   auto it = volume_.find(r.rule.id);
   if (it == volume_.end()) it = volume_.emplace(r.rule.id, VolumeTracker(v.window_seconds)).first;

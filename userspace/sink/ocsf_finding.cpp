@@ -164,6 +164,7 @@ void write_metadata(JsonWriter& w, const Finding& f, const OcsfContext& context)
   w.begin_array("profiles");
   w.element("host");
   w.element("security_control");
+  ocsf::add_container_profile(w, f.call.process);
   w.end_array();
   w.end_object();
 }
@@ -316,6 +317,7 @@ void write_unmapped(JsonWriter& w, const Finding& f) {
   const llm::LlmCall& call = f.call;
   w.begin_object("unmapped");
   w.begin_object("llmtap");
+  if (call.process.workload) ocsf::write_pod(w, *call.process.workload);
   w.string("rule_id", f.rule_id);
   w.string("kind", policy::finding_kind_name(f.kind));
   w.string_if("reason", f.reason);

@@ -109,6 +109,7 @@ void write_metadata(JsonWriter& w, const llm::LlmCall& call, const OcsfContext& 
   w.begin_array("profiles");
   w.element("host");
   w.element("ai_operation");
+  ocsf::add_container_profile(w, call.process);
   w.end_array();
   w.end_object();
 }
@@ -192,6 +193,7 @@ void write_unmapped(JsonWriter& w, const llm::LlmCall& call) {
   const llm::TokenUsage& tokens = call.tokens;
   w.begin_object("unmapped");
   w.begin_object("llmtap");
+  if (call.process.workload) ocsf::write_pod(w, *call.process.workload);
   w.string_if("provider", call.provider);
   w.string_if("api", call.api);
   w.string_if("operation", call.operation);

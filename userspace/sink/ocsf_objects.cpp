@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cctype>
 
 namespace llmtap::sink::ocsf {
 
@@ -60,7 +61,78 @@ void write_process(JsonWriter& w, std::string_view key, const llm::ProcessIdenti
   w.begin_object("user");
   w.string("uid", Decimal(process.uid).view());
   w.end_object();
+  if (process.workload) write_container(w, *process.workload);
   w.end_object();
+}
+
+namespace {
+
+bool is_uuid(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
+// "registry:5000/team/app:1.2@sha256:..." -> name "registry:5000/team/app", tag "1.2".
+void write_image(JsonWriter& w, std::string_view image, std::string_view image_id) {
+  if (image.empty() && image_id.empty()) return;
+  std::string_view name = image.substr(0, image.find('@'));
+  std::string_view tag;
+  const size_t colon = name.rfind(':');
+  if (colon != std::string_view::npos && name.find('/', colon) == std::string_view::npos) {
+    tag = name.substr(colon + 1);
+    name = name.substr(0, colon);
+  }
+  w.begin_object("image");
+  w.string_if("name", name);
+  w.string_if("tag", tag);
+  w.string_if("uid", image_id);
+  w.end_object();
+}
+
+}  // namespace
+
+void write_container(JsonWriter& w, const llm::WorkloadIdentity& c) {
+  w.begin_object("container");
+  w.string("uid", c.container_id);
+  w.string_if("name", c.container_name);
+  write_image(w, c.image, c.image_id);
+  w.string_if("runtime", c.container_runtime);
+  if (is_uuid(c.pod_uid)) w.string("pod_uuid", c.pod_uid);
+  if (!c.pod_uid.empty()) w.string("orchestrator", "Kubernetes");
+  if (!c.pod_labels.empty()) {
+    w.begin_array("labels");
+    std::string label;
+    for (const auto& [key, value] : c.pod_labels) {
+      label.assign(key).append("=").append(value);
+      w.element(label);
+    }
+    w.end_array();
+  }
+  w.end_object();
+}
+
+void write_pod(JsonWriter& w, const llm::WorkloadIdentity& c) {
+  if (!c.pod_known()) return;
+  w.begin_object("pod");
+  w.string("namespace", c.pod_namespace);
+  w.string("name", c.pod_name);
+  w.string_if("uid", c.pod_uid);
+  w.string_if("node", c.node_name);
+  w.string_if("service_account", c.service_account);
+  w.string_if("ip", c.pod_ip);
+  w.string_if("container", c.container_name);
+  w.begin_object("labels");
+  for (const auto& [key, value] : c.pod_labels) w.string(key, value);
+  w.end_object();
+  w.end_object();
+}
+
+void add_container_profile(JsonWriter& w, const llm::ProcessIdentity& process) {
+  if (process.workload) w.element("container");
 }
 
 void write_actor(JsonWriter& w, const llm::ProcessIdentity& process) {

@@ -82,8 +82,20 @@ void begin_metadata(JsonWriter& w, const OcsfContext& context);
 void write_call_event_uid(JsonWriter& w, std::string_view key, const OcsfContext& context,
                           uint64_t sequence);
 
-// `key`: a `process` object (pid, name, cmd_line, file, user).
+// `key`: a `process` object (pid, name, cmd_line, file, user; `container` when the process
+// runs in one: the event must then declare the `container` profile).
 void write_process(JsonWriter& w, std::string_view key, const llm::ProcessIdentity& process);
+
+// `container` (OCSF container profile): uid, name, image, runtime, pod_uuid, orchestrator,
+// and the pod's labels as "key=value" strings.
+void write_container(JsonWriter& w, const llm::WorkloadIdentity& workload);
+
+// In `unmapped.llmtap`: `pod` {namespace, name, uid, node, service_account, ip, labels{}} when
+// the pod is known (OCSF has no Kubernetes object).
+void write_pod(JsonWriter& w, const llm::WorkloadIdentity& workload);
+
+// Appends "container" to the open `profiles` array when the process runs in a container.
+void add_container_profile(JsonWriter& w, const llm::ProcessIdentity& process);
 
 // `actor`: {process}.
 void write_actor(JsonWriter& w, const llm::ProcessIdentity& process);

@@ -56,8 +56,15 @@ std::string local_time(uint64_t realtime_ns) {
                      realtime_ns / 1'000'000 % 1000);
 }
 
-// "comm[pid]", cutting the name rather than the pid.
+// "namespace/pod" when the pod is known, else "comm[pid]", cutting the name rather than the pid.
 std::string process_text(const llm::ProcessIdentity& process) {
+  if (process.workload && process.workload->pod_known()) {
+    std::string out;
+    append_cell(out, process.workload->pod_namespace + "/" + process.workload->pod_name,
+                kColumns[kProcess].width, Align::kLeft);
+    out.erase(out.find_last_not_of(' ') + 1);
+    return out;
+  }
   const std::string pid = fmt::format("[{}]", process.pid);
   const size_t width = kColumns[kProcess].width;
   std::string out;
