@@ -5,7 +5,9 @@
 // and an API server that is down at start delays nothing.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <linux/magic.h>
 #include <sys/socket.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -126,6 +128,44 @@ struct KubeAccess {
   }
 };
 
+// A kubelet cgroupfs-driver path in a cgroup v1 hierarchy (hybrid hosts): the process's v2
+// cgroup names no container, its v1 one does. Removed again, deepest first.
+class V1KubeletCgroup {
+ public:
+  static std::optional<std::string> hierarchy() {
+    struct statfs st {};
+    const std::string root = "/sys/fs/cgroup/pids";
+    if (statfs(root.c_str(), &st) != 0 || st.f_type != CGROUP_SUPER_MAGIC) return std::nullopt;
+    return root;
+  }
+  V1KubeletCgroup(const std::string& root, const std::string& pod_uid,
+                  const std::string& container_id) {
+    std::string dir = root + "/llmtap-test-" + std::to_string(getpid());
+    for (const std::string& part :
+         {std::string(), std::string("/kubepods"), std::string("/burstable"), "/pod" + pod_uid,
+          "/" + container_id}) {
+      dir += part;
+      fs::create_directory(dir);
+      created_.push_back(dir);
+    }
+  }
+  ~V1KubeletCgroup() {
+    for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
+      std::ifstream procs(*it + "/cgroup.procs");
+      for (pid_t pid = 0; procs >> pid;) {
+        std::ofstream(created_.front().substr(0, created_.front().rfind('/')) + "/cgroup.procs")
+            << pid;
+      }
+      std::error_code ec;
+      for (int i = 0; i < 50 && !fs::remove(*it, ec); ++i) std::this_thread::sleep_for(20ms);
+    }
+  }
+  void add_process(pid_t pid) const { std::ofstream(created_.back() + "/cgroup.procs") << pid; }
+
+ private:
+  std::vector<std::string> created_;
+};
+
 uint16_t free_port() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
@@ -160,24 +200,29 @@ std::vector<std::string> rules_fired_for(const TraceSession& daemon, pid_t pid) 
 
 void expect_names_pod(const json& record, const TestPod& t) {
   ASSERT_TRUE(record.is_object()) << "no record";
-  const json& c = record["actor"]["process"]["container"];
-  EXPECT_EQ(c.value("uid", ""), t.container_id);
-  EXPECT_EQ(c.value("name", ""), "app");
-  EXPECT_EQ(c.value("runtime", ""), "containerd");
-  EXPECT_EQ(c.value("pod_uuid", ""), t.pod.uid);
-  EXPECT_EQ(c.value("orchestrator", ""), "Kubernetes");
-  EXPECT_EQ(c["image"].value("name", ""), "registry.local/" + t.pod.name);
-  EXPECT_EQ(c["image"].value("tag", ""), "1.4");
-  const json& pod = record["unmapped"]["llmtap"]["pod"];
-  EXPECT_EQ(pod.value("namespace", ""), t.pod.namespace_name);
-  EXPECT_EQ(pod.value("name", ""), t.pod.name);
-  EXPECT_EQ(pod.value("uid", ""), t.pod.uid);
-  EXPECT_EQ(pod.value("node", ""), kNode);
-  EXPECT_EQ(pod.value("service_account", ""), t.pod.service_account);
-  EXPECT_EQ(pod.value("ip", ""), t.pod.pod_ip);
-  for (const auto& [k, v] : t.pod.labels) EXPECT_EQ(pod["labels"].value(k, ""), v) << k;
-  const auto profiles = record["metadata"]["profiles"];
-  EXPECT_NE(std::find(profiles.begin(), profiles.end(), "container"), profiles.end());
+  const auto at = [&](const std::string& pointer) {
+    const json::json_pointer p(pointer);
+    return record.contains(p) && record[p].is_string() ? record[p].get<std::string>()
+                                                       : std::string("(missing)");
+  };
+  SCOPED_TRACE(record.dump());
+  EXPECT_EQ(at("/actor/process/container/uid"), t.container_id);
+  EXPECT_EQ(at("/actor/process/container/name"), "app");
+  EXPECT_EQ(at("/actor/process/container/runtime"), "containerd");
+  EXPECT_EQ(at("/actor/process/container/pod_uuid"), t.pod.uid);
+  EXPECT_EQ(at("/actor/process/container/orchestrator"), "Kubernetes");
+  EXPECT_EQ(at("/actor/process/container/image/name"), "registry.local/" + t.pod.name + ":1.4");
+  EXPECT_EQ(at("/unmapped/llmtap/pod/namespace"), t.pod.namespace_name);
+  EXPECT_EQ(at("/unmapped/llmtap/pod/name"), t.pod.name);
+  EXPECT_EQ(at("/unmapped/llmtap/pod/uid"), t.pod.uid);
+  EXPECT_EQ(at("/unmapped/llmtap/pod/node"), kNode);
+  EXPECT_EQ(at("/unmapped/llmtap/pod/service_account"), t.pod.service_account);
+  EXPECT_EQ(at("/unmapped/llmtap/pod/ip"), t.pod.pod_ip);
+  for (const auto& [k, v] : t.pod.labels) EXPECT_EQ(at("/unmapped/llmtap/pod/labels/" + k), v);
+  const json::json_pointer profiles("/metadata/profiles");
+  ASSERT_TRUE(record.contains(profiles));
+  EXPECT_NE(std::find(record[profiles].begin(), record[profiles].end(), "container"),
+            record[profiles].end());
 }
 
 void expect_valid_ocsf(const TraceSession& daemon, const fs::path& dir) {
@@ -258,7 +303,33 @@ TEST(WorkloadE2E, RecordsNameThePodAndFollowTheWatch) {
   api.add_pod(fresh.pod);
   expect_names_pod(record_of(*daemon, early.pid()), fresh);
 
-  // 5. The token rotates on the server first (the watcher's next request gets 401), a pod is
+  // 5. A cgroupfs-driver pod on a hybrid host: only the v1 hierarchies name the container.
+  std::optional<pid_t> in_v1;
+  TestPod v1pod = make_pod("team-v1", "legacy-0", {{"app", "legacy"}});
+  if (const auto root = V1KubeletCgroup::hierarchy()) {
+    api.add_pod(v1pod.pod);
+    const V1KubeletCgroup v1(*root, v1pod.pod.uid, v1pod.container_id);
+    std::this_thread::sleep_for(300ms);
+    // /proc/PID/cgroup is read when llmtap first sees the process: this client lives on a
+    // moment after its call (a process gone by then is named without its v1 container).
+    const std::string body = json{{"model", "gpt-4o"}}.dump();
+    ChildProcess child(
+        {"python3", "-c",
+         "import ssl, sys, time, http.client\n"
+         "c = http.client.HTTPSConnection('127.0.0.1', int(sys.argv[1]),"
+         " context=ssl._create_unverified_context())\n"
+         "c.request('POST', '/v1/chat/completions', body=sys.argv[2],"
+         " headers={'content-type': 'application/json'})\n"
+         "c.getresponse().read()\ntime.sleep(1.5)\n",
+         std::to_string(f.server->port()), body});
+    v1.add_process(child.pid());
+    child.release();
+    EXPECT_EQ(child.wait(30s).exit_code, 0);
+    in_v1 = child.pid();
+    expect_names_pod(record_of(*daemon, *in_v1), v1pod);
+  }
+
+  // 6. The token rotates on the server first (the watcher's next request gets 401), a pod is
   //    added while it is locked out and the history is compacted; then the token file is
   //    rotated: the watcher reads it again, its watch from the old resourceVersion gets 410
   //    Gone, it lists again, and finds the pod it missed.
@@ -284,6 +355,7 @@ TEST(WorkloadE2E, RecordsNameThePodAndFollowTheWatch) {
   EXPECT_TRUE(rules_fired_for(*daemon, in_after).empty());
   EXPECT_GE(summary.at("lists"), 2u);
   EXPECT_GE(summary.at("pod_waits_resolved"), 1u);
+  if (in_v1) EXPECT_GE(summary.at("proc_cgroup_reads"), 1u);
   EXPECT_EQ(summary.at("synced"), 1u);
   EXPECT_GE(api.gone_responses(), 1u);
   EXPECT_GE(summary.at("relists_after_gone"), 1u);

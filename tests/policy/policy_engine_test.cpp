@@ -201,6 +201,97 @@ rules:
   EXPECT_TRUE(engine.judge(c, "", "").empty());
 }
 
+std::shared_ptr<const llm::WorkloadIdentity> pod_workload(const std::string& ns,
+                                                          const std::string& name,
+                                                          const std::string& app) {
+  auto w = std::make_shared<llm::WorkloadIdentity>();
+  w->container_id = std::string(64, 'a');
+  w->container_name = "app";
+  w->pod_uid = "0f8e3c52-7b1d-4c8e-9a61-2d5b7e9c4a13";
+  w->pod_name = name;
+  w->pod_namespace = ns;
+  w->pod_labels = {{"app", app}, {"tier", "backend"}};
+  return w;
+}
+
+TEST(PolicyEngine, ScopesMatchNamespacesPodLabelsAndContainers) {
+  PolicyEngine engine(compile(R"(
+rules:
+  - id: ml-namespaces
+    scope: {namespaces: [ml-*]}
+    model: {deny: [{provider: deepseek}]}
+  - id: chat-pods
+    scope: {pod_labels: {app: "chat*", tier: backend}}
+    model: {deny: [{provider: deepseek}]}
+  - id: sidecars
+    scope: {containers: [sidecar, "bbbb*"]}
+    model: {deny: [{provider: deepseek}]}
+  - id: not-in-prod
+    exceptions: [{namespaces: [prod]}]
+    model: {deny: [{provider: deepseek}]}
+)"));
+  uint64_t conn = 10;
+  auto judge = [&](std::shared_ptr<const llm::WorkloadIdentity> w) {
+    auto c = call("deepseek", "deepseek-chat", ++conn);
+    c.process.workload = std::move(w);
+    return rules_of(engine.judge(c, "", ""));
+  };
+  // A host process: only the rule without a pod scope (its exception cannot match either).
+  EXPECT_EQ(judge(nullptr), std::set<std::string>{"not-in-prod"});
+  EXPECT_EQ(judge(pod_workload("ml-train", "t-1", "chat-ui")),
+            (std::set<std::string>{"ml-namespaces", "chat-pods", "not-in-prod"}));
+  EXPECT_EQ(judge(pod_workload("prod", "web-1", "web")), std::set<std::string>{});
+  EXPECT_EQ(judge(pod_workload("dev", "web-1", "web")), std::set<std::string>{"not-in-prod"});
+  // A label missing or different: no match (all given labels must match).
+  auto w = std::make_shared<llm::WorkloadIdentity>(*pod_workload("dev", "c", "chat"));
+  w->pod_labels = {{"app", "chat"}};
+  EXPECT_EQ(judge(w), std::set<std::string>{"not-in-prod"});
+  // Containers by name or by id glob; a container outside any pod (no namespace, no labels).
+  auto side = std::make_shared<llm::WorkloadIdentity>(*pod_workload("dev", "c", "x"));
+  side->container_name = "sidecar";
+  EXPECT_EQ(judge(side), (std::set<std::string>{"sidecars", "not-in-prod"}));
+  auto docker = std::make_shared<llm::WorkloadIdentity>();
+  docker->container_id = std::string(64, 'b');
+  docker->container_runtime = "docker";
+  EXPECT_EQ(judge(docker), (std::set<std::string>{"sidecars", "not-in-prod"}));
+  // The pod uid alone (the API server not answering): namespace and label scopes do not match.
+  auto pending = std::make_shared<llm::WorkloadIdentity>();
+  pending->container_id = std::string(64, 'c');
+  pending->pod_uid = "0f8e3c52-7b1d-4c8e-9a61-2d5b7e9c4a13";
+  EXPECT_EQ(judge(pending), std::set<std::string>{"not-in-prod"});
+}
+
+TEST(PolicyEngine, VolumePerPodAndPerContainer) {
+  PolicyEngine engine(compile(R"(
+rules:
+  - id: per-pod
+    volume: {per: pod, window: 1h, max_tokens: 100}
+  - id: per-container
+    volume: {per: container, window: 1h, max_tokens: 150}
+)"));
+  auto c = call("openai", "gpt-4o");
+  c.tokens.total = 60;
+  c.process.workload = pod_workload("ml", "trainer-0", "train");
+  c.process.pid = 1;
+  EXPECT_TRUE(engine.judge(c, "", "").empty());
+  // Another process of the same pod and container: counted together.
+  c.process.pid = 2;
+  const auto f = engine.judge(c, "", "");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].rule_id, "per-pod");
+  EXPECT_EQ(f[0].volume_key, "pod:ml/trainer-0");
+  EXPECT_EQ(f[0].volume_tokens, 120u);
+  // A different pod starts from zero.
+  c.process.workload = pod_workload("ml", "trainer-1", "train");
+  EXPECT_TRUE(engine.judge(c, "", "").empty());
+  c.process.workload = pod_workload("ml", "trainer-0", "train");
+  const auto g = engine.judge(c, "", "");
+  ASSERT_EQ(g.size(), 1u);
+  EXPECT_EQ(g[0].rule_id, "per-container");
+  EXPECT_EQ(g[0].volume_key, "container:ml/trainer-0/app");
+  EXPECT_EQ(g[0].volume_tokens, 180u);
+}
+
 // 1,000 calls a second for a while, the policy swapped 20 times meanwhile: every call judged,
 // and each by one policy, whole (its findings all come from the same generation).
 TEST(PolicyEngine, ReloadUnderLoadNeverJudgesByAHalfLoadedPolicy) {

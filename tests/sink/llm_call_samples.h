@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include <memory>
+
 #include "llm/llm_call.h"
 
 namespace llmtap::sink::testing {
@@ -18,6 +20,32 @@ inline capture::Endpoint endpoint(int family, const char* ip, uint16_t port) {
 
 // 2023-11-14T22:13:20.123Z
 inline constexpr uint64_t kStartNs = 1'700'000'000'123'000'000ULL;
+
+// A Kubernetes pod's container, with every field the pod watcher fills.
+inline std::shared_ptr<const llm::WorkloadIdentity> pod_workload() {
+  auto w = std::make_shared<llm::WorkloadIdentity>();
+  w->container_id = "3f4e1c9a0b7d2e5f8a6c4b1d9e7f2a3c5b8d0e1f4a7c9b2d6e8f0a1c3b5d7e9f";
+  w->container_runtime = "containerd";
+  w->container_name = "agent";
+  w->image = "registry.example:5000/ml/agent:2.3.1@sha256:1111";
+  w->image_id = "sha256:9a8b7c";
+  w->pod_uid = "0f8e3c52-7b1d-4c8e-9a61-2d5b7e9c4a13";
+  w->pod_name = "agent-6d8f9-x2k4q";
+  w->pod_namespace = "ml-team";
+  w->node_name = "node-7";
+  w->service_account = "agent";
+  w->pod_ip = "10.244.3.17";
+  w->pod_labels = {{"app", "agent"}, {"team", "ml"}};
+  return w;
+}
+
+// A container outside any cluster (docker on a plain host).
+inline std::shared_ptr<const llm::WorkloadIdentity> container_workload() {
+  auto w = std::make_shared<llm::WorkloadIdentity>();
+  w->container_id = "aa11bb22cc33dd44ee55ff66aa77bb88cc99dd00ee11ff22aa33bb44cc55dd66";
+  w->container_runtime = "docker";
+  return w;
+}
 
 // A streamed OpenAI chat completion that succeeded, with every field filled in.
 inline llm::LlmCall full_call() {

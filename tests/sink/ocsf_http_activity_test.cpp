@@ -114,6 +114,57 @@ TEST(OcsfHttpActivity, ACallTheCapturedProcessAnsweredIsInboundFromTheClient) {
   EXPECT_EQ(event_of(full_call())["unmapped"]["llmtap"]["captured_side"], "client");
 }
 
+TEST(OcsfHttpActivity, ContainerAndPod) {
+  llm::LlmCall call = full_call();
+  call.process.workload = testing::pod_workload();
+  const json e = event_of(call);
+  const json& c = e["actor"]["process"]["container"];
+  EXPECT_EQ(c, json({{"uid", "3f4e1c9a0b7d2e5f8a6c4b1d9e7f2a3c5b8d0e1f4a7c9b2d6e8f0a1c3b5d7e9f"},
+                     {"name", "agent"},
+                     {"image",
+                      {{"name", "registry.example:5000/ml/agent:2.3.1@sha256:1111"},
+                       {"uid", "sha256:9a8b7c"}}},
+                     {"runtime", "containerd"},
+                     {"pod_uuid", "0f8e3c52-7b1d-4c8e-9a61-2d5b7e9c4a13"},
+                     {"orchestrator", "Kubernetes"},
+                     {"labels", {"app=agent", "team=ml"}}}));
+  EXPECT_EQ(e["metadata"]["profiles"], json({"host", "ai_operation", "container"}));
+  EXPECT_EQ(e["unmapped"]["llmtap"]["pod"],
+            json({{"namespace", "ml-team"},
+                  {"name", "agent-6d8f9-x2k4q"},
+                  {"uid", "0f8e3c52-7b1d-4c8e-9a61-2d5b7e9c4a13"},
+                  {"node", "node-7"},
+                  {"service_account", "agent"},
+                  {"ip", "10.244.3.17"},
+                  {"container", "agent"},
+                  {"labels", {{"app", "agent"}, {"team", "ml"}}}}));
+
+  // Outside a cluster: the container alone, no pod, no orchestrator.
+  call.process.workload = testing::container_workload();
+  const json d = event_of(call);
+  EXPECT_EQ(d["actor"]["process"]["container"],
+            json({{"uid", "aa11bb22cc33dd44ee55ff66aa77bb88cc99dd00ee11ff22aa33bb44cc55dd66"},
+                  {"runtime", "docker"}}));
+  EXPECT_FALSE(d["unmapped"]["llmtap"].contains("pod"));
+  // A host process: no container and no container profile.
+  const json h = event_of(full_call());
+  EXPECT_FALSE(h["actor"]["process"].contains("container"));
+  EXPECT_EQ(h["metadata"]["profiles"], json({"host", "ai_operation"}));
+}
+
+TEST(OcsfHttpActivity, EveryShapePassesTheOcsfValidator) {
+  std::string lines;
+  llm::LlmCall call = full_call();
+  append_ocsf_http_activity(call, kContext, lines);
+  call.process.workload = testing::pod_workload();
+  append_ocsf_http_activity(call, kContext, lines);
+  call.process.workload = testing::container_workload();
+  call.served = true;
+  append_ocsf_http_activity(call, kContext, lines);
+  // http_status: kept (deprecated) next to http_response.code for consumers of older OCSF.
+  testing::expect_valid_ocsf(lines, 3, {"http_status: attribute is deprecated"});
+}
+
 TEST(OcsfHttpActivity, HttpRequestAndResponse) {
   const json e = event_of(full_call());
   const json& r = e["http_request"];

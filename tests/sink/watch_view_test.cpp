@@ -65,6 +65,17 @@ TEST_F(WatchViewTest, LinesAreAsWideAsTheHeader) {
   EXPECT_EQ(display_width(format_watch_line(testing::bare_call(), kPlain)), width);
 }
 
+TEST_F(WatchViewTest, PodsAreShownAsNamespaceSlashPod) {
+  llm::LlmCall call = full_call();
+  call.process.workload = testing::pod_workload();
+  const std::string line = format_watch_line(call, kPlain);
+  EXPECT_NE(line.find("ml-team/agent-6d8…"), std::string::npos) << line;
+  EXPECT_EQ(line.find("python3[4242]"), std::string::npos) << line;
+  // A container without a known pod: still the process.
+  call.process.workload = testing::container_workload();
+  EXPECT_NE(format_watch_line(call, kPlain).find("python3[4242]"), std::string::npos);
+}
+
 TEST_F(WatchViewTest, LongValuesAreCutWithAnEllipsis) {
   auto call = full_call();
   call.response_model = "claude-3-5-sonnet-20241022-with-a-suffix";

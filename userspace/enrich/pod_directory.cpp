@@ -57,7 +57,11 @@ void PodDirectory::replace_all(std::vector<PodRecord> pods) {
     auto& entry = by_uid_[record->uid];
     if (entry.pod) unindex_locked(*entry.pod);
     entry.pod = record;
-    if (entry.deleted) --deleted_count_;
+    if (entry.deleted) {
+      // Back: out of the deletion queue, or a second deletion would keep the first one's place.
+      --deleted_count_;
+      std::erase(deleted_order_, record->uid);
+    }
     entry.deleted = false;
     index_locked(record);
   }
@@ -79,7 +83,10 @@ void PodDirectory::upsert(PodRecord pod) {
   auto& entry = by_uid_[record->uid];
   if (entry.pod) unindex_locked(*entry.pod);
   entry.pod = record;
-  if (entry.deleted) --deleted_count_;
+  if (entry.deleted) {
+    --deleted_count_;
+    std::erase(deleted_order_, record->uid);  // as in replace_all
+  }
   entry.deleted = false;
   index_locked(record);
   expire_deleted_locked(Clock::now());

@@ -76,19 +76,12 @@ bool is_uuid(std::string_view s) {
   return true;
 }
 
-// "registry:5000/team/app:1.2@sha256:..." -> name "registry:5000/team/app", tag "1.2".
+// The reference as the pod spec wrote it ("registry:5000/team/app:1.2") is the name: OCSF
+// deprecates a separate tag. The digest the runtime reports is the uid.
 void write_image(JsonWriter& w, std::string_view image, std::string_view image_id) {
   if (image.empty() && image_id.empty()) return;
-  std::string_view name = image.substr(0, image.find('@'));
-  std::string_view tag;
-  const size_t colon = name.rfind(':');
-  if (colon != std::string_view::npos && name.find('/', colon) == std::string_view::npos) {
-    tag = name.substr(colon + 1);
-    name = name.substr(0, colon);
-  }
   w.begin_object("image");
-  w.string_if("name", name);
-  w.string_if("tag", tag);
+  w.string_if("name", image);
   w.string_if("uid", image_id);
   w.end_object();
 }
