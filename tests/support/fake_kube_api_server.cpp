@@ -1,185 +1,49 @@
 #include "fake_kube_api_server.h"
 
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <cctype>
-#include <cerrno>
 #include <charconv>
-#include <condition_variable>
-#include <ctime>
-#include <deque>
-#include <list>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string_view>
-#include <system_error>
-#include <thread>
 #include <utility>
 
+#include "fake_kube_pod_store.h"
 #include "http_request_reader.h"
 #include "openssl_handles.h"
+#include "tls_listener.h"
 
 namespace llmtap::testing {
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-using nlohmann::json;
 // For what the apiserver writes in a fixed key order (Status, watch events); pods are plain json.
 using OrderedJson = nlohmann::ordered_json;
+using fake_kube::FieldRequirement;
+using fake_kube::FieldSelector;
+using fake_kube::pod_field;
+using fake_kube::PodStore;
+using fake_kube::status_object;
+using fake_kube::watch_line;
+using fake_kube::WatchCursor;
+using fake_kube::WatchStart;
+using fake_kube::WatchWake;
 
 constexpr size_t kReadChunkBytes = size_t{16} * 1024;
-constexpr int kListenBacklog = 128;
 // How often an idle watch checks whether its client went away.
 constexpr auto kPeerCheckInterval = 50ms;
 // How long a server-initiated close waits for the peer's FIN before closing anyway.
 constexpr auto kLingerTimeout = 500ms;
-constexpr uint64_t kInitialResourceVersion = 1;
-constexpr std::string_view kDefaultTimestamp = "2024-01-01T00:00:00Z";
-
-// ---- Sockets and TLS (the same setup as tls_test_server.cpp)
-
-[[noreturn]] void throw_errno(const std::string& context) {
-  throw std::system_error(errno, std::generic_category(), context);
-}
-
-SslCtxPtr make_server_context(const std::string& cert_file, const std::string& key_file) {
-  SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
-  if (!ctx) throw_openssl_error("SSL_CTX_new");
-  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
-  if (SSL_CTX_use_certificate_chain_file(ctx.get(), cert_file.c_str()) != 1) {
-    throw_openssl_error("loading TLS certificate '" + cert_file + "'");
-  }
-  if (SSL_CTX_use_PrivateKey_file(ctx.get(), key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-    throw_openssl_error("loading TLS private key '" + key_file + "'");
-  }
-  if (SSL_CTX_check_private_key(ctx.get()) != 1) {
-    throw_openssl_error("TLS key '" + key_file + "' does not match '" + cert_file + "'");
-  }
-  return ctx;
-}
-
-UniqueFd listen_on(const std::string& address, uint16_t port) {
-  const std::string where = address + ":" + std::to_string(port);
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  if (const int rc = ::getaddrinfo(address.c_str(), std::to_string(port).c_str(), &hints, &found);
-      rc != 0) {
-    throw std::runtime_error("cannot resolve bind address " + where + ": " + gai_strerror(rc));
-  }
-  const std::unique_ptr<addrinfo, FreeWith<freeaddrinfo>> addresses(found);
-  UniqueFd fd(::socket(found->ai_family, found->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd) throw_errno("socket() for " + where);
-  const int on = 1;
-  if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0) {
-    throw_errno("SO_REUSEADDR on " + where);
-  }
-  if (::bind(fd.get(), found->ai_addr, found->ai_addrlen) != 0) throw_errno("bind " + where);
-  if (::listen(fd.get(), kListenBacklog) != 0) throw_errno("listen on " + where);
-  return fd;
-}
-
-uint16_t local_port(int fd) {
-  sockaddr_storage local{};
-  socklen_t length = sizeof(local);
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) != 0) {
-    throw_errno("getsockname");
-  }
-  const auto* v4 = reinterpret_cast<const sockaddr_in*>(&local);
-  const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&local);
-  return ntohs(local.ss_family == AF_INET6 ? v6->sin6_port : v4->sin_port);
-}
-
-// Turns writes to a closed peer into EPIPE instead of SIGPIPE, for this thread only.
-void block_sigpipe_in_this_thread() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-}
-
-// ---- Pod objects
-
-std::string utc_now_rfc3339() {
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  std::array<char, 32> text{};
-  return {text.data(), std::strftime(text.data(), text.size(), "%Y-%m-%dT%H:%M:%SZ", &utc)};
-}
-
-std::string hex(const unsigned char* bytes, size_t size) {
-  static constexpr std::string_view kDigits = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < size; ++i) {
-    out += kDigits[bytes[i] >> 4];
-    out += kDigits[bytes[i] & 0xf];
-  }
-  return out;
-}
-
-// A stable fake digest, so the same image always reports the same imageID.
-std::string sha256_hex(std::string_view data) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int size = 0;
-  if (EVP_Digest(data.data(), data.size(), digest.data(), &size, EVP_sha256(), nullptr) != 1) {
-    throw_openssl_error("EVP_Digest");
-  }
-  return hex(digest.data(), size);
-}
-
-std::string random_uid() {  // a version 4 UUID, as the apiserver assigns
-  std::array<unsigned char, 16> bytes{};
-  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
-    throw_openssl_error("RAND_bytes");
-  }
-  bytes[6] = (bytes[6] & 0x0f) | 0x40;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  const std::string h = hex(bytes.data(), bytes.size());
-  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
-         "-" + h.substr(20);
-}
-
-json container_status(const FakePodContainer& container, const std::string& started_at) {
-  json status = {{"name", container.name}, {"image", container.image}, {"imageID", ""},
-                 {"ready", false},         {"started", false},         {"restartCount", 0}};
-  if (container.container_id.empty()) {
-    status["state"] = {{"waiting", {{"reason", "ContainerCreating"}}}};
-  } else {
-    status["imageID"] = container.image + "@sha256:" + sha256_hex(container.image);
-    status["containerID"] = container.container_id;
-    status["ready"] = true;
-    status["started"] = true;
-    status["state"] = {{"running", {{"startedAt", started_at}}}};
-  }
-  return status;
-}
 
 // ---- Requests
-
-OrderedJson status_object(int code, std::string_view reason, std::string_view message) {
-  return {{"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", OrderedJson::object()},
-          {"status", "Failure"}, {"message", message}, {"reason", reason},
-          {"code", code}};
-}
 
 // A client error reported as a 400 Status, as the apiserver does for bad query parameters.
 struct BadRequest : std::runtime_error {
@@ -244,22 +108,6 @@ uint64_t parse_unsigned(const std::string& name, const std::string& value) {
   return number;
 }
 
-// One `field=value`, `field==value` or `field!=value` term of a field selector.
-struct FieldRequirement {
-  std::string field;
-  bool equal = true;
-  std::string value;
-};
-using FieldSelector = std::vector<FieldRequirement>;
-
-// The pod fields the selector may name (a subset of what the apiserver supports for pods).
-const std::string* pod_field(const FakePod& pod, std::string_view field) {
-  if (field == "spec.nodeName") return &pod.node_name;
-  if (field == "metadata.name") return &pod.name;
-  if (field == "metadata.namespace") return &pod.namespace_name;
-  return nullptr;
-}
-
 FieldSelector parse_field_selector(std::string_view text) {
   FieldSelector selector;
   while (!text.empty()) {
@@ -286,12 +134,6 @@ FieldSelector parse_field_selector(std::string_view text) {
     selector.push_back(std::move(requirement));
   }
   return selector;
-}
-
-bool matches(const FieldSelector& selector, const FakePod& pod) {
-  return std::all_of(selector.begin(), selector.end(), [&](const FieldRequirement& r) {
-    return (*pod_field(pod, r.field) == r.value) == r.equal;
-  });
 }
 
 // What a GET on a pod collection asks for.
@@ -344,235 +186,6 @@ std::optional<PodQuery> parse_pod_query(std::string_view target) {
   }
   return query;
 }
-
-// ---- Storage, history and watch fan-out
-
-// One change, as the watch cache keeps it: the pod before and after (nullopt for an add or
-// a delete), so each watcher can tell from its own selector which event it sees.
-struct PodChange {
-  uint64_t resource_version = 0;
-  std::optional<FakePod> previous;
-  std::optional<FakePod> current;
-};
-
-std::string watch_line(std::string_view type, const OrderedJson& object) {
-  return OrderedJson{{"type", type}, {"object", object}}.dump() + "\n";
-}
-
-// The event a watcher with `selector` sees for `change`, if any: a pod moving into the
-// selection is ADDED, one moving out is DELETED (with its last state), like the apiserver's
-// cacheWatcher.
-std::optional<std::string> watch_line_for(const PodChange& change, const FieldSelector& selector) {
-  const std::string rv = std::to_string(change.resource_version);
-  const bool now = change.current && matches(selector, *change.current);
-  const bool before = change.previous && matches(selector, *change.previous);
-  if (now) return watch_line(before ? "MODIFIED" : "ADDED", to_pod_json(*change.current, rv));
-  if (before) return watch_line("DELETED", to_pod_json(*change.previous, rv));
-  return std::nullopt;
-}
-
-// Where one open watch stands: it has seen every change up to `resource_version`.
-struct WatchCursor {
-  FieldSelector selector;
-  uint64_t resource_version = 0;
-  uint64_t generation = 0;  // PodStore::watch_generation_ when the watch started
-};
-
-struct WatchStart {
-  std::vector<std::string> lines;  // synthetic ADDED or replayed events, or the ERROR event
-  bool expired = false;            // the stream ends after `lines`
-  WatchCursor cursor;
-};
-
-struct WatchWake {
-  std::vector<std::string> lines;  // events to send now
-  bool end_stream = false;         // close_watches() or compact(): finish the response
-  bool stopping = false;           // server shutdown: drop the connection
-};
-
-class PodStore {
- public:
-  void put(FakePod pod) {
-    {
-      const std::lock_guard lock(mutex_);
-      PodChange change{.resource_version = ++resource_version_, .previous = {}, .current = {}};
-      const auto it = pods_.find({pod.namespace_name, pod.name});
-      if (it != pods_.end()) {
-        change.previous = it->second.pod;
-        if (pod.uid.empty()) pod.uid = it->second.pod.uid;
-        if (pod.creation_timestamp.empty()) {
-          pod.creation_timestamp = it->second.pod.creation_timestamp;
-        }
-      }
-      if (pod.uid.empty()) pod.uid = random_uid();
-      if (pod.creation_timestamp.empty()) pod.creation_timestamp = utc_now_rfc3339();
-      change.current = pod;
-      auto key = std::make_pair(pod.namespace_name, pod.name);
-      pods_.insert_or_assign(std::move(key), StoredPod{std::move(pod), change.resource_version});
-      history_.push_back(std::move(change));
-    }
-    changed_.notify_all();
-  }
-
-  void remove(const std::string& namespace_name, const std::string& name) {
-    {
-      const std::lock_guard lock(mutex_);
-      const auto it = pods_.find({namespace_name, name});
-      if (it == pods_.end()) return;
-      history_.push_back({.resource_version = ++resource_version_,
-                          .previous = std::move(it->second.pod),
-                          .current = {}});
-      pods_.erase(it);
-    }
-    changed_.notify_all();
-  }
-
-  uint64_t resource_version() const {
-    const std::lock_guard lock(mutex_);
-    return resource_version_;
-  }
-
-  // A PodList of the pods `selector` matches, at the current resourceVersion.
-  json list(const FieldSelector& selector) const {
-    const std::lock_guard lock(mutex_);
-    json items = json::array();
-    for (const auto& [key, stored] : pods_) {
-      if (!matches(selector, stored.pod)) continue;
-      json item = to_pod_json(stored.pod, std::to_string(stored.resource_version));
-      // List items carry no kind/apiVersion; the list itself does.
-      item.erase("kind");
-      item.erase("apiVersion");
-      items.push_back(std::move(item));
-    }
-    return {{"kind", "PodList"},
-            {"apiVersion", "v1"},
-            {"metadata", {{"resourceVersion", std::to_string(resource_version_)}}},
-            {"items", std::move(items)}};
-  }
-
-  // Starts a watch from `from` (nullopt: from now, beginning with the current pods as ADDED).
-  // Unless it expired, the watch counts as open until end_watch().
-  WatchStart start_watch(FieldSelector selector, std::optional<uint64_t> from) {
-    WatchStart start;
-    {
-      const std::lock_guard lock(mutex_);
-      if (from && *from < compacted_through_) {
-        start.expired = true;
-        const std::string message = "too old resource version: " + std::to_string(*from) + " (" +
-                                    std::to_string(compacted_through_) + ")";
-        start.lines.push_back(watch_line("ERROR", status_object(410, "Expired", message)));
-        return start;
-      }
-      if (from) {
-        start.cursor.resource_version = *from;
-        append_changes_locked(selector, start.cursor.resource_version, start.lines);
-      } else {
-        for (const auto& [key, stored] : pods_) {
-          if (!matches(selector, stored.pod)) continue;
-          start.lines.push_back(watch_line(
-              "ADDED", to_pod_json(stored.pod, std::to_string(stored.resource_version))));
-        }
-      }
-      start.cursor.resource_version = std::max(start.cursor.resource_version, resource_version_);
-      start.cursor.selector = std::move(selector);
-      start.cursor.generation = watch_generation_;
-      ++open_watches_;
-    }
-    changed_.notify_all();
-    return start;
-  }
-
-  void end_watch() {
-    {
-      const std::lock_guard lock(mutex_);
-      --open_watches_;
-    }
-    changed_.notify_all();
-  }
-
-  // Waits until `cursor` has new changes, the stream must end, or `until`.
-  WatchWake wait(WatchCursor& cursor, Clock::time_point until) const {
-    std::unique_lock lock(mutex_);
-    changed_.wait_until(lock, until, [&] {
-      return stopping_ || watch_generation_ != cursor.generation ||
-             resource_version_ > cursor.resource_version;
-    });
-    WatchWake wake;
-    if (stopping_) {
-      wake.stopping = true;
-    } else if (watch_generation_ != cursor.generation) {
-      wake.end_stream = true;
-    } else {
-      append_changes_locked(cursor.selector, cursor.resource_version, wake.lines);
-      cursor.resource_version = resource_version_;
-    }
-    return wake;
-  }
-
-  void compact() {
-    {
-      const std::lock_guard lock(mutex_);
-      history_.clear();
-      compacted_through_ = resource_version_;
-      ++watch_generation_;
-    }
-    changed_.notify_all();
-  }
-
-  void close_watches() {
-    {
-      const std::lock_guard lock(mutex_);
-      ++watch_generation_;
-    }
-    changed_.notify_all();
-  }
-
-  void stop() {
-    {
-      const std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    changed_.notify_all();
-  }
-
-  size_t open_watches() const {
-    const std::lock_guard lock(mutex_);
-    return open_watches_;
-  }
-
-  bool wait_for_open_watches(size_t count, std::chrono::milliseconds timeout) const {
-    std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, timeout, [&] { return open_watches_ >= count; });
-  }
-
- private:
-  struct StoredPod {
-    FakePod pod;
-    uint64_t resource_version;  // of its last change
-  };
-
-  // Appends the events `selector` sees among the changes after `after`.
-  void append_changes_locked(const FieldSelector& selector, uint64_t after,
-                             std::vector<std::string>& lines) const {
-    // history_ holds exactly the changes compacted_through_ + 1 .. resource_version_.
-    const uint64_t skip = after > compacted_through_ ? after - compacted_through_ : 0;
-    for (size_t i = static_cast<size_t>(std::min<uint64_t>(skip, history_.size()));
-         i < history_.size(); ++i) {
-      if (auto line = watch_line_for(history_[i], selector)) lines.push_back(std::move(*line));
-    }
-  }
-
-  mutable std::mutex mutex_;
-  // Signals a change, a watch-ending call, shutdown, or a watch opening or closing.
-  mutable std::condition_variable changed_;
-  std::map<std::pair<std::string, std::string>, StoredPod> pods_;  // by namespace, name
-  uint64_t resource_version_ = kInitialResourceVersion;
-  uint64_t compacted_through_ = kInitialResourceVersion;
-  std::deque<PodChange> history_;
-  uint64_t watch_generation_ = 0;  // bumped to end every open watch stream
-  size_t open_watches_ = 0;
-  bool stopping_ = false;
-};
 
 // The current bearer token and what the server has seen, for assertions.
 class RequestLedger {
@@ -656,7 +269,7 @@ std::string status_response(int code, std::string_view reason, std::string_view 
 
 std::string chunk(std::string_view data) {
   std::array<char, 16> size{};
-  const auto end = std::to_chars(size.data(), size.data() + size.size(), data.size(), 16).ptr;
+  auto* const end = std::to_chars(size.data(), size.data() + size.size(), data.size(), 16).ptr;
   return std::string(size.data(), end) + "\r\n" + std::string(data) + "\r\n";
 }
 
@@ -686,28 +299,19 @@ class KubeConnection {
   enum class Next { kKeepAlive, kClose, kDrop };
 
   void serve_requests() {
-    HttpRequestReader reader;
-    HttpRequest request;
-    std::array<char, kReadChunkBytes> buffer;
-    for (;;) {
-      size_t n = 0;
-      ERR_clear_error();
-      if (SSL_read_ex(ssl_.get(), buffer.data(), buffer.size(), &n) != 1) {
-        if (SSL_get_error(ssl_.get(), 0) == SSL_ERROR_ZERO_RETURN) SSL_shutdown(ssl_.get());
-        return;
-      }
-      reader.feed(std::string_view(buffer.data(), n));
-      for (auto result = reader.next(request); result != HttpRequestReader::Result::kNeedMore;
-           result = reader.next(request)) {
-        if (result == HttpRequestReader::Result::kMalformed) {
-          write_all(status_response(400, "BadRequest", reader.error(), true));
-          return close_gracefully();
-        }
-        const Next next = handle(request);
-        if (next == Next::kClose) return close_gracefully();
-        if (next == Next::kDrop) return;
-      }
-    }
+    Next next = Next::kDrop;  // after the connection ends or fails: just return
+    read_http_requests(ssl_.get(), kReadChunkBytes,
+                       [&](HttpRequestReader::Result result, const HttpRequest& request,
+                           const std::string& error) {
+                         if (result == HttpRequestReader::Result::kMalformed) {
+                           write_all(status_response(400, "BadRequest", error, true));
+                           next = Next::kClose;
+                         } else {
+                           next = handle(request);
+                         }
+                         return next == Next::kKeepAlive;
+                       });
+    if (next == Next::kClose) close_gracefully();
   }
 
   Next handle(const HttpRequest& request) {
@@ -798,15 +402,7 @@ class KubeConnection {
                        [this](const std::string& line) { return write_all(chunk(line)); });
   }
 
-  bool write_all(std::string_view bytes) {
-    while (!bytes.empty()) {
-      size_t written = 0;
-      ERR_clear_error();
-      if (SSL_write_ex(ssl_.get(), bytes.data(), bytes.size(), &written) != 1) return false;
-      bytes.remove_prefix(written);
-    }
-    return true;
-  }
+  bool write_all(std::string_view bytes) { return ssl_write_all(ssl_.get(), bytes); }
 
   // Whether the client closed its side while we only write (a watch reads nothing).
   bool peer_gone() const {
@@ -819,14 +415,7 @@ class KubeConnection {
   void close_gracefully() {
     SSL_shutdown(ssl_.get());
     ::shutdown(fd_, SHUT_WR);
-    const auto deadline = Clock::now() + kLingerTimeout;
-    std::array<char, 4096> discard;
-    for (;;) {
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
-      pollfd pfd{.fd = fd_, .events = POLLIN, .revents = 0};
-      if (left.count() <= 0 || ::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) break;
-      if (::recv(fd_, discard.data(), discard.size(), 0) <= 0) break;
-    }
+    discard_input_until_peer_closes(fd_, kLingerTimeout);
   }
 
   ServerContext& context_;
@@ -836,127 +425,31 @@ class KubeConnection {
 
 }  // namespace
 
-nlohmann::json to_pod_json(const FakePod& pod, const std::string& resource_version) {
-  const std::string created =
-      pod.creation_timestamp.empty() ? std::string(kDefaultTimestamp) : pod.creation_timestamp;
-  json metadata = {{"name", pod.name},
-                   {"namespace", pod.namespace_name},
-                   {"uid", pod.uid},
-                   {"resourceVersion", resource_version},
-                   {"creationTimestamp", created}};
-  if (!pod.labels.empty()) metadata["labels"] = pod.labels;
-
-  json containers = json::array();
-  json statuses = json::array();
-  bool all_started = !pod.containers.empty();
-  for (const FakePodContainer& container : pod.containers) {
-    containers.push_back({{"name", container.name}, {"image", container.image}});
-    statuses.push_back(container_status(container, created));
-    all_started = all_started && !container.container_id.empty();
-  }
-  json spec = {{"containers", std::move(containers)},
-               {"serviceAccountName", pod.service_account},
-               {"serviceAccount", pod.service_account}};
-  if (!pod.node_name.empty()) spec["nodeName"] = pod.node_name;
-
-  json status = {{"phase", all_started ? "Running" : "Pending"}};
-  if (!pod.pod_ip.empty()) {
-    status["podIP"] = pod.pod_ip;
-    status["podIPs"] = json::array({{{"ip", pod.pod_ip}}});
-  }
-  // The kubelet reports container statuses only once the pod is bound to its node.
-  if (!pod.node_name.empty()) status["containerStatuses"] = std::move(statuses);
-
-  return {{"kind", "Pod"},
-          {"apiVersion", "v1"},
-          {"metadata", std::move(metadata)},
-          {"spec", std::move(spec)},
-          {"status", std::move(status)}};
-}
-
 struct FakeKubeApiServer::State {
-  struct Worker {
-    explicit Worker(UniqueFd socket) : fd(std::move(socket)) {}
-    // Kept open until the thread is joined, so shutdown() from stop() can never hit a
-    // descriptor number that was meanwhile reused.
-    UniqueFd fd;
-    std::thread thread;
-    std::atomic<bool> done{false};
-  };
-
   explicit State(FakeKubeApiOptions options)
       : context{.store = {},
                 .ledger = RequestLedger(std::move(options.token)),
                 .bookmark_interval = options.bookmark_interval},
         ctx(make_server_context(options.cert_file, options.key_file)),
-        listen_fd(listen_on(options.bind_address, options.port)),
-        wake_fd(::eventfd(0, EFD_CLOEXEC)),
-        port(local_port(listen_fd.get())) {
-    if (!wake_fd) throw_errno("eventfd");
-    accept_thread = std::thread([this] { accept_loop(); });
-  }
+        acceptor(listen_tcp(options.bind_address, options.port),
+                 [this](int fd, const sockaddr_storage& /*peer*/, socklen_t /*length*/) {
+                   return ConnectionAcceptor::Handler{
+                       .serve = [this, fd] { KubeConnection(context, ctx.get(), fd).run(); },
+                       .dropped = {}};
+                 }) {}
 
   State(const State&) = delete;
   State& operator=(const State&) = delete;
-  ~State() { stop(); }
-
-  void accept_loop() {
-    block_sigpipe_in_this_thread();  // inherited by every connection thread
-    for (;;) {
-      std::array<pollfd, 2> fds{{{.fd = listen_fd.get(), .events = POLLIN, .revents = 0},
-                                 {.fd = wake_fd.get(), .events = POLLIN, .revents = 0}}};
-      if (::poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) return;
-      if (fds[1].revents != 0) return;
-      if (fds[0].revents & POLLIN) accept_one();
-    }
-  }
-
-  void accept_one() {
-    UniqueFd fd(::accept4(listen_fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!fd) {
-      if (errno == EMFILE || errno == ENFILE) std::this_thread::sleep_for(10ms);
-      return;
-    }
-    const int on = 1;
-    ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-    reap_finished_workers();
-    Worker& worker = workers.emplace_back(std::move(fd));
-    try {
-      worker.thread = std::thread([this, &worker] {
-        KubeConnection(context, ctx.get(), worker.fd.get()).run();
-        worker.done = true;
-      });
-    } catch (const std::system_error&) {  // thread limit: drop this connection, keep serving
-      workers.pop_back();
-    }
-  }
-
-  void reap_finished_workers() {
-    workers.remove_if([](Worker& worker) {
-      if (!worker.done) return false;
-      worker.thread.join();
-      return true;
-    });
-  }
-
-  void stop() {
+  // Open watches end via the store's stop(); the acceptor's stop() unblocks the connection
+  // threads in SSL_accept/SSL_read/SSL_write and joins them.
+  ~State() {
     context.store.stop();
-    const uint64_t one = 1;
-    [[maybe_unused]] const ssize_t ignored = ::write(wake_fd.get(), &one, sizeof(one));
-    if (accept_thread.joinable()) accept_thread.join();
-    // Unblocks connection threads in SSL_accept/SSL_read/SSL_write; watches end via stop().
-    for (Worker& worker : workers) ::shutdown(worker.fd.get(), SHUT_RDWR);
-    for (Worker& worker : workers) worker.thread.join();
-    workers.clear();
+    acceptor.stop();
   }
 
   ServerContext context;
   SslCtxPtr ctx;
-  UniqueFd listen_fd;
-  UniqueFd wake_fd;  // eventfd written by stop() to end accept_loop()
-  uint16_t port;
-  std::list<Worker> workers;  // used by the accept thread only, then by stop() after joining it
-  std::thread accept_thread;
+  ConnectionAcceptor acceptor;  // last: its threads use the members above
 };
 
 FakeKubeApiServer::FakeKubeApiServer(FakeKubeApiOptions options)
@@ -964,7 +457,7 @@ FakeKubeApiServer::FakeKubeApiServer(FakeKubeApiOptions options)
 
 FakeKubeApiServer::~FakeKubeApiServer() = default;
 
-uint16_t FakeKubeApiServer::port() const { return state_->port; }
+uint16_t FakeKubeApiServer::port() const { return state_->acceptor.port(); }
 
 std::string FakeKubeApiServer::resource_version() const {
   return std::to_string(state_->context.store.resource_version());

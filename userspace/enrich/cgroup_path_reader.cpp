@@ -11,6 +11,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
 namespace llmtap::enrich {
 namespace {
 
@@ -69,6 +71,10 @@ std::optional<std::string> CgroupPathReader::path_by_handle(uint64_t cgroup_id) 
   if (fd < 0) {
     if (errno == EPERM || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL) {
       handles_work_ = false;  // no CAP_DAC_READ_SEARCH (or no kernfs handles): walk instead
+      spdlog::info(
+          "cgroup ids cannot be opened by handle ({}; needs CAP_DAC_READ_SEARCH): containers "
+          "are found by walking {} once per new cgroup",
+          std::strerror(errno), root_);
     }
     return std::nullopt;
   }

@@ -3,6 +3,8 @@
 #include <openssl/evp.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <yaml-cpp/yaml.h>
@@ -27,8 +29,10 @@ std::string scalar_at(const YAML::Node& map, const char* key, const std::string&
                       const std::string& where) {
   if (!map.IsMap()) return {};
   const YAML::Node v = map[key];
-  if (!v) return {};
-  if (!v.IsScalar()) fail(file, where + "." + key + " is not a string");
+  if (!v || v.IsNull()) return {};  // absent, or `key:` with no value
+  if (!v.IsScalar()) {
+    fail(file, (where.empty() ? std::string(key) : where + "." + key) + " is not a string");
+  }
   return v.as<std::string>();
 }
 
@@ -39,7 +43,16 @@ std::string base64_decode(const std::string& text, const std::string& file,
   for (char c : text) {
     if (c != '\n' && c != '\r' && c != ' ') compact.push_back(c);
   }
-  if (compact.size() % 4 != 0) fail(file, what + " is not base64");
+  // Strict: the alphabet, a length of whole quads, and at most two '=' only at the very end
+  // (EVP_DecodeBlock alone accepts "Q===").
+  const size_t pad = compact.size() - std::min(compact.size(), compact.find_last_not_of('=') + 1);
+  const auto in_alphabet = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/';
+  };
+  if (compact.size() % 4 != 0 || pad > 2 ||
+      !std::all_of(compact.begin(), compact.end() - static_cast<std::ptrdiff_t>(pad), in_alphabet)) {
+    fail(file, what + " is not base64");
+  }
   std::string out(compact.size() / 4 * 3, '\0');
   const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                                 reinterpret_cast<const unsigned char*>(compact.data()),

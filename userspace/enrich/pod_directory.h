@@ -61,7 +61,7 @@ class PodDirectory {
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, Entry> by_uid_;
   std::unordered_map<std::string, std::string> uid_by_container_;
-  std::deque<std::string> deleted_order_;  // uids, oldest deletion first (some stale: undeleted)
+  std::deque<std::string> deleted_order_;  // uids, oldest deletion first
   size_t deleted_count_ = 0;
   std::atomic<uint64_t> generation_{0};
 };

@@ -43,7 +43,8 @@ class WorkloadResolver {
   bool pod_pending(const llm::WorkloadIdentity& w) const {
     return pods_ != nullptr && !w.pod_uid.empty() && !w.pod_known();
   }
-  // `w` made again from the pod directory as it is now (the same pointer when nothing changed).
+  // A new identity made from the pod directory when it knows `w`'s pod now; `w` itself when
+  // it does not.
   std::shared_ptr<const llm::WorkloadIdentity> refreshed(
       const std::shared_ptr<const llm::WorkloadIdentity>& w);
   const WorkloadResolverStats& stats() const { return stats_; }
