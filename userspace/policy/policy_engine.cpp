@@ -49,10 +49,11 @@ bool in_scope(const Scope& s, const llm::LlmCall& call) {
   }
   if (!s.pod_labels.empty()) {
     if (w == nullptr || !w->pod_known()) return false;
-    for (const auto& [key, value_glob] : s.pod_labels) {
-      const auto it = std::find_if(w->pod_labels.begin(), w->pod_labels.end(),
-                                   [&](const auto& label) { return label.first == key; });
-      if (it == w->pod_labels.end() || !glob_match(value_glob, it->second)) return false;
+    for (const auto& wanted : s.pod_labels) {
+      const auto it =
+          std::find_if(w->pod_labels.begin(), w->pod_labels.end(),
+                       [&](const auto& label) { return label.first == wanted.first; });
+      if (it == w->pod_labels.end() || !glob_match(wanted.second, it->second)) return false;
     }
   }
   if (!s.containers.empty() &&
