@@ -18,13 +18,15 @@ packages=(
   clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
   # userspace libraries
   libssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev libyaml-cpp-dev
-  libnghttp2-dev libbrotli-dev libzstd-dev libsimdjson-dev libcurl4-openssl-dev
+  libnghttp2-dev libbrotli-dev libzstd-dev libsimdjson-dev libcurl4-openssl-dev libmicrohttpd-dev
   # policy: patterns (RE2 confirms what Hyperscan finds), gitleaks rule files (TOML)
   libre2-dev libtomlplusplus-dev
   # tests; libFuzzer and the sanitizers for scripts/fuzz.sh
   libgtest-dev libgmock-dev googletest libclang-rt-14-dev
   # real TLS clients the tests drive
   curl wget openssl gnutls-bin libgnutls28-dev python3 nodejs iproute2 util-linux mount procps
+  # a real syslog receiver (UDP, TCP, TLS) for the syslog delivery tests
+  rsyslog rsyslog-gnutls
 )
 # Debian's nodejs (Node 18) ships without npm, which is its own package; a machine whose node
 # came from elsewhere (NodeSource's nodejs carries npm and conflicts with Debian's) keeps it.

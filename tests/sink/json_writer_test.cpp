@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace llmtap::sink {
 namespace {
 
@@ -26,6 +28,27 @@ TEST(JsonWriter, PlacesCommasAndSkipsAbsentValues) {
   EXPECT_EQ(
       out,
       R"({"n":18446744073709551615,"empty":{},"o":{"b":false,"s":"a\"\u0001"},"a":["x","y"]})");
+}
+
+TEST(JsonWriter, WritesFixedPointNumbers) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  w.number_fixed("cost", 0.0123456789, 6);
+  w.number_fixed("round_up", 0.00000051, 6);
+  w.number_fixed("negative_zero", -0.0000001, 6);
+  w.number_fixed("whole", 3.0, 6);
+  w.number_fixed("zero", 0.0, 6);
+  w.number_fixed("tiny", 1e-9, 6);
+  w.number_fixed("negative", -2.5, 2);
+  w.number_fixed("large", 123456789.126, 2);
+  w.number_fixed("no_decimals", 2.6, 0);
+  w.number_fixed("nan", std::numeric_limits<double>::quiet_NaN(), 6);
+  w.number_fixed("inf", std::numeric_limits<double>::infinity(), 6);
+  w.end_object();
+  EXPECT_EQ(out,
+            R"({"cost":0.012346,"round_up":0.000001,"negative_zero":0,"whole":3,"zero":0,"tiny":0,)"
+            R"("negative":-2.5,"large":123456789.13,"no_decimals":3})");
 }
 
 }  // namespace

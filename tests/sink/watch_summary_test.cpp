@@ -131,5 +131,58 @@ TEST(WatchSummary, RendersATable) {
   EXPECT_NE(summary.render(WatchStyle{.color = true}).find('\x1b'), std::string::npos);
 }
 
+TEST(WatchSummary, SumsEstimatedCost) {
+  WatchSummary summary;
+  auto priced = call_of("openai", "gpt-4o", 100);
+  priced.cost_usd = 0.0012;
+  summary.add(priced);
+  priced.cost_usd = 0.0025;
+  summary.add(priced);
+  auto unpriced = call_of("openai", "gpt-4o", 100);  // no estimate: adds nothing
+  summary.add(unpriced);
+  auto claude = call_of("anthropic", "claude-sonnet-4", 100);
+  claude.cost_usd = 12.5;
+  summary.add(claude);
+  summary.add(call_of("mistral", "unknown-model", 100));
+
+  const auto rows = summary.rows();
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].model, "gpt-4o");
+  EXPECT_DOUBLE_EQ(rows[0].cost_usd, 0.0037);
+  EXPECT_EQ(rows[0].costed_calls, 2u);
+  EXPECT_DOUBLE_EQ(rows[1].cost_usd, 12.5);
+  EXPECT_EQ(rows[2].costed_calls, 0u);
+  const auto total = summary.totals();
+  EXPECT_DOUBLE_EQ(total.cost_usd, 12.5037);
+  EXPECT_EQ(total.costed_calls, 3u);
+
+  // Under $10 to the hundredth of a cent, then to the cent; "+" when some calls had no
+  // estimate, "-" when none had.
+  const std::string table = summary.render();
+  EXPECT_NE(table.find(" COST "), std::string::npos) << table;
+  EXPECT_NE(table.find(" $0.0037+ "), std::string::npos) << table;
+  EXPECT_NE(table.find(" $12.50 "), std::string::npos) << table;
+  EXPECT_NE(table.find(" $12.50+ "), std::string::npos) << table;
+  const size_t mistral = table.find("mistral");
+  ASSERT_NE(mistral, std::string::npos);
+  EXPECT_NE(table.find("        - ", mistral), std::string::npos) << table;
+}
+
+TEST(WatchSummary, RendersColumnsInPlace) {
+  WatchSummary summary;
+  auto call = call_of("openai", "gpt-4o-mini", 900);
+  call.cost_usd = 0.00078;
+  summary.add(call);
+  const std::string table = summary.render();
+  EXPECT_EQ(
+      table,
+      "PROVIDER       MODEL                          CALLS ERRORS    TOK_IN   TOK_OUT      COST"
+      "    SENT    RECV    P50    P95\n"
+      "openai         gpt-4o-mini                        1      0       100        10   $0.0008"
+      "   1000B    2.0K  900ms  900ms\n"
+      "TOTAL                                             1      0       100        10   $0.0008"
+      "   1000B    2.0K  900ms  900ms\n");
+}
+
 }  // namespace
 }  // namespace llmtap::sink

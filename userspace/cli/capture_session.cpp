@@ -117,7 +117,22 @@ int run_capture(const CaptureSelection& selection, double duration_seconds,
   };
   class ProgramControl : public CaptureControl {
    public:
-    explicit ProgramControl(capture::TlsCaptureProgram& program) : program_(program) {}
+    ProgramControl(capture::TlsCaptureProgram& program, capture::TlsDiscovery& discovery,
+                   capture::CallAssembler& assembler)
+        : program_(program), discovery_(discovery), assembler_(assembler) {}
+    CaptureSnapshot snapshot() const override {
+      CaptureSnapshot s;
+      s.counters = program_.counters();
+      const capture::HoldStats& h = program_.hold_stats();
+      s.holds_released = h.released + h.released_by_guard;
+      s.hold_p50_ns = h.hold_time.percentile(0.5);
+      s.hold_p99_ns = h.hold_time.percentile(0.99);
+      s.probes_attached = program_.attached_probe_count();
+      s.files_attached = discovery_.attached_files();
+      s.malformed_records = assembler_.stats().malformed_records;
+      s.orphaned_records = assembler_.stats().orphaned_records;
+      return s;
+    }
     void quiet_connection(uint32_t pid, uint64_t ssl) override {
       program_.quiet_connection(pid, ssl);
     }
@@ -135,7 +150,9 @@ int run_capture(const CaptureSelection& selection, double duration_seconds,
 
    private:
     capture::TlsCaptureProgram& program_;
-  } control(program);
+    capture::TlsDiscovery& discovery_;
+    capture::CallAssembler& assembler_;
+  } control(program, discovery, assembler);
   if (handlers.on_start) handlers.on_start(control);
   discovery.start();
   spdlog::info("tracing {} probes on {} files (ring buffer {} bytes, max {} bytes per call); ready",

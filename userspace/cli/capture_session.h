@@ -10,6 +10,7 @@
 
 #include "capture/hold_table.h"
 #include "capture/tls_call.h"
+#include "capture/tls_capture_program.h"
 
 namespace llmtap::cli {
 
@@ -31,10 +32,23 @@ struct CaptureSelection {
   bool prevent_new_connections = false;  // hold each new TLS connection's first write too
 };
 
+// The capture's counters at one moment (for metrics; read on the capture's thread).
+struct CaptureSnapshot {
+  capture::CaptureCounters counters;
+  uint64_t holds_released = 0;  // by llmtap and by the guard
+  uint64_t hold_p50_ns = 0;
+  uint64_t hold_p99_ns = 0;
+  size_t probes_attached = 0;
+  size_t files_attached = 0;
+  uint64_t malformed_records = 0;  // userspace: records that could not be read
+  uint64_t orphaned_records = 0;
+};
+
 // What a command may ask of the running capture.
 class CaptureControl {
  public:
   virtual ~CaptureControl() = default;
+  virtual CaptureSnapshot snapshot() const = 0;
   // Stop copying this connection's bytes (see TlsCaptureProgram::quiet_connection).
   virtual void quiet_connection(uint32_t pid, uint64_t ssl) = 0;
   // Prevent mode (see TlsCaptureProgram): whether writes are held, where, and their release.

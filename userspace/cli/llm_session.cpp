@@ -90,7 +90,13 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
   const llm::ProviderCatalog catalog = load_catalog(options.catalog_files);
   spdlog::info("provider catalog: {} entries", catalog.size());
 
+  llm::PriceTable prices = llm::PriceTable::builtin();
+  for (const std::string& file : options.price_files) {
+    prices.add_overrides(llm::PriceTable::from_file(file));
+  }
+  spdlog::info("price table: {} models, prices as of {}", prices.size(), prices.as_of());
   pipeline::PipelineOptions pipeline_options;
+  pipeline_options.prices = &prices;
   pipeline_options.http.max_body_kept = options.max_body_bytes;
   pipeline_options.http.max_decoded_body = options.max_body_bytes;
   pipeline_options.extract.capture_text = options.include_content;
@@ -271,6 +277,7 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
     spdlog::debug("cannot raise llmtap's priority: {}", std::strerror(errno));
   }
 
+  uint64_t last_snapshot_ns = 0;
   CaptureHandlers capture;
   capture.on_start = [&](CaptureControl& c) {
     control = &c;
@@ -313,6 +320,11 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
       if (control != nullptr && control->preventing()) control->clear_write_hold_exemptions();
     }
     pod_wait.poll(now);
+    if (handlers.on_capture_snapshot && control != nullptr &&
+        now - last_snapshot_ns >= 1'000'000'000) {
+      handlers.on_capture_snapshot(control->snapshot());
+      last_snapshot_ns = now;
+    }
     return handlers.after_poll(now);
   };
   capture.at_end = [&](uint64_t now) {

@@ -17,6 +17,7 @@ struct LlmSessionOptions {
   CaptureSelection capture;
   double duration_seconds = 0;             // 0: until SIGINT/SIGTERM
   std::vector<std::string> catalog_files;  // user catalogs, tried before the built-in one
+  std::vector<std::string> price_files;    // user price tables, tried before the built-in one
   bool include_content = false;            // prompt and completion text in records
   size_t content_limit = 4096;             // bytes of each text kept
   size_t max_body_bytes = 8 << 20;         // body bytes kept per message (all are counted)
@@ -42,6 +43,8 @@ struct LlmSessionHandlers {
   // ends, and at exit).
   std::function<void(const std::vector<policy::Finding>&)> on_findings;
   std::function<bool(uint64_t now_mono_ns)> after_poll;  // false: output gone, stop
+  // About once a second while capturing (the first: once probes are attached).
+  std::function<void(const CaptureSnapshot&)> on_capture_snapshot;
   std::function<bool(uint64_t now_mono_ns)> at_end;
 };
 

@@ -67,6 +67,39 @@ void add_policy_options(CLI::App* cmd, llmtap::cli::PolicyFiles& p) {
       ->check(CLI::ExistingFile);
 }
 
+void add_export_options(CLI::App* cmd, llmtap::cli::ExportFlags& e) {
+  cmd->add_option("--config", e.config_file, llmtap::cli::kConfigFileHelp)
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--format", e.stdout_format, "stdout's format: ocsf (default) or ecs")
+      ->check(CLI::IsMember({"ocsf", "ecs"}));
+  cmd->add_flag("--no-stdout", e.no_stdout, "Write no events to stdout (sinks only)");
+  cmd->add_option("--output-file", e.output_file,
+                  "Also write events as JSON lines to this file (rotated at 100 MiB, 5 kept)");
+  cmd->add_option("--syslog", e.syslog_url,
+                  "Also send events to syslog (RFC 5424): udp://HOST[:514], tcp://HOST[:514] or "
+                  "tls://HOST[:6514]");
+  cmd->add_option("--syslog-format", e.syslog_format, "ocsf (default), ecs or cef")
+      ->check(CLI::IsMember({"ocsf", "ecs", "cef"}));
+  cmd->add_option("--splunk-hec", e.splunk_hec_url,
+                  "Also send events to a Splunk HTTP Event Collector (https://HOST:8088)");
+  cmd->add_option("--splunk-token-file", e.splunk_token_file, "The HEC token's file")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--elastic", e.elastic_url,
+                  "Also send events (ECS) to Elasticsearch's _bulk API (https://HOST:9200)");
+  cmd->add_option("--elastic-api-key-file", e.elastic_api_key_file, "The Elastic API key's file")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--webhook", e.webhook_url, "Also POST events as JSON arrays to this URL");
+  cmd->add_option("--sink-ca-file", e.ca_file,
+                  "CA bundle (PEM) the network sinks' servers must chain to (default: the "
+                  "system's)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--spool-dir", e.spool_dir,
+                  "Where network sinks keep events while their destination is down (default "
+                  "/var/lib/llmtap/spool)");
+  cmd->add_option("--metrics-address", e.metrics_address,
+                  "Prometheus metrics and health endpoints (default :9464; off: none)");
+}
+
 void add_llm_options(CLI::App* cmd, llmtap::cli::LlmSessionOptions& o) {
   add_policy_options(cmd, o.policy);
   cmd->add_option_function<std::string>(
@@ -119,6 +152,10 @@ void add_llm_options(CLI::App* cmd, llmtap::cli::LlmSessionOptions& o) {
                   "to tell of it (0: never wait)")
       ->default_val(2000)
       ->check(CLI::Range(0, 60000));
+  cmd->add_option("--prices", o.price_files,
+                  "A price table YAML (as policies/prices.yaml) whose models are priced before "
+                  "the built-in table's, for the estimated cost of calls (repeatable)")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--catalog", o.catalog_files,
                   "Extra provider catalog YAML, tried before the built-in one (repeatable)")
       ->check(CLI::ExistingFile);
@@ -147,12 +184,15 @@ int main(int argc, char** argv) {
   add_capture_options(trace_cmd, trace.capture);
   add_duration_option(trace_cmd, trace.duration_seconds);
 
-  llmtap::cli::LlmSessionOptions daemon;
+  llmtap::cli::DaemonOptions daemon;
   auto* daemon_cmd = app.add_subcommand(
-      "daemon", "Report every LLM API call on the host as an OCSF JSON line on stdout");
-  add_capture_options(daemon_cmd, daemon.capture);
-  add_duration_option(daemon_cmd, daemon.duration_seconds);
-  add_llm_options(daemon_cmd, daemon);
+      "daemon",
+      "Report every LLM API call on the host, and every finding, as OCSF events on stdout and "
+      "to the configured sinks");
+  add_capture_options(daemon_cmd, daemon.session.capture);
+  add_duration_option(daemon_cmd, daemon.session.duration_seconds);
+  add_llm_options(daemon_cmd, daemon.session);
+  add_export_options(daemon_cmd, daemon.exports);
 
   llmtap::cli::WatchOptions watch;
   auto* watch_cmd = app.add_subcommand(

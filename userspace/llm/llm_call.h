@@ -96,6 +96,8 @@ struct LlmCall {
   std::string finish_reason;
   std::string response_id;  // provider's id for the completion, when given
   TokenUsage tokens;
+  // Estimated from `tokens` and the price table (llm/price_table.h): list prices, not a bill.
+  std::optional<double> cost_usd;
   uint32_t stream_events = 0;
 
   // Sizes: on the wire (headers included), and bodies as sent (de-chunked, still encoded).

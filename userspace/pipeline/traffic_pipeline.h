@@ -16,6 +16,7 @@
 #include "llm/catalog/provider_catalog.h"
 #include "llm/llm_call.h"
 #include "llm/llm_call_builder.h"
+#include "llm/price_table.h"
 
 namespace llmtap::pipeline {
 
@@ -23,6 +24,8 @@ struct PipelineOptions {
   http::HttpConnectionOptions http;
   llm::ExtractOptions extract;
   size_t max_connections = 65536;  // beyond this the least recently used connection is dropped
+  // Estimated cost per call (policies/prices.yaml and the user's overrides); null: none.
+  const llm::PriceTable* prices = nullptr;
   // Called once for a connection that will never be parsed (not HTTP, or its HTTP framing
   // broke): the capture can stop copying its bytes.
   std::function<void(uint32_t pid, uint64_t ssl)> quiet_connection;

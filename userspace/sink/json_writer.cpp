@@ -1,6 +1,8 @@
 #include "sink/json_writer.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cmath>
 
 #include "sink/json_text.h"
 
@@ -70,6 +72,20 @@ void JsonWriter::number(std::string_view k, uint64_t value) {
   char buf[24];
   const auto result = std::to_chars(buf, buf + sizeof buf, value);
   out_.append(buf, result.ptr);
+}
+
+void JsonWriter::number_fixed(std::string_view k, double value, int decimals) {
+  if (!std::isfinite(value)) return;
+  key(k);
+  char buf[352];  // DBL_MAX in fixed notation with 17 decimals fits
+  const auto result = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed,
+                                    std::clamp(decimals, 0, 17));
+  std::string_view text(buf, static_cast<size_t>(result.ptr - buf));
+  if (text.find('.') != std::string_view::npos) {
+    text.remove_suffix(text.size() - 1 - text.find_last_not_of('0'));
+    if (text.back() == '.') text.remove_suffix(1);
+  }
+  out_.append(text == "-0" ? "0" : text);
 }
 
 void JsonWriter::boolean(std::string_view k, bool value) {

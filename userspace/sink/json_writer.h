@@ -26,6 +26,9 @@ class JsonWriter {
   // One string value made of `parts`, escaped as one, without building it first.
   void string_parts(std::string_view key, std::initializer_list<std::string_view> parts);
   void number(std::string_view key, uint64_t value);
+  // `value` rounded to `decimals` (0 to 17) places, trailing zeros dropped ("0.0125", "3").
+  // Omitted when not finite: JSON has no NaN or infinity.
+  void number_fixed(std::string_view key, double value, int decimals);
   void boolean(std::string_view key, bool value);
   void element(std::string_view value);  // a string in the array being written
 

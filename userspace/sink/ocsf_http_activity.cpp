@@ -204,6 +204,7 @@ void write_unmapped(JsonWriter& w, const llm::LlmCall& call) {
   if (tokens.cached) w.number("cached_tokens", *tokens.cached);
   if (tokens.cache_creation) w.number("cache_creation_tokens", *tokens.cache_creation);
   if (tokens.reasoning) w.number("reasoning_tokens", *tokens.reasoning);
+  if (call.cost_usd) w.number_fixed("cost_usd", *call.cost_usd, 6);
   if (call.ttfb_ns != 0) w.number("ttfb_ms", call.ttfb_ns / kNsPerMs);
   w.string_if("error_type", call.error_type);
   w.string_if("error_message", call.error_message);

@@ -17,11 +17,11 @@ struct Column {
   Align align;
 };
 
-constexpr Column kColumns[] = {{"PROVIDER", 14, Align::kLeft}, {"MODEL", 28, Align::kLeft},
-                               {"CALLS", 7, Align::kRight},    {"ERRORS", 6, Align::kRight},
-                               {"TOK_IN", 9, Align::kRight},   {"TOK_OUT", 9, Align::kRight},
-                               {"SENT", 7, Align::kRight},     {"RECV", 7, Align::kRight},
-                               {"P50", 6, Align::kRight},      {"P95", 6, Align::kRight}};
+constexpr Column kColumns[] = {
+    {"PROVIDER", 14, Align::kLeft}, {"MODEL", 28, Align::kLeft},  {"CALLS", 7, Align::kRight},
+    {"ERRORS", 6, Align::kRight},   {"TOK_IN", 9, Align::kRight}, {"TOK_OUT", 9, Align::kRight},
+    {"COST", 9, Align::kRight},     {"SENT", 7, Align::kRight},   {"RECV", 7, Align::kRight},
+    {"P50", 6, Align::kRight},      {"P95", 6, Align::kRight}};
 
 void append_line(std::string& out, const std::string_view (&cells)[std::size(kColumns)]) {
   for (size_t i = 0; i < std::size(kColumns); ++i) {
@@ -32,17 +32,28 @@ void append_line(std::string& out, const std::string_view (&cells)[std::size(kCo
   out.push_back('\n');
 }
 
+// "$0.0042", "$12.35", "$12345"; "-" when no call had an estimate, a trailing "+" when only
+// some did (the sum leaves the others out).
+std::string human_cost(const WatchSummary::Row& row) {
+  if (row.costed_calls == 0) return "-";
+  const double usd = row.cost_usd;
+  const int decimals = usd < 10 ? 4 : usd < 10'000 ? 2 : 0;
+  return fmt::format("${:.{}f}{}", usd, decimals, row.costed_calls < row.calls ? "+" : "");
+}
+
 void append_row(std::string& out, const WatchSummary::Row& row) {
   const std::string calls = fmt::format("{}", row.calls);
   const std::string errors = fmt::format("{}", row.errors);
   const std::string tokens_in = fmt::format("{}", row.tokens_in);
   const std::string tokens_out = fmt::format("{}", row.tokens_out);
+  const std::string cost = human_cost(row);
   const std::string sent = human_bytes(row.bytes_sent);
   const std::string received = human_bytes(row.bytes_received);
   const std::string p50 = row.p50_ns == 0 ? "-" : human_duration(row.p50_ns);
   const std::string p95 = row.p95_ns == 0 ? "-" : human_duration(row.p95_ns);
-  const std::string_view cells[] = {row.provider, row.model, calls,    errors, tokens_in,
-                                    tokens_out,   sent,      received, p50,    p95};
+  const std::string_view cells[] = {row.provider, row.model,  calls, errors,
+                                    tokens_in,    tokens_out, cost,  sent,
+                                    received,     p50,        p95};
   append_line(out, cells);
 }
 
@@ -56,6 +67,10 @@ void WatchSummary::count(Group& group, const llm::LlmCall& call) {
   }
   group.tokens_in += call.tokens.input.value_or(0);
   group.tokens_out += call.tokens.output.value_or(0);
+  if (call.cost_usd) {
+    group.cost_usd += *call.cost_usd;
+    ++group.costed_calls;
+  }
   group.bytes_sent += call.request_bytes;
   group.bytes_received += call.response_bytes;
   if (call.latency_ns != 0) group.latency.add(call.latency_ns);
@@ -94,6 +109,8 @@ WatchSummary::Row WatchSummary::row_of(std::string provider, std::string model,
   row.errors = group.errors;
   row.tokens_in = group.tokens_in;
   row.tokens_out = group.tokens_out;
+  row.cost_usd = group.cost_usd;
+  row.costed_calls = group.costed_calls;
   row.bytes_sent = group.bytes_sent;
   row.bytes_received = group.bytes_received;
   row.p50_ns = group.latency.percentile(0.50);

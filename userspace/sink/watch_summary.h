@@ -1,6 +1,7 @@
 #pragma once
 // `llmtap watch`'s periodic table: calls grouped by (provider, model) with errors, tokens,
-// bytes and latency percentiles, in memory bounded by kMaxGroups whatever the traffic.
+// estimated cost, bytes and latency percentiles, in memory bounded by kMaxGroups whatever the
+// traffic.
 
 #include <cstdint>
 #include <map>
@@ -27,6 +28,8 @@ class WatchSummary {
     uint64_t errors = 0;
     uint64_t tokens_in = 0;
     uint64_t tokens_out = 0;
+    double cost_usd = 0;        // summed over the calls with an estimate (LlmCall::cost_usd)
+    uint64_t costed_calls = 0;  // calls with an estimate
     uint64_t bytes_sent = 0;
     uint64_t bytes_received = 0;
     uint64_t p50_ns = 0;  // 0 when no call had a latency
@@ -49,6 +52,8 @@ class WatchSummary {
     uint64_t errors = 0;
     uint64_t tokens_in = 0;
     uint64_t tokens_out = 0;
+    double cost_usd = 0;
+    uint64_t costed_calls = 0;
     uint64_t bytes_sent = 0;
     uint64_t bytes_received = 0;
     LatencyHistogram latency;

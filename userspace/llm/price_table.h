@@ -1,0 +1,69 @@
+#pragma once
+// The price table: an estimated cost in USD for an LLM call from its provider, model and
+// tokens. The table is data (policies/prices.yaml, built in and dated, plus optional user
+// files); its header describes the format. An estimate from list prices, never a bill.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "llm/llm_call.h"
+
+namespace llmtap::llm {
+
+struct CallCost {
+  double usd = 0;
+  bool partial = false;  // the call reported tokens of a kind its model has no price for
+};
+
+class PriceTable {
+ public:
+  PriceTable() = default;
+
+  // policies/prices.yaml as compiled into the binary (parsed once).
+  static PriceTable builtin();
+  // Throw llmtap::YamlError ("FILE:LINE:COL: what", common/yaml_reader.h).
+  static PriceTable from_yaml(std::string_view yaml_text, std::string_view source_name);
+  static PriceTable from_file(const std::string& path);
+
+  // `user`'s models are tried before this table's, so a user file can correct a price or add a
+  // model. as_of() becomes the older of the two dates.
+  void add_overrides(const PriceTable& user);
+
+  // Nullopt when the call reported no token counts or no model of its provider matches (the
+  // response model is tried first, then the request model).
+  std::optional<CallCost> cost_of(const LlmCall& call) const;
+
+  std::string as_of() const { return as_of_; }  // "YYYY-MM-DD", "" for an empty table
+  size_t size() const;                          // model entries, over all providers
+  std::vector<std::string> providers() const;   // provider ids with prices, sorted
+
+  // USD per million tokens; nullopt: no price for that kind of token.
+  struct ModelPrice {
+    std::vector<std::string> globs;
+    std::optional<double> input;
+    std::optional<double> cached_input;
+    std::optional<double> cache_write;
+    std::optional<double> output;
+  };
+  struct ProviderPrices {
+    std::vector<std::string> providers;  // catalog provider ids
+    bool cached_included_in_input = true;
+    bool reasoning_included_in_output = true;
+    std::vector<ModelPrice> models;
+  };
+
+ private:
+  PriceTable(std::string as_of, std::vector<ProviderPrices> blocks)
+      : as_of_(std::move(as_of)), blocks_(std::move(blocks)) {}
+
+  std::optional<CallCost> cost_for_model(const LlmCall& call, std::string_view model) const;
+
+  std::string as_of_;
+  std::vector<ProviderPrices> blocks_;  // in the order they are tried
+};
+
+}  // namespace llmtap::llm
