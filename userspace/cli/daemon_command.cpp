@@ -23,7 +23,7 @@ void log_sink_summary(const exporter::EventRouter& router) {
   for (const auto& q : router.queues()) {
     const exporter::DeliveryStats s = q->stats();
     spdlog::info(
-        "sink summary: name={} submitted={} sent={} filtered={} rejected={} failed_sends={} "
+        "sink {} summary: submitted={} sent={} filtered={} rejected={} failed_sends={} "
         "spooled={} spool_records={} dropped_handoff={} dropped_memory={} dropped_spool={}",
         q->name(), s.submitted, s.sent, s.filtered, s.rejected, s.failed_sends, s.spooled,
         s.spool_records, s.dropped_handoff, s.dropped_memory, s.dropped_spool);
