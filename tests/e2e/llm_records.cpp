@@ -9,6 +9,20 @@
 #include "llm/llm_call_builder.h"
 
 namespace llmtap::e2e {
+
+std::vector<nlohmann::json> json_lines(const std::string& text) {
+  std::vector<nlohmann::json> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t end = text.find('\n', start);
+    if (end == std::string::npos) break;
+    if (end > start) {
+      out.push_back(nlohmann::json::parse(text.substr(start, end - start), nullptr, false));
+    }
+    start = end + 1;
+  }
+  return out;
+}
 namespace {
 
 using nlohmann::json;

@@ -19,6 +19,9 @@ namespace llmtap::e2e {
 
 std::filesystem::path corpus_dir();  // tests/data/corpus
 
+// Each complete line of `text` parsed as JSON (a line that is not JSON is a discarded value).
+std::vector<nlohmann::json> json_lines(const std::string& text);
+
 // A user catalog (no rebuild) naming 127.0.0.1 as OpenAI and Anthropic, for clients that call
 // the local test servers as if they were those providers.
 inline constexpr const char* kLocalLlmCatalog = R"(version: 1

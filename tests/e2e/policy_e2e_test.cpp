@@ -50,17 +50,6 @@ const std::string kAwsSecret = "Zq8mN3vB7xK1pL9wR4tY6uI2oP5aS0dF8gH3jK7l";
 const std::string kCard = "4111 1111 1111 1111";
 const std::string kDbPassword = "Tr0ub4dor&3xyzzy";
 
-std::vector<json> lines_of(const std::string& text) {
-  std::vector<json> out;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) break;
-    if (end > start) out.push_back(json::parse(text.substr(start, end - start), nullptr, false));
-    start = end + 1;
-  }
-  return out;
-}
 
 TEST(PolicyE2E, DaemonReportsExactlyTheExpectedRedactedValidFindings) {
   LLMTAP_REQUIRE_ROOT();
@@ -94,7 +83,7 @@ TEST(PolicyE2E, DaemonReportsExactlyTheExpectedRedactedValidFindings) {
   // Wait for the three call records, then stop (the daemon flushes findings at exit too).
   for (int i = 0; i < 200; ++i) {
     size_t calls = 0;
-    for (const auto& e : lines_of(daemon->stdout_text())) {
+    for (const auto& e : json_lines(daemon->stdout_text())) {
       calls += e.value("class_uid", 0) == 4002 ? 1 : 0;
     }
     if (calls >= 3) break;
@@ -107,7 +96,7 @@ TEST(PolicyE2E, DaemonReportsExactlyTheExpectedRedactedValidFindings) {
   // Which rules fired on which model.
   std::multiset<std::string> fired;
   std::map<std::string, json> by_rule;
-  for (const auto& e : lines_of(out)) {
+  for (const auto& e : json_lines(out)) {
     ASSERT_FALSE(e.is_discarded()) << "a line is not JSON";
     const int cls = e.value("class_uid", 0);
     // The test's own server is a TLS process too: its side of each call is judged as well.
@@ -123,7 +112,9 @@ TEST(PolicyE2E, DaemonReportsExactlyTheExpectedRedactedValidFindings) {
     EXPECT_EQ(by_rule["cloud-credentials"]["class_uid"], 2006);
     EXPECT_EQ(by_rule["cloud-credentials"]["severity_id"], 5);
   }
-  if (by_rule.contains("deepseek-models")) EXPECT_EQ(by_rule["deepseek-models"]["class_uid"], 2004);
+  if (by_rule.contains("deepseek-models")) {
+    EXPECT_EQ(by_rule["deepseek-models"]["class_uid"], 2004);
+  }
 
   // No raw secret anywhere: not in events (prompt text included), not in logs.
   for (const std::string& secret :

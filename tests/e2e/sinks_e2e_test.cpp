@@ -30,17 +30,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-std::vector<json> json_lines(const std::string& text) {
-  std::vector<json> out;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) break;
-    if (end > start) out.push_back(json::parse(text.substr(start, end - start), nullptr, false));
-    start = end + 1;
-  }
-  return out;
-}
 
 std::string read_file(const fs::path& p) {
   std::ifstream in(p);
@@ -69,11 +58,15 @@ TEST(SinksE2E, EveryEventReachesEverySinkAndTheMetricsMatch) {
   const fs::path cert = f.dir / "collector.crt";
   const fs::path key = f.dir / "collector.key";
   testing::write_self_signed_certificate(cert.string(), key.string());
-  testing::CollectorReceiverOptions hec_options{cert.string(), key.string()};
+  testing::CollectorReceiverOptions hec_options;
+  hec_options.cert_file = cert.string();
+  hec_options.key_file = key.string();
   hec_options.format = testing::CollectorFormat::kSplunkHec;
   hec_options.authorization = "Splunk hec-secret-token";
   testing::CollectorReceiver hec(hec_options);
-  testing::CollectorReceiverOptions es_options{cert.string(), key.string()};
+  testing::CollectorReceiverOptions es_options;
+  es_options.cert_file = cert.string();
+  es_options.key_file = key.string();
   es_options.format = testing::CollectorFormat::kElasticBulk;
   es_options.authorization = "ApiKey es-secret-key";
   testing::CollectorReceiver elastic(es_options);

@@ -355,7 +355,9 @@ TEST(WorkloadE2E, RecordsNameThePodAndFollowTheWatch) {
   EXPECT_TRUE(rules_fired_for(*daemon, in_after).empty());
   EXPECT_GE(summary.at("lists"), 2u);
   EXPECT_GE(summary.at("pod_waits_resolved"), 1u);
-  if (in_v1) EXPECT_GE(summary.at("proc_cgroup_reads"), 1u);
+  if (in_v1) {
+    EXPECT_GE(summary.at("proc_cgroup_reads"), 1u);
+  }
   EXPECT_EQ(summary.at("synced"), 1u);
   EXPECT_GE(api.gone_responses(), 1u);
   EXPECT_GE(summary.at("relists_after_gone"), 1u);

@@ -1,3 +1,4 @@
+#include "corpus_wire.h"
 #include "collector_receiver.h"
 
 #include <openssl/ssl.h>
@@ -33,34 +34,6 @@ bool iequals(std::string_view a, std::string_view b) {
   return std::ranges::equal(a, b, [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
 }
 
-std::string reason_phrase(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 408:
-      return "Request Timeout";
-    case 413:
-      return "Payload Too Large";
-    case 415:
-      return "Unsupported Media Type";
-    case 429:
-      return "Too Many Requests";
-    case 500:
-      return "Internal Server Error";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return status >= 200 && status < 300 ? "OK" : "Error";
-  }
-}
 
 // A format-shaped error body, as the real collector would send one.
 std::string error_body(CollectorFormat format, int status, std::string_view reason) {
@@ -243,7 +216,7 @@ Reply success_reply(CollectorFormat format, int status, const ReceivedRequest& r
 
 std::string http_response(int status, std::string_view body, bool close) {
   std::string out =
-      "HTTP/1.1 " + std::to_string(status) + " " + reason_phrase(status) +
+      "HTTP/1.1 " + std::to_string(status) + " " + http_reason_phrase(status) +
       "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
       "\r\n";
   if (close) out += "Connection: close\r\n";
@@ -386,7 +359,7 @@ std::optional<Reply> CollectorReceiver::State::handle(const HttpRequest& request
     const int status = scripted->status;
     reply = Reply{.status = status,
                   .body = scripted->body.empty()
-                              ? error_body(options.format, status, reason_phrase(status))
+                              ? error_body(options.format, status, http_reason_phrase(status))
                               : std::move(scripted->body),
                   .accepted = is_success(status) ? received.records : 0};
   } else if (!reply) {

@@ -1,3 +1,4 @@
+#include "corpus_wire.h"
 #include "fake_kube_api_server.h"
 
 #include <openssl/ssl.h>
@@ -237,25 +238,9 @@ class RequestLedger {
 
 // ---- HTTP
 
-std::string reason_phrase(int code) {
-  switch (code) {
-    case 200:
-      return "OK";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    default:
-      return "Error";
-  }
-}
 
 std::string json_response(int code, const std::string& text, bool close) {
-  return "HTTP/1.1 " + std::to_string(code) + " " + reason_phrase(code) +
+  return "HTTP/1.1 " + std::to_string(code) + " " + http_reason_phrase(code) +
          "\r\nCache-Control: no-cache, private\r\nContent-Type: application/json\r\n"
          "Content-Length: " +
          std::to_string(text.size()) + "\r\n" + (close ? "Connection: close\r\n" : "") + "\r\n" +

@@ -1,5 +1,7 @@
 #include "llm/price_table.h"
 
+#include "common/glob.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -24,32 +26,6 @@ constexpr size_t kMaxGlobBytes = 256;
 constexpr size_t kMaxIdBytes = 64;
 
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-// '*' (any run) and '?' (one character), ignoring ASCII case. Greedy with one backtrack point
-// (the last '*'), so linear-time in practice and O(glob x text) at worst. The policy stage has
-// the case-sensitive twin; the LLM stage cannot depend on it.
-bool glob_match(std::string_view glob, std::string_view text) {
-  size_t g = 0;
-  size_t t = 0;
-  size_t star = std::string_view::npos;
-  size_t resume = 0;
-  while (t < text.size()) {
-    if (g < glob.size() && (glob[g] == '?' || lower(glob[g]) == lower(text[t]))) {
-      ++g;
-      ++t;
-    } else if (g < glob.size() && glob[g] == '*') {
-      star = g++;
-      resume = t;
-    } else if (star != std::string_view::npos) {
-      g = star + 1;
-      t = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (g < glob.size() && glob[g] == '*') ++g;
-  return g == glob.size();
-}
 
 // "gpt-4o*" -> "gpt-4o": a glob that is a literal prefix and one trailing '*', else nullopt.
 std::optional<std::string> plain_prefix(std::string_view glob) {
@@ -267,8 +243,9 @@ std::optional<CallCost> PriceTable::cost_for_model(const LlmCall& call,
       continue;
     }
     for (const ModelPrice& price : block.models) {
-      if (std::none_of(price.globs.begin(), price.globs.end(),
-                       [&](const std::string& glob) { return glob_match(glob, model); })) {
+      if (std::none_of(price.globs.begin(), price.globs.end(), [&](const std::string& glob) {
+            return glob_match(glob, model, GlobCase::kIgnoreAscii);
+          })) {
         continue;
       }
       const TokenUsage& t = call.tokens;

@@ -1,18 +1,12 @@
 #pragma once
-// Globs in policies: '*' (any run, also empty) and '?' (one character), case-sensitive,
-// nothing else special. Matching is linear-time (no backtracking blow-up on hostile globs).
+// Policy globs are the common ones (case-sensitive): see common/glob.h.
 
-#include <optional>
-#include <string>
-#include <string_view>
-#include <vector>
+#include "common/glob.h"
 
 namespace llmtap::policy {
 
-bool glob_match(std::string_view glob, std::string_view text);
-bool any_glob_match(const std::vector<std::string>& globs, std::string_view text);
-
-// Why `glob` is not a usable glob ('[' and ']' are not supported, empty, too long), or nullopt.
-std::optional<std::string> glob_problem(std::string_view glob);
+using llmtap::any_glob_match;
+using llmtap::glob_match;
+using llmtap::glob_problem;
 
 }  // namespace llmtap::policy

@@ -20,7 +20,9 @@ using ordered_json = nlohmann::ordered_json;
   throw std::runtime_error(file.string() + ": " + what);
 }
 
-std::string reason_phrase(int status) {
+}  // namespace
+
+std::string http_reason_phrase(int status) {
   switch (status) {
     case 200:
       return "OK";
@@ -32,10 +34,14 @@ std::string reason_phrase(int status) {
       return "Forbidden";
     case 404:
       return "Not Found";
+    case 405:
+      return "Method Not Allowed";
     case 408:
       return "Request Timeout";
     case 413:
       return "Payload Too Large";
+    case 415:
+      return "Unsupported Media Type";
     case 422:
       return "Unprocessable Entity";
     case 429:
@@ -49,9 +55,11 @@ std::string reason_phrase(int status) {
     case 529:
       return "Overloaded";
     default:
-      return "Status";
+      return status >= 200 && status < 300 ? "OK" : "Error";
   }
 }
+
+namespace {
 
 std::string zlib_compress(const std::string& body, int window_bits) {
   z_stream z{};
@@ -355,7 +363,8 @@ CorpusCase load_corpus_case(const std::filesystem::path& file) {
     const int status = response.at("status").get<int>();
     const std::string coding = response.value("content_encoding", "");
     const bool chunked = response.value("transfer", "length") == "chunked";
-    std::string head = "HTTP/1.1 " + std::to_string(status) + " " + reason_phrase(status) + "\r\n";
+    std::string head =
+        "HTTP/1.1 " + std::to_string(status) + " " + http_reason_phrase(status) + "\r\n";
     const ordered_json response_headers = object_at(response, "headers");
     for (const auto& [name, value] : response_headers.items()) {
       head += name + ": " + value.get<std::string>() + "\r\n";

@@ -64,4 +64,7 @@ std::string encode_aws_event_message(
     const std::vector<std::pair<std::string, std::string>>& headers, const std::string& payload);
 std::string base64_encode(const std::string& bytes);
 
+// "OK", "Service Unavailable", ...: the reason phrase test servers answer a status with.
+std::string http_reason_phrase(int status);
+
 }  // namespace llmtap::testing

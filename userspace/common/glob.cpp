@@ -1,15 +1,22 @@
-#include "policy/glob.h"
+#include "common/glob.h"
 
-namespace llmtap::policy {
+namespace llmtap {
+namespace {
 
-bool glob_match(std::string_view glob, std::string_view text) {
+char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+}  // namespace
+
+bool glob_match(std::string_view glob, std::string_view text, GlobCase c) {
+  const bool fold = c == GlobCase::kIgnoreAscii;
   // Greedy with one backtrack point (the last '*'): O(len(glob) * len(text)) at worst.
   size_t g = 0;
   size_t t = 0;
   size_t star = std::string_view::npos;
   size_t resume = 0;
   while (t < text.size()) {
-    if (g < glob.size() && (glob[g] == '?' || glob[g] == text[t])) {
+    if (g < glob.size() && (glob[g] == '?' || glob[g] == text[t] ||
+                            (fold && ascii_lower(glob[g]) == ascii_lower(text[t])))) {
       ++g;
       ++t;
     } else if (g < glob.size() && glob[g] == '*') {
@@ -43,4 +50,4 @@ std::optional<std::string> glob_problem(std::string_view glob) {
   return std::nullopt;
 }
 
-}  // namespace llmtap::policy
+}  // namespace llmtap
