@@ -10,6 +10,7 @@
 #include <fstream>
 #include <utility>
 
+#include "common/file_prefix.h"
 #include "common/sha256.h"
 
 namespace llmtap::audit {
@@ -44,23 +45,6 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 22> kKeyVari
 
 constexpr size_t kMaxEnvironBytes = size_t{1} << 20;
 
-std::string read_bounded(const std::string& path, size_t limit, bool& ok) {
-  ok = false;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return {};
-  std::string text(limit, '\0');
-  size_t used = 0;
-  while (used < text.size()) {
-    const ssize_t n = ::read(fd, text.data() + used, text.size() - used);
-    if (n <= 0) break;
-    used += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  text.resize(used);
-  ok = true;
-  return text;
-}
-
 }  // namespace
 
 std::vector<EnvironmentKey> provider_keys_in(std::string_view block) {
@@ -91,22 +75,18 @@ std::vector<ProcessKeys> processes_with_provider_keys(const std::string& proc_ro
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(proc_root, ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.empty() || !std::all_of(name.begin(), name.end(),
-                                     [](unsigned char c) { return std::isdigit(c) != 0; }))
-      continue;
-    bool ok = false;
-    const std::string environ =
-        read_bounded(entry.path().string() + "/environ", kMaxEnvironBytes, ok);
-    if (!ok) {
+    const auto digit = [](unsigned char c) { return std::isdigit(c) != 0; };
+    if (name.empty() || !std::all_of(name.begin(), name.end(), digit)) continue;
+    const auto environ = read_file_prefix(entry.path().string() + "/environ", kMaxEnvironBytes);
+    if (!environ) {
       ++failed;
       continue;
     }
-    std::vector<EnvironmentKey> keys = provider_keys_in(environ);
+    std::vector<EnvironmentKey> keys = provider_keys_in(*environ);
     if (keys.empty()) continue;
     ProcessKeys p;
     p.pid = static_cast<uint32_t>(std::stoul(name));
-    bool comm_ok = false;
-    p.comm = read_bounded(entry.path().string() + "/comm", 64, comm_ok);
+    p.comm = read_file_prefix(entry.path().string() + "/comm", 64).value_or("");
     while (!p.comm.empty() && p.comm.back() == '\n') p.comm.pop_back();
     std::error_code link_ec;
     p.exe = std::filesystem::read_symlink(entry.path() / "exe", link_ec).string();

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/file_prefix.h"
 #include "enrich/command_line_redaction.h"
 #include "enrich/workload_resolver.h"
 
@@ -72,17 +73,7 @@ std::string ProcessIdentityCache::read_exe(uint32_t pid) const {
 
 std::string ProcessIdentityCache::read_cmdline(uint32_t pid) const {
   const std::string path = proc_root_ + "/" + std::to_string(pid) + "/cmdline";
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return {};
-  std::string text(max_cmdline_bytes_, '\0');
-  size_t used = 0;
-  while (used < text.size()) {
-    const ssize_t n = ::read(fd, text.data() + used, text.size() - used);
-    if (n <= 0) break;
-    used += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  text.resize(used);
+  const std::string text = read_file_prefix(path, max_cmdline_bytes_).value_or("");
   std::vector<std::string> argv;
   size_t start = 0;
   while (start < text.size()) {
