@@ -36,6 +36,22 @@ std::string read_file(const fs::path& p) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// The string at a JSON pointer, or "" when it is absent or not a string (a const json's
+// operator[] on a missing key is undefined behaviour, and the daemon sees the whole host: a 4002
+// record of another process may carry no model).
+std::string text_at(const json& j, const char* pointer) {
+  const json::json_pointer at(pointer);
+  if (!j.is_object() || !j.contains(at) || !j.at(at).is_string()) return {};
+  return j.at(at).get<std::string>();
+}
+
+// The same, for a field every event must carry: a clear failure naming the line when it does not.
+std::string required_text(const json& j, const char* pointer) {
+  std::string text = text_at(j, pointer);
+  if (text.empty()) ADD_FAILURE() << "no string at " << pointer << " in " << j.dump();
+  return text;
+}
+
 // GET http://127.0.0.1:<port><path> with curl: {status, body}.
 std::pair<int, std::string> http_get(uint16_t port, const std::string& path) {
   const ChildResult r = run_child({"curl", "-s", "-w", "\n%{http_code}",
@@ -124,10 +140,12 @@ TEST(SinksE2E, EveryEventReachesEverySinkAndTheMetricsMatch) {
   std::map<std::string, int> findings_by_rule;
   for (const json& e : events) {
     ASSERT_FALSE(e.is_discarded());
-    uids.insert(e["metadata"]["uid"].get<std::string>());
-    if (e["class_uid"] == 4002) ++calls_by_model[e["ai_model"]["name"].get<std::string>()];
-    if (e["class_uid"] == 2004 || e["class_uid"] == 2006) {
-      ++findings_by_rule[e["unmapped"]["llmtap"]["rule_id"].get<std::string>()];
+    uids.insert(required_text(e, "/metadata/uid"));
+    const json& class_uid = e.value("class_uid", json());
+    const std::string model = text_at(e, "/ai_model/name");
+    if (class_uid == 4002 && !model.empty()) ++calls_by_model[model];
+    if (class_uid == 2004 || class_uid == 2006) {
+      ++findings_by_rule[required_text(e, "/unmapped/llmtap/rule_id")];
     }
   }
   ASSERT_GE(uids.size(), 6u) << "calls of both ends and their findings";
@@ -136,7 +154,7 @@ TEST(SinksE2E, EveryEventReachesEverySinkAndTheMetricsMatch) {
   std::set<std::string> in_hec, in_elastic, in_file;
   for (const auto& r : hec.requests()) {
     for (const json& line : json_lines(r.body + "\n")) {
-      in_hec.insert(line["event"]["metadata"]["uid"].get<std::string>());
+      in_hec.insert(required_text(line, "/event/metadata/uid"));
       EXPECT_EQ(line.value("sourcetype", ""), "ocsf");
     }
     EXPECT_EQ(r.header("authorization").value_or(""), "Splunk hec-secret-token");
@@ -144,18 +162,19 @@ TEST(SinksE2E, EveryEventReachesEverySinkAndTheMetricsMatch) {
   for (const auto& r : elastic.requests()) {
     for (const json& line : json_lines(r.body)) {
       if (line.contains("create")) continue;
-      in_elastic.insert(line["event"]["id"].get<std::string>());
-      if (line["event"]["dataset"] == "llmtap.llm" && line["process"]["pid"] == run.pid) {
-        EXPECT_EQ(line["gen_ai"]["system"], "openai") << line.dump();
-        EXPECT_TRUE(line["gen_ai"]["request"].contains("model")) << line.dump();
-        EXPECT_TRUE(line["gen_ai"]["usage"].contains("input_tokens")) << line.dump();
-        EXPECT_EQ(line["process"]["command_line"].get<std::string>().rfind("sha256:", 0), 0u)
-            << "hashed for this sink";
+      in_elastic.insert(required_text(line, "/event/id"));
+      if (text_at(line, "/event/dataset") == "llmtap.llm" &&
+          line.value("/process/pid"_json_pointer, json()) == run.pid) {
+        EXPECT_EQ(text_at(line, "/gen_ai/system"), "openai") << line.dump();
+        EXPECT_TRUE(line.contains("/gen_ai/request/model"_json_pointer)) << line.dump();
+        EXPECT_TRUE(line.contains("/gen_ai/usage/input_tokens"_json_pointer)) << line.dump();
+        EXPECT_EQ(text_at(line, "/process/command_line").rfind("sha256:", 0), 0u)
+            << "hashed for this sink: " << line.dump();
       }
     }
   }
   for (const json& line : json_lines(read_file(f.dir / "events.jsonl"))) {
-    in_file.insert(line["metadata"]["uid"].get<std::string>());
+    in_file.insert(required_text(line, "/metadata/uid"));
   }
   EXPECT_EQ(in_hec, uids);
   EXPECT_EQ(in_elastic, uids);
@@ -204,12 +223,12 @@ TEST(SinksE2E, EveryEventReachesEverySinkAndTheMetricsMatch) {
   const std::vector<json> all = json_lines(daemon->stdout_text());
   // Everything reached Elastic.
   std::set<std::string> all_uids;
-  for (const json& e : all) all_uids.insert(e["metadata"]["uid"].get<std::string>());
+  for (const json& e : all) all_uids.insert(required_text(e, "/metadata/uid"));
   std::set<std::string> elastic_after;
   for (const auto& r : elastic.requests()) {
     if (r.status < 200 || r.status >= 300) continue;
     for (const json& line : json_lines(r.body)) {
-      if (!line.contains("create")) elastic_after.insert(line["event"]["id"].get<std::string>());
+      if (!line.contains("create")) elastic_after.insert(required_text(line, "/event/id"));
     }
   }
   EXPECT_EQ(elastic_after, all_uids) << err;
