@@ -27,6 +27,11 @@ packages=(
   curl wget openssl gnutls-bin libgnutls28-dev python3 nodejs iproute2 util-linux mount procps
   # a real syslog receiver (UDP, TCP, TLS) for the syslog delivery tests
   rsyslog rsyslog-gnutls
+  # the image (scripts/build-image.sh, the deploy_image test): buildah builds the Dockerfile,
+  # mmdebstrap makes a Debian 12 base from Debian's archive where no registry is reachable
+  buildah mmdebstrap
+  # the audit's HTML report is opened in a real headless browser by its tests
+  chromium fonts-liberation
 )
 # Debian's nodejs (Node 18) ships without npm, which is its own package; a machine whose node
 # came from elsewhere (NodeSource's nodejs carries npm and conflicts with Debian's) keeps it.

@@ -11,6 +11,8 @@
 #include <string>
 #include <thread>
 
+#include "tiny_http_server.h"
+
 namespace llmtap::audit {
 namespace {
 
@@ -59,54 +61,7 @@ TEST(ModelServers, ModelListReaders) {
   EXPECT_FALSE(tgi_models("[]"));
 }
 
-// A one-thread HTTP server answering GETs by path.
-class TinyHttpServer {
- public:
-  explicit TinyHttpServer(std::function<std::pair<int, std::string>(const std::string&)> answer)
-      : answer_(std::move(answer)) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    listen(fd_, 8);
-    socklen_t len = sizeof a;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this] {
-      for (;;) {
-        const int c = accept(fd_, nullptr, nullptr);
-        if (c < 0) return;
-        char buf[4096];
-        const ssize_t n = read(c, buf, sizeof buf);
-        const std::string req(buf, n > 0 ? static_cast<size_t>(n) : 0);
-        const size_t sp = req.find(' ');
-        const std::string path = req.substr(sp + 1, req.find(' ', sp + 1) - sp - 1);
-        const auto [status, body] = answer_(path);
-        const std::string resp = "HTTP/1.1 " + std::to_string(status) +
-                                 " X\r\nContent-Type: application/json\r\nContent-Length: " +
-                                 std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
-                                 body;
-        (void)!write(c, resp.data(), resp.size());
-        close(c);
-      }
-    });
-  }
-  ~TinyHttpServer() {
-    shutdown(fd_, SHUT_RDWR);
-    close(fd_);
-    thread_.join();
-  }
-  uint16_t port() const { return port_; }
-
- private:
-  std::function<std::pair<int, std::string>(const std::string&)> answer_;
-  int fd_ = -1;
-  uint16_t port_ = 0;
-  std::thread thread_;
-};
+using testing::TinyHttpServer;
 
 TEST(ModelServers, ProbesAnswerLikeEachServer) {
   TinyHttpServer ollama([](const std::string& path) -> std::pair<int, std::string> {

@@ -13,6 +13,7 @@
 #include "action/socket_destroyer.h"
 #include "cli/stop_signal.h"
 #include "common/latency_histogram.h"
+#include "enrich/cgroup_path_reader.h"
 #include "enrich/kube_api_config.h"
 #include "enrich/kube_pod_watcher.h"
 #include "enrich/pod_directory.h"
@@ -106,6 +107,7 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
     if (control != nullptr) control->quiet_connection(pid, ssl);
   };
   PolicySource policy_source(options.policy);
+  if (handlers.on_policy) handlers.on_policy(*policy_source.current());
   policy::EngineOptions engine_options;
   engine_options.uid_prefix = options.finding_uid_prefix;
   policy::PolicyEngine engine(policy_source.current(), engine_options);
@@ -331,6 +333,12 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
     pipeline.finish(now);
     pod_wait.flush();
     if (handlers.on_findings) handlers.on_findings(engine.flush());
+    if (handlers.before_end) {
+      handlers.before_end([&](uint32_t pid) -> std::shared_ptr<const llm::WorkloadIdentity> {
+        const auto cgroup = enrich::cgroup_id_of_process(pid);
+        return cgroup ? workloads->resolve(pid, *cgroup) : nullptr;
+      });
+    }
     return handlers.at_end(now);
   };
   const int status = run_capture(selection, options.duration_seconds, capture);

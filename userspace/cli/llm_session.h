@@ -9,6 +9,7 @@
 #include "cli/capture_session.h"
 #include "cli/policy_source.h"
 #include "llm/llm_call.h"
+#include "policy/compiled_policy.h"
 #include "policy/finding.h"
 
 namespace llmtap::cli {
@@ -37,6 +38,8 @@ struct LlmSessionOptions {
 };
 
 struct LlmSessionHandlers {
+  // The policy the session starts with, once compiled (before capture starts).
+  std::function<void(const policy::CompiledPolicy&)> on_policy;
   // Each call with the findings the policy made about it (empty: allowed).
   std::function<void(const llm::LlmCall&, const std::vector<policy::Finding>&)> on_call;
   // Findings that are not about a call just made (counted repeats reported when their window
@@ -46,6 +49,11 @@ struct LlmSessionHandlers {
   // About once a second while capturing (the first: once probes are attached).
   std::function<void(const CaptureSnapshot&)> on_capture_snapshot;
   std::function<bool(uint64_t now_mono_ns)> at_end;
+  // Once the window is over, before at_end: the container and pod of a live process (null
+  // for a host process or one that is gone), as calls' records name them.
+  using WorkloadLookup =
+      std::function<std::shared_ptr<const llm::WorkloadIdentity>(uint32_t pid)>;
+  std::function<void(const WorkloadLookup&)> before_end;
 };
 
 // Loads the catalogs (throws llm::CatalogError naming file:line:column) and the policy

@@ -8,12 +8,14 @@
 #include "capture/capture_error.h"
 #include "capture/hold_guard.h"
 #include "enrich/kube_api_config.h"
+#include "cli/audit_command.h"
 #include "cli/catalog_command.h"
 #include "cli/daemon_command.h"
 #include "cli/policy_command.h"
 #include "cli/trace_command.h"
 #include "cli/watch_command.h"
 #include "llm/catalog/provider_catalog.h"
+#include "policy/severity.h"
 #include "llmtap_abi.h"
 
 namespace {
@@ -175,6 +177,7 @@ void add_llm_options(CLI::App* cmd, llmtap::cli::LlmSessionOptions& o) {
 int main(int argc, char** argv) {
   CLI::App app{"llmtap: see and control what this host sends to AI model APIs"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("llmtap ") + LLMTAP_VERSION);
   int verbosity = 0;
   app.add_flag("-v,--verbose", verbosity, "More log detail on stderr (-vv for libbpf's log)");
 
@@ -210,6 +213,52 @@ int main(int argc, char** argv) {
       ->default_val("auto")
       ->check(CLI::IsMember({"auto", "always", "never"}));
 
+  llmtap::cli::AuditOptions audit;
+  audit.session.duration_seconds = 60;
+  audit.session.audit = true;  // an audit reports what rules would do; it never acts
+  auto* audit_cmd = app.add_subcommand(
+      "audit",
+      "One-shot audit of this host: inventory (TLS stacks, API keys in environments, local model "
+      "servers, model files), then every LLM call for --duration seconds with the policy; one "
+      "report. Exit 0 clean, 1 findings at or above --fail-on, 2 could not run");
+  audit_cmd
+      ->add_option("--duration", audit.session.duration_seconds,
+                   "Seconds of the live window (0: inventory only)")
+      ->default_val(60)
+      ->check(CLI::NonNegativeNumber);
+  add_policy_options(audit_cmd, audit.session.policy);
+  audit_cmd->add_option("--format", audit.format, "The report's form: table, json or markdown")
+      ->default_val("table")
+      ->check(CLI::IsMember({"table", "json", "markdown"}));
+  audit_cmd->add_option("--output", audit.output_file, "Write the report here instead of stdout");
+  audit_cmd->add_option("--html", audit.html_file,
+                        "Also write the report as one self-contained HTML page with charts");
+  audit_cmd
+      ->add_option_function<std::string>(
+          "--fail-on",
+          [&audit](const std::string& v) {
+            audit.fail_on = v == "never" ? std::nullopt : llmtap::policy::parse_severity(v);
+          },
+          "Exit 1 when a finding is at least this severe: info, low, medium, high (default), "
+          "critical, or never")
+      ->check(CLI::IsMember({"info", "low", "medium", "high", "critical", "never"}));
+  audit_cmd->add_option("--model-root", audit.model_roots,
+                        "Where to look for model files (repeatable; default /root /home /opt "
+                        "/srv /var/lib /usr/local /usr/share/ollama /models /data /mnt)");
+  audit_cmd->add_option("--catalog", audit.session.catalog_files,
+                        "Extra provider catalog YAML, tried before the built-in one (repeatable)")
+      ->check(CLI::ExistingFile);
+  audit_cmd->add_option("--prices", audit.session.price_files,
+                        "A price table YAML priced before the built-in one (repeatable)")
+      ->check(CLI::ExistingFile);
+  audit_cmd->add_option("--kubeconfig", audit.session.kubeconfig,
+                        "Kubernetes: the kubeconfig (else $KUBECONFIG, else in-cluster)")
+      ->check(CLI::ExistingFile);
+  audit_cmd->add_option("--kube-context", audit.session.kube_context, "Kubernetes: the context");
+  audit_cmd->add_option("--node-name", audit.session.node_name,
+                        "Kubernetes: this node's name (default: $NODE_NAME)");
+  add_capture_options(audit_cmd, audit.session.capture);
+
   std::vector<std::string> catalog_files;
   auto* catalog_cmd = app.add_subcommand(
       "check-catalog", "Validate provider catalog files (errors name file:line:column)");
@@ -237,6 +286,8 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   setup_logging(verbosity);
+  // The audit's output is its report: only warnings and errors on stderr unless asked.
+  if (audit_cmd->parsed() && verbosity == 0) spdlog::set_level(spdlog::level::warn);
   if (guard_cmd->parsed()) {
     guard.deadline = std::chrono::milliseconds(guard_deadline_ms);
     return llmtap::capture::run_hold_guard(guard);
@@ -244,6 +295,11 @@ int main(int argc, char** argv) {
 
   try {
     if (trace_cmd->parsed()) return llmtap::cli::run_trace(trace);
+    if (audit_cmd->parsed()) {
+      if (audit.model_roots.empty()) audit.model_roots = llmtap::cli::default_model_roots();
+      audit.progress = ::isatty(STDERR_FILENO) == 1;
+      return llmtap::cli::run_audit(audit);
+    }
     if (daemon_cmd->parsed()) return llmtap::cli::run_daemon(daemon);
     if (watch_cmd->parsed()) {
       watch.color = color == "always" || (color == "auto" && ::isatty(STDOUT_FILENO) == 1);

@@ -108,4 +108,23 @@ std::optional<std::string> CgroupPathReader::path_by_walk(uint64_t cgroup_id) co
   return std::nullopt;
 }
 
+std::optional<uint64_t> cgroup_id_of_process(uint32_t pid, const std::string& proc_root) {
+  static const std::string v2_root = [] {
+    std::string root;
+    bool has_v1 = false;
+    read_mounts(root, has_v1);
+    return root;
+  }();
+  if (v2_root.empty()) return std::nullopt;
+  std::ifstream in(proc_root + "/" + std::to_string(pid) + "/cgroup");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("0::", 0) != 0) continue;
+    struct stat st{};
+    const std::string dir = v2_root + line.substr(3);
+    if (line.find("/..") != std::string::npos || ::stat(dir.c_str(), &st) != 0) return std::nullopt;
+    return static_cast<uint64_t>(st.st_ino);
+  }
+  return std::nullopt;
+}
+
 }  // namespace llmtap::enrich

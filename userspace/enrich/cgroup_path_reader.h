@@ -37,4 +37,9 @@ class CgroupPathReader {
   bool has_v1_ = false;
 };
 
+// The id of the cgroup v2 cgroup process `pid` is in now (what the capture would record for
+// it): the inode of its directory on the cgroup2 mount. nullopt when the process is gone or
+// there is no cgroup2 mount.
+std::optional<uint64_t> cgroup_id_of_process(uint32_t pid, const std::string& proc_root = "/proc");
+
 }  // namespace llmtap::enrich
