@@ -172,3 +172,47 @@ TEST(PolicyE2E, PolicyReloadsOnChangeAndSighupAndKeepsTheOldOneWhenBroken) {
 
 }  // namespace
 }  // namespace llmtap::e2e
+
+namespace llmtap::e2e {
+namespace {
+
+// A Kubernetes ConfigMap volume (the DaemonSet's policy): the file is a symbolic link through
+// `..data`, which the kubelet swaps atomically to a new directory holding the new version. The
+// running daemon takes the new policy, with no restart.
+TEST(PolicyE2E, PolicyFromAConfigMapVolumeReloadsWhenTheKubeletSwapsIt) {
+  LLMTAP_REQUIRE_ROOT();
+  Fixture f;
+  const fs::path volume = f.dir / "configmap";
+  auto write_version = [&](const std::string& name, const std::string& rule_id) {
+    fs::create_directories(volume / name);
+    std::ofstream(volume / name / "policy.yaml")
+        << "rules:\n  - id: " << rule_id << "\n    model: {unknown: true}\n";
+    // The kubelet's atomic writer: a new `..data_tmp` link renamed over `..data`.
+    fs::create_directory_symlink(name, volume / "..data_tmp");
+    fs::rename(volume / "..data_tmp", volume / "..data");
+  };
+  write_version("..2026_11_30_14_00_00.000000001", "from-configmap-v1");
+  fs::create_symlink("..data/policy.yaml", volume / "policy.yaml");
+  std::optional<TraceSession> daemon;
+  try {
+    daemon.emplace(std::vector<std::string>{"--policy", (volume / "policy.yaml").string(),
+                                            "--no-hold"},
+                   std::chrono::seconds(60), std::vector<std::string>{}, "daemon");
+  } catch (const std::exception& e) {
+    LLMTAP_BPF_UNAVAILABLE(e.what());
+  }
+  write_version("..2026_11_30_14_05_00.000000002", "from-configmap-v2");
+  fs::remove_all(volume / "..2026_11_30_14_00_00.000000001");  // the kubelet removes the old one
+  bool reloaded = false;
+  for (int i = 0; i < 100 && !reloaded; ++i) {
+    reloaded = daemon->stderr_text().find("policy reloaded") != std::string::npos;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(reloaded) << daemon->stderr_text();
+  const auto summary = daemon->stop();
+  EXPECT_EQ(summary.at("policy_reloads"), 1u) << daemon->stderr_text();
+  EXPECT_EQ(summary.at("failed_reloads"), 0u);
+}
+
+}  // namespace
+}  // namespace llmtap::e2e

@@ -1,5 +1,7 @@
 #include "cli/policy_source.h"
 
+#include <sys/stat.h>
+
 #include <spdlog/spdlog.h>
 
 #include <stdexcept>
@@ -66,12 +68,18 @@ PolicySource::~PolicySource() {
   if (pending_.valid()) pending_.wait();
 }
 
-std::vector<std::filesystem::file_time_type> PolicySource::stamps() const {
-  std::vector<std::filesystem::file_time_type> out;
+std::vector<PolicySource::FileStamp> PolicySource::stamps() const {
+  std::vector<FileStamp> out;
   for (const auto* list : {&files_.policies, &files_.secrets_rules}) {
     for (const auto& f : *list) {
-      std::error_code ec;
-      out.push_back(std::filesystem::last_write_time(f, ec));
+      FileStamp stamp;
+      struct stat st{};
+      if (::stat(f.c_str(), &st) == 0) {
+        stamp = {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+                 static_cast<int64_t>(st.st_size),
+                 static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
+      }
+      out.push_back(stamp);
     }
   }
   return out;

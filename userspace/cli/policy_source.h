@@ -41,11 +41,20 @@ class PolicySource {
   uint64_t failed_reloads() const { return failed_reloads_; }
 
  private:
-  std::vector<std::filesystem::file_time_type> stamps() const;
+  // What says a file changed: the file the path leads to now (through symbolic links, as a
+  // ConfigMap volume's `..data` swap), its size and modification time.
+  struct FileStamp {
+    uint64_t device = 0;
+    uint64_t inode = 0;
+    int64_t size = -1;
+    int64_t mtime_ns = 0;
+    bool operator==(const FileStamp&) const = default;
+  };
+  std::vector<FileStamp> stamps() const;
 
   PolicyFiles files_;
   std::shared_ptr<const policy::CompiledPolicy> current_;
-  std::vector<std::filesystem::file_time_type> stamps_;
+  std::vector<FileStamp> stamps_;
   std::future<PolicyBuild> pending_;
   uint64_t next_check_ns_ = 0;
   uint64_t reloads_ = 0;
