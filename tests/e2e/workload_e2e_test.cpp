@@ -411,5 +411,71 @@ TEST(WorkloadE2E, ApiServerDownAtStartDelaysNothingAndIsPickedUpLater) {
   expect_valid_ocsf(*daemon, f.dir);
 }
 
+// `llmtap audit` in a cluster: the inventory names the pod a process belongs to (here a
+// process holding a provider key in a pod's container), and its calls name the pod too.
+TEST(WorkloadE2E, AuditNamesThePodsOfTheInventoryAndOfTheCalls) {
+  LLMTAP_REQUIRE_ROOT();
+  Fixture f;
+  const KubeAccess kube(f.dir, "token-1");
+  testing::FakeKubeApiOptions api_options;
+  api_options.cert_file = kube.cert.string();
+  api_options.key_file = kube.key.string();
+  api_options.token = "token-1";
+  FakeKubeApiServer api(api_options);
+  kube.point_at(api.port());
+  TestPod agent = make_pod("team-a", "agent-5c6d", {{"app", "agent"}});
+  api.add_pod(agent.pod);
+  ChildProcess key_holder({"env", "ANTHROPIC_API_KEY=sk-ant-api03-audit-pod-test-value", "sleep",
+                           "120"});
+  agent.cgroup->add_process(key_holder.pid());
+  key_holder.release();
+  const fs::path catalog = f.dir / "catalog.yaml";
+  std::ofstream(catalog) << kLocalLlmCatalog;
+  const fs::path report_file = f.dir / "report.json";
+  std::optional<TraceSession> audit;
+  try {
+    audit.emplace(std::vector<std::string>{"--duration", "60", "--format", "json", "--output",
+                                           report_file.string(), "--catalog", catalog.string(),
+                                           "--kubeconfig", kube.kubeconfig.string(),
+                                           "--node-name", kNode, "--model-root",
+                                           f.dir.string()},
+                  60s, std::vector<std::string>{"-v"}, "audit");
+  } catch (const std::exception& e) {
+    LLMTAP_BPF_UNAVAILABLE(e.what());
+  }
+  ASSERT_TRUE(api.wait_for_open_watches(1, 15s)) << audit->stderr_text();
+  const pid_t in_pod = run_curl_in(f, agent.cgroup.get(), "gpt-4o-mini");
+  std::this_thread::sleep_for(2s);
+  audit->stop();
+  EXPECT_EQ(audit->exit_code(), 0) << audit->stderr_text();
+  std::ifstream in(report_file);
+  ASSERT_TRUE(in) << audit->stderr_text();
+  const json report = json::parse(in);
+  auto expect_pod = [&](const json& workload, const std::string& what) {
+    ASSERT_TRUE(workload.is_object()) << what << ": " << report.dump(2);
+    EXPECT_EQ(workload.value("pod_name", ""), "agent-5c6d") << what;
+    EXPECT_EQ(workload.value("pod_namespace", ""), "team-a") << what;
+    EXPECT_EQ(workload.value("container_id", ""), agent.container_id) << what;
+    EXPECT_EQ(workload.value("container_name", ""), "app") << what;
+    EXPECT_EQ(workload.value("image", ""), "registry.local/agent-5c6d:1.4") << what;
+  };
+  bool key_seen = false;
+  for (const json& k : report["inventory"]["api_keys"]) {
+    if (k["pid"] != key_holder.pid()) continue;
+    key_seen = true;
+    EXPECT_EQ(k["provider"], "anthropic");
+    expect_pod(k["workload"], "the key holder");
+  }
+  EXPECT_TRUE(key_seen) << report["inventory"]["api_keys"].dump(2);
+  bool call_seen = false;
+  for (const json& c : report["calls"]) {
+    if (c["process"]["pid"] != in_pod) continue;
+    call_seen = true;
+    expect_pod(c["workload"], "the call");
+  }
+  EXPECT_TRUE(call_seen) << report["calls"].dump(2);
+  key_holder.stop(SIGKILL, 1s);
+}
+
 }  // namespace
 }  // namespace llmtap::e2e
