@@ -166,6 +166,22 @@ class V1KubeletCgroup {
   std::vector<std::string> created_;
 };
 
+// A fake cluster for one test: the API server, and a kubeconfig pointing at it with "token-1".
+struct FakeCluster {
+  const KubeAccess kube;
+  FakeKubeApiServer api;
+  explicit FakeCluster(const fs::path& dir) : kube(dir, "token-1"), api(options_for(kube)) {
+    kube.point_at(api.port());
+  }
+  static testing::FakeKubeApiOptions options_for(const KubeAccess& kube) {
+    testing::FakeKubeApiOptions options;
+    options.cert_file = kube.cert.string();
+    options.key_file = kube.key.string();
+    options.token = "token-1";
+    return options;
+  }
+};
+
 uint16_t free_port() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
@@ -254,13 +270,9 @@ void start_daemon(std::optional<TraceSession>& daemon, const Fixture& f, const K
 TEST(WorkloadE2E, RecordsNameThePodAndFollowTheWatch) {
   LLMTAP_REQUIRE_ROOT();
   Fixture f;
-  const KubeAccess kube(f.dir, "token-1");
-  testing::FakeKubeApiOptions api_options;
-  api_options.cert_file = kube.cert.string();
-  api_options.key_file = kube.key.string();
-  api_options.token = "token-1";
-  FakeKubeApiServer api(api_options);
-  kube.point_at(api.port());
+  FakeCluster cluster(f.dir);
+  const KubeAccess& kube = cluster.kube;
+  FakeKubeApiServer& api = cluster.api;
 
   TestPod chat = make_pod("team-a", "chat-7d9f", {{"app", "chat"}, {"team", "a"}});
   api.add_pod(chat.pod);
@@ -416,13 +428,9 @@ TEST(WorkloadE2E, ApiServerDownAtStartDelaysNothingAndIsPickedUpLater) {
 TEST(WorkloadE2E, AuditNamesThePodsOfTheInventoryAndOfTheCalls) {
   LLMTAP_REQUIRE_ROOT();
   Fixture f;
-  const KubeAccess kube(f.dir, "token-1");
-  testing::FakeKubeApiOptions api_options;
-  api_options.cert_file = kube.cert.string();
-  api_options.key_file = kube.key.string();
-  api_options.token = "token-1";
-  FakeKubeApiServer api(api_options);
-  kube.point_at(api.port());
+  FakeCluster cluster(f.dir);
+  const KubeAccess& kube = cluster.kube;
+  FakeKubeApiServer& api = cluster.api;
   TestPod agent = make_pod("team-a", "agent-5c6d", {{"app", "agent"}});
   api.add_pod(agent.pod);
   ChildProcess key_holder({"env", "ANTHROPIC_API_KEY=sk-ant-api03-audit-pod-test-value", "sleep",
