@@ -133,6 +133,8 @@ TEST(AuditE2E, ReportNamesCallsKeysServersAndModelFilesAndNeverTheKey) {
   const json report = json::parse(in);
   EXPECT_EQ(report["llmtap_audit"], 1);
   EXPECT_EQ(report["status"]["exit_code"], 1);
+  EXPECT_EQ(report["policy"]["rules"], 7) << "the built-in pack's 6 and the file's one";
+  EXPECT_EQ(report["policy"]["sources"], json({"built-in", host.policy.string()}));
   EXPECT_GE(report["status"]["findings_at_or_above"].get<int>(), 1);
 
   // The calls: the unsanctioned model flagged, the sanctioned one not.

@@ -190,17 +190,15 @@ json AuditReportBuilder::build(uint64_t ended_realtime_ns, const std::string& er
   for (const TlsProcess& p : inventory_.tls.processes) {
     json stacks = json::array();
     bool any_visible = false;
-    bool any_hidden = false;
     std::set<std::pair<std::string, bool>> counted;
     for (const TlsStackUse& s : p.stacks) {
       stacks.push_back({{"stack", s.stack}, {"visible", s.visible}, {"file", s.file}});
-      (s.visible ? any_visible : any_hidden) = true;
+      any_visible = any_visible || s.visible;
       if (counted.insert({s.stack, s.visible}).second) ++per_stack[{s.stack, s.visible}];
     }
     // A process is visible when llmtap sees into at least one of its TLS stacks; one with
     // only stacks it cannot see into is not.
     (any_visible ? visible : not_visible) += 1;
-    (void)any_hidden;
     tls.push_back({{"pid", p.pid},
                    {"comm", p.comm},
                    {"exe", p.exe},

@@ -57,6 +57,8 @@ class AuditReportBuilder {
   // Findings not reported with a call (volume windows, actions on writes, counted repeats).
   void add_findings(const std::vector<policy::Finding>& findings);
   void add_note(std::string note) { notes_.push_back(std::move(note)); }
+  // The enabled rules of the policy the window was judged by.
+  void set_policy_rules(size_t rules) { header_.policy_rules = rules; }
 
   uint64_t calls() const { return calls_; }
   // Findings at or above the fail-on severity so far.

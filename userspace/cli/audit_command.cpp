@@ -200,7 +200,7 @@ int run_audit(const AuditOptions& options) {
     const uint64_t window_start = monotonic_now_ns();
     LlmSessionHandlers handlers;
     handlers.on_policy = [&](const policy::CompiledPolicy& p) {
-      report.add_note(std::to_string(p.rules.size()) + " policy rules judged every call");
+      report.set_policy_rules(p.rules.size());
     };
     handlers.on_call = [&](const llm::LlmCall& call, const std::vector<policy::Finding>& f) {
       report.add_call(call, f);
