@@ -229,6 +229,28 @@ TEST(TraceCommand, StopsAfterDuration) {
   EXPECT_EQ(trace->exit_code(), 0);
 }
 
+// Started with fewer capabilities than it uses (here without CAP_KILL and CAP_NET_ADMIN, as a
+// cut-down DaemonSet would), llmtap still captures and names what it lacks and what for; without
+// CAP_BPF and CAP_SYS_ADMIN it cannot start, and says so.
+TEST(TraceCommand, NamesTheCapabilitiesItLacks) {
+  LLMTAP_REQUIRE_ROOT();
+  const ChildResult cut = run_child({"setpriv", "--inh-caps=-all", "--bounding-set=-kill,-net_admin",
+                                     llmtap_binary(), "trace", "--duration", "1"},
+                                    nullptr, std::chrono::seconds(60));
+  if (cut.exit_code != 0 && !bpf_required()) LLMTAP_BPF_UNAVAILABLE(cut.err);
+  EXPECT_EQ(cut.exit_code, 0) << cut.err;
+  EXPECT_NE(cut.err.find("running without CAP_KILL (resume processes llmtap held; kill-process "
+                         "actions), CAP_NET_ADMIN (destroy sockets"),
+            std::string::npos)
+      << cut.err;
+  const ChildResult none = run_child({"setpriv", "--inh-caps=-all",
+                                      "--bounding-set=-bpf,-sys_admin", llmtap_binary(),
+                                      "trace", "--duration", "1"},
+                                     nullptr, std::chrono::seconds(60));
+  EXPECT_EQ(none.exit_code, 2) << none.err;
+  EXPECT_NE(none.err.find("llmtap needs CAP_BPF"), std::string::npos) << none.err;
+}
+
 TEST(TraceCommand, RejectsAFileWithoutTls) {
   LLMTAP_REQUIRE_ROOT();
   const ChildResult r = run_child({llmtap_binary(), "trace", "--lib", "/bin/true"});

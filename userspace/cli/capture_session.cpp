@@ -5,6 +5,7 @@
 #include <chrono>
 #include <utility>
 
+#include "capture/agent_capabilities.h"
 #include "capture/call_assembler.h"
 #include "capture/host_requirements.h"
 #include "capture/tls_capture_program.h"
@@ -83,6 +84,13 @@ uint64_t realtime_ns(uint64_t mono_ns) { return wall_clock().realtime_ns(mono_ns
 int run_capture(const CaptureSelection& selection, double duration_seconds,
                 const CaptureHandlers& handlers) {
   capture::check_bpf_privileges();
+  const capture::CapabilityCheck caps =
+      capture::check_capabilities(capture::effective_capabilities(),
+                                  capture::kernel_charges_bpf_to_memlock());
+  if (!caps.missing_optional.empty()) {
+    spdlog::warn("running without {}: what needs them will not work",
+                 capture::describe_missing(caps.missing_optional));
+  }
   capture::check_kernel_btf();
   if (capture::ensure_tracefs_mounted()) spdlog::info("mounted tracefs at /sys/kernel/tracing");
   install_stop_signal_handlers();
