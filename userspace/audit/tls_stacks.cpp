@@ -184,21 +184,11 @@ bool all_digits(std::string_view s) {
          std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
 }
 
-// A /proc text, read in chunks no further than `limit` (maps are a few KiB, a JVM's a few MiB),
-// cut after its last whole line when the limit is hit. nullopt when it cannot be opened.
+// A /proc text of at most `limit` bytes (maps are a few KiB, a JVM's a few MiB), cut after its
+// last whole line when the limit is hit. nullopt when it cannot be opened.
 std::optional<std::string> read_proc_text(const std::string& path, size_t limit) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  std::string text;
-  char chunk[size_t{64} << 10];
-  while (text.size() < limit) {
-    const ssize_t n = ::read(fd, chunk, std::min(sizeof chunk, limit - text.size()));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    text.append(chunk, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  if (text.size() == limit) text.resize(text.rfind('\n') + 1);  // npos + 1 == 0
+  auto text = read_file_prefix(path, limit);
+  if (text && text->size() == limit) text->resize(text->rfind('\n') + 1);  // npos + 1 == 0
   return text;
 }
 
