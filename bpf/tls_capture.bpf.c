@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // TLS plaintext capture: uprobes on the TLS library's write/read functions, taken at return
-// with the real byte count, plus syscall tracepoints that tell which socket a call used.
+// with the real byte count, plus the socket layer's tracepoints (syscall tracepoints on
+// kernels before 6.3) that tell which socket a call used. docs/capture-cost.md says why each
+// hook is there and what it costs the processes llmtap does not watch.
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
@@ -143,7 +145,8 @@ struct inflight_call {
 	__u64 out_len; /* size_t* of the _ex variants, else 0 */
 	__u64 sp;      /* user stack pointer at entry: pairs the return with its entry */
 	__u64 entry_ns;
-	__s32 fd;      /* first socket syscall made inside the call, or -1 */
+	__u64 sk;      /* the socket of the first socket I/O made inside the call, or 0 */
+	__s32 fd;      /* its descriptor, or -1 (unknown: I/O not made by a read/write syscall) */
 	__u16 pad;
 	__u8 direction;
 	__u8 lib;
@@ -208,7 +211,8 @@ struct conn_info {
 	__u64 preview_buf;
 	__u32 preview_len;
 	__u32 preview_pending;
-	__s32 fd;
+	__u64 sk; /* struct sock * of the connection's socket; 0 until bound */
+	__s32 fd; /* its descriptor in the process, or -1 */
 	__u32 flags;
 	struct llmtap_endpoint local;
 	struct llmtap_endpoint remote;
@@ -233,6 +237,15 @@ struct {
 	__type(key, struct conn_key);
 	__type(value, struct conn_info);
 } conns SEC(".maps");
+
+/* struct sock * -> connection: the socket's TCP state change to FIN_WAIT1, LAST_ACK or CLOSE
+ * (close(), shutdown, reset) ends the connection. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LLMTAP_MAX_CONNS);
+	__type(key, __u64);
+	__type(value, struct conn_key);
+} sk_conns SEC(".maps");
 
 /* Connections userspace will never parse (not HTTP, say): calls are counted, not copied. */
 struct {
@@ -322,31 +335,12 @@ static __always_inline void watch_tgid(__u32 tgid)
 	bpf_map_update_elem(&watched_tgids, &tgid, &one, BPF_NOEXIST);
 }
 
-/* Fills local/remote from the socket behind fd in the current task; false if not a socket. */
-static __always_inline bool resolve_socket(int fd, struct conn_info *ci)
+/* Fills the connection's socket and addresses from `sk`. */
+static __always_inline void fill_endpoints(struct sock *sk, struct conn_info *ci)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds;
-	struct file *file = NULL;
-	struct socket *sock;
-	struct sock *sk;
-	__u16 family;
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 
-	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
-		return false;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_core_read(&file, sizeof(file), &fds[fd]) || !file)
-		return false;
-	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
-		return false;
-	sock = BPF_CORE_READ(file, private_data);
-	sk = BPF_CORE_READ(sock, sk);
-	if (!sk)
-		return false;
-
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	ci->fd = fd;
+	ci->sk = (__u64)sk;
 	ci->local.family = family;
 	ci->remote.family = family;
 	if (family == AF_INET) {
@@ -363,7 +357,26 @@ static __always_inline bool resolve_socket(int fd, struct conn_info *ci)
 		ci->local.port = BPF_CORE_READ(sk, __sk_common.skc_num);
 		ci->remote.port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	}
-	return true;
+}
+
+/* The struct sock behind descriptor fd of the current task, or NULL if fd is no socket. */
+static __always_inline struct sock *socket_of_fd(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *file = NULL;
+	struct socket *sock;
+
+	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_core_read(&file, sizeof(file), &fds[fd]) || !file)
+		return NULL;
+	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return NULL;
+	sock = BPF_CORE_READ(file, private_data);
+	return BPF_CORE_READ(sock, sk);
 }
 
 /* The connection `ssl` of process `tgid`, created (with a fresh id, socket unknown) on first
@@ -382,22 +395,35 @@ static __always_inline struct conn_info *get_conn(__u32 tgid, __u64 ssl)
 	return bpf_map_lookup_elem(&conns, &key);
 }
 
-/* Binds the connection to socket `fd` (reading its addresses); false if fd is no socket. */
+/* Binds the connection to socket `sk` (descriptor fd, -1 if unknown; sk NULL: the socket
+ * behind fd); false if there is no socket. */
 static __always_inline bool bind_socket(__u32 tgid, __u64 ssl, struct conn_info *conn, int fd,
-					__u32 flags)
+					struct sock *sk, __u32 flags)
 {
 	struct fd_key old = { .tgid = tgid, .fd = conn->fd };
 	struct fd_key fk = { .tgid = tgid, .fd = fd };
+	struct conn_key ck = { .tgid = tgid, .ssl = ssl };
+	__u64 old_sk = conn->sk;
 
-	if (conn->fd == fd)
-		return true;
-	if (!resolve_socket(fd, conn))
+	if (!sk)
+		sk = socket_of_fd(fd);
+	if (!sk)
 		return false;
-	/* A rebound connection must not be ended by a later close() of its old fd's number. */
-	if (old.fd >= 0)
+	if (conn->sk == (__u64)sk && (conn->fd == fd || fd < 0))
+		return true;
+	fill_endpoints(sk, conn);
+	/* A rebound connection must not be ended by a later close() of its old fd's number, nor
+	 * by its old socket's end. */
+	if (old.fd >= 0 && old.fd != fd)
 		bpf_map_delete_elem(&fd_conns, &old);
+	if (old_sk && old_sk != (__u64)sk)
+		bpf_map_delete_elem(&sk_conns, &old_sk);
+	if (fd >= 0) {
+		conn->fd = fd;
+		bpf_map_update_elem(&fd_conns, &fk, &ssl, BPF_ANY);
+	}
 	conn->flags = flags | (conn->flags & CONN_PRIVATE_FLAGS);
-	bpf_map_update_elem(&fd_conns, &fk, &ssl, BPF_ANY);
+	bpf_map_update_elem(&sk_conns, &conn->sk, &ck, BPF_ANY);
 	return true;
 }
 
@@ -434,6 +460,8 @@ static __always_inline void close_conn(__u32 tgid, __u64 ssl, __u32 reason)
 	}
 	if (fk.fd >= 0)
 		bpf_map_delete_elem(&fd_conns, &fk);
+	if (conn->sk)
+		bpf_map_delete_elem(&sk_conns, &conn->sk);
 	bpf_map_delete_elem(&quiet_conns, &key);
 	bpf_map_delete_elem(&conns, &key);
 }
@@ -490,8 +518,10 @@ static __always_inline int enter_call(struct pt_regs *ctx, __u64 ssl, __u64 buf,
 		top = stack_slot(stack, depth - 1);
 		if (!top)
 			return 0;
-		if (top->ssl == ssl)
+		if (top->ssl == ssl) {
 			call.fd = top->fd;
+			call.sk = top->sk;
+		}
 		/* A wrapper handing the same buffer on: the outer call reports it once. */
 		if (top->ssl == ssl && top->buf == buf && top->direction == direction)
 			call.direction = DIR_NONE;
@@ -724,9 +754,9 @@ static __always_inline int exit_call(struct pt_regs *ctx, long ret)
 	}
 
 	conn = get_conn(tgid, call.ssl);
-	if (conn && call.fd >= 0)
-		bind_socket(tgid, call.ssl, conn, call.fd, 0);
-	if (conn && conn->fd < 0)
+	if (conn && call.sk)
+		bind_socket(tgid, call.ssl, conn, call.fd, (struct sock *)call.sk, 0);
+	if (conn && !conn->sk)
 		bpf_map_update_elem(&pending_fd, &tid, &call.ssl, BPF_ANY);
 
 	if (len == 0 || call.direction == DIR_NONE)
@@ -744,9 +774,10 @@ static __always_inline int exit_call(struct pt_regs *ctx, long ret)
 	return 0;
 }
 
-/* A read/write-family syscall on fd: attributes it to the thread's TLS call in progress, or
- * to the connection whose call just ended without one. */
-static __always_inline int note_socket_syscall(long fd)
+/* Socket I/O by the current thread on socket `sk` (NULL: the socket behind fd), descriptor
+ * fd (-1 if unknown): attributes it to the thread's TLS call in progress, or to the connection
+ * whose call just ended without one. */
+static __always_inline int note_socket_io(long fd, struct sock *sk)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
@@ -761,10 +792,16 @@ static __always_inline int note_socket_syscall(long fd)
 		struct inflight_call *innermost = stack_slot(stack, inner);
 		__u64 inner_ssl = innermost ? innermost->ssl : 0;
 
+		if (!sk)
+			sk = socket_of_fd((int)fd);
+		if (!sk)
+			return 0;
 		for (int i = 0; i < MAX_NESTED_CALLS; i++) {
 			if ((__u32)i <= inner && stack->calls[i].ssl == inner_ssl &&
-			    stack->calls[i].fd < 0)
+			    !stack->calls[i].sk) {
+				stack->calls[i].sk = (__u64)sk;
 				stack->calls[i].fd = (__s32)fd;
+			}
 		}
 		return 0;
 	}
@@ -773,7 +810,7 @@ static __always_inline int note_socket_syscall(long fd)
 		return 0;
 	ssl = *pending;
 	conn = bpf_map_lookup_elem(&conns, &(struct conn_key){ .tgid = id >> 32, .ssl = ssl });
-	if (!conn || bind_socket(id >> 32, ssl, conn, (int)fd, LLMTAP_CALL_FD_GUESSED))
+	if (!conn || bind_socket(id >> 32, ssl, conn, (int)fd, sk, LLMTAP_CALL_FD_GUESSED))
 		bpf_map_delete_elem(&pending_fd, &tid);
 	return 0;
 }
@@ -831,7 +868,7 @@ int BPF_KRETPROBE(ssl_call_return, int ret)
 	SEC("tracepoint/syscalls/sys_enter_" #name)                                          \
 	int tp_enter_##name(struct trace_event_raw_sys_enter *ctx)                           \
 	{                                                                                    \
-		return note_socket_syscall((long)ctx->args[0]);                              \
+		return note_socket_io((long)ctx->args[0], NULL);                             \
 	}
 
 SOCKET_SYSCALL_TRACEPOINT(write)
@@ -842,6 +879,51 @@ SOCKET_SYSCALL_TRACEPOINT(sendto)
 SOCKET_SYSCALL_TRACEPOINT(recvfrom)
 SOCKET_SYSCALL_TRACEPOINT(sendmsg)
 SOCKET_SYSCALL_TRACEPOINT(recvmsg)
+
+/* Linux 6.3+: the socket layer's own tracepoints, in sock_sendmsg()/sock_recvmsg() after the
+ * I/O, in the caller's context. Unlike syscall tracepoints (whose mere attachment sends every
+ * syscall of every task down the slow path), only socket I/O reaches them; a thread outside a
+ * TLS call leaves after one or two lookups. Only TCP/IP sockets: a Unix socket pair costs
+ * nothing. The descriptor comes from the syscall's own registers where it is a read/write-
+ * family call (io_uring and sendfile leave it unknown: the socket is still bound). */
+static __always_inline int note_socket_layer_io(struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	struct pt_regs *regs;
+	long nr, fd = -1;
+	__u32 tid;
+
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	if (!bpf_map_lookup_elem(&inflight, &tid) && !bpf_map_lookup_elem(&pending_fd, &tid))
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs((struct task_struct *)bpf_get_current_task_btf());
+#if defined(__TARGET_ARCH_x86)
+	nr = BPF_CORE_READ(regs, orig_ax);
+	/* read, write, readv, writev, sendto, recvfrom, sendmsg, recvmsg */
+	if (nr == 0 || nr == 1 || nr == 19 || nr == 20 || (nr >= 44 && nr <= 47))
+		fd = (long)(int)BPF_CORE_READ(regs, di);
+#elif defined(__TARGET_ARCH_arm64)
+	nr = BPF_CORE_READ(regs, syscallno);
+	/* readv 65, writev 66, read 63, write 64, sendto 206, recvfrom 207, sendmsg 211, recvmsg 212 */
+	if ((nr >= 63 && nr <= 66) || nr == 206 || nr == 207 || nr == 211 || nr == 212)
+		fd = (long)(int)BPF_CORE_READ(regs, orig_x0);
+#endif
+	return note_socket_io(fd, sk);
+}
+
+SEC("raw_tracepoint/sock_send_length")
+int rtp_sock_send(struct bpf_raw_tracepoint_args *ctx)
+{
+	return note_socket_layer_io((struct sock *)ctx->args[0]);
+}
+
+SEC("raw_tracepoint/sock_recv_length")
+int rtp_sock_recv(struct bpf_raw_tracepoint_args *ctx)
+{
+	return note_socket_layer_io((struct sock *)ctx->args[0]);
+}
 
 /* GnuTLS: ssize_t gnutls_record_send(gnutls_session_t, const void *, size_t), recv alike. */
 SEC("uprobe")
@@ -881,6 +963,36 @@ int tp_enter_close(struct trace_event_raw_sys_enter *ctx)
 
 	if (ssl)
 		close_conn(fk.tgid, *ssl, LLMTAP_CLOSE_FD);
+	return 0;
+}
+
+#define TCP_SYN_SENT 2
+#define TCP_FIN_WAIT1 4
+#define TCP_CLOSE 7
+#define TCP_LAST_ACK 9
+
+static __always_inline void hold_connecting_process(__u32 tgid);
+
+/* inet_sock_set_state(sk, oldstate, newstate), any kernel since 4.16: a TCP socket that
+ * closes (close() or shutdown() from ESTABLISHED: FIN_WAIT1; after the peer's FIN: LAST_ACK;
+ * aborted or reset: CLOSE) ends its connection; one that starts connecting (SYN_SENT, in the
+ * connecting task's context) may have to be held while its TLS code is attached. */
+SEC("raw_tracepoint/inet_sock_set_state")
+int rtp_inet_sock_set_state(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 sk = ctx->args[0];
+	int newstate = (int)ctx->args[2];
+	struct conn_key *ck;
+
+	if (newstate == TCP_SYN_SENT) {
+		hold_connecting_process(bpf_get_current_pid_tgid() >> 32);
+		return 0;
+	}
+	if (newstate != TCP_FIN_WAIT1 && newstate != TCP_LAST_ACK && newstate != TCP_CLOSE)
+		return 0;
+	ck = bpf_map_lookup_elem(&sk_conns, &sk);
+	if (ck)
+		close_conn(ck->tgid, ck->ssl, LLMTAP_CLOSE_FD);
 	return 0;
 }
 
@@ -945,7 +1057,7 @@ static __always_inline void maybe_hold_write(__u64 ssl, __u64 buf, __u64 num, __
 	conn = bpf_map_lookup_elem(&conns, &key);
 	if (!conn)
 		return;
-	if (conn->fd < 0) {
+	if (!conn->sk) {
 		stat_add(LLMTAP_STAT_PREVENT_UNBOUND, 1);
 		return;
 	}
@@ -1034,23 +1146,57 @@ static __always_inline struct llmtap_proc_event *reserve_proc_event(__u32 kind, 
 	return ev;
 }
 
-SEC("tracepoint/sched/sched_process_exec")
-int tp_process_exec(void *ctx)
+/* The file mapped at `addr` in the current process, by key (ino 0: none). */
+static long vma_file_key(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct file *file = BPF_CORE_READ(vma, vm_file);
+
+	if (file)
+		file_key_of(file, (struct llmtap_file_key *)data);
+	return 0;
+}
+
+static __always_inline void file_at(__u64 addr, struct llmtap_file_key *key)
+{
+	bpf_find_vma((struct task_struct *)bpf_get_current_task_btf(), addr, vma_file_key, key, 0);
+}
+
+static __always_inline bool same_file(const struct llmtap_file_key *a,
+				      const struct llmtap_file_key *b)
+{
+	return a->dev == b->dev && a->ino == b->ino;
+}
+
+/* exec of an executable never examined (it may carry TLS: node), or, where the dynamic loader
+ * is watched, of one whose loader (ld.so) is not yet: userspace examines it, holding the
+ * process at connect() meanwhile. */
+static __always_inline int process_exec(bool check_loader)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct llmtap_file_key key = {};
+	struct llmtap_file_key key = {}, loader = {};
 	struct llmtap_proc_event *ev;
-
+	bool new_loader = false;
 	__u8 *known;
 
 	if (tgid == self_tgid || !file_key_of(BPF_CORE_READ(task, mm, exe_file), &key))
 		return 0;
+	if (check_loader) {
+		/* After exec the task starts in its interpreter (or in a static executable). */
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+
+#if defined(__TARGET_ARCH_x86)
+		file_at(BPF_CORE_READ(regs, ip), &loader);
+#elif defined(__TARGET_ARCH_arm64)
+		file_at(BPF_CORE_READ(regs, pc), &loader);
+#endif
+		new_loader = loader.ino && !same_file(&loader, &key) &&
+			     !bpf_map_lookup_elem(&known_files, &loader);
+	}
 	known = bpf_map_lookup_elem(&known_files, &key);
-	if (known && *known == LLMTAP_FILE_QUIET)
+	if (known && *known == LLMTAP_FILE_QUIET && !new_loader)
 		return 0;
-	/* An executable never examined may carry TLS (node): hold it at connect() until it is. */
-	if (!known)
+	if (!known || new_loader)
 		give_hold_token(tgid);
 	ev = reserve_proc_event(LLMTAP_PROC_EXEC, tgid);
 	if (!ev)
@@ -1058,6 +1204,18 @@ int tp_process_exec(void *ctx)
 	ev->file = key;
 	bpf_ringbuf_submit(ev, 0);
 	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int tp_process_exec(void *ctx)
+{
+	return process_exec(false);
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int tp_process_exec_loader(void *ctx)
+{
+	return process_exec(true);
 }
 
 /* Names that carry TLS record functions: libssl.so.*, libgnutls.so.* (any directory). */
@@ -1117,33 +1275,191 @@ int tp_enter_mmap(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
-#define AF_INET_FAMILY 2
-#define AF_INET6_FAMILY 10
+/* A TLS library file `key` named `name` is mapped in process tgid: a file never examined gets
+ * the process a hold token; a known one only counts its user. */
+static __always_inline void report_tls_library(__u32 tgid, const struct llmtap_file_key *key,
+					       const char *name)
+{
+	struct llmtap_proc_event *ev;
+	__u8 *known = bpf_map_lookup_elem(&known_files, key);
 
-/* connect(fd, addr, len) of a TCP/IP socket by a process holding a token: its first TLS bytes
- * come after this, so it is stopped until its probes are in (or the deadline passes). A Unix
- * socket (nscd, syslog, D-Bus) never carries the TLS we read: no stop. */
-SEC("tracepoint/syscalls/sys_enter_connect")
-int tp_enter_connect(struct trace_event_raw_sys_enter *ctx)
+	if (known && *known == LLMTAP_FILE_QUIET)
+		return;
+	/* Token first, event second: userspace may handle the event (and take the token back)
+	 * before this program returns. */
+	if (!known)
+		give_hold_token(tgid);
+	ev = reserve_proc_event(LLMTAP_PROC_LIB_MAPPED, tgid);
+	if (!ev)
+		return;
+	ev->file = *key;
+	__builtin_memcpy(ev->name, name, LLMTAP_LIB_NAME_LEN);
+	bpf_ringbuf_submit(ev, 0);
+}
+
+/* ---- The dynamic loader: libraries loaded at start and by dlopen(), without syscall hooks.
+ * glibc's ld.so calls _dl_debug_state() (the debuggers' breakpoint, r_debug.r_brk) after the
+ * start-up libraries are mapped and after every dlopen()/dlclose(), with _r_debug.r_state
+ * RT_CONSISTENT once the list of loaded objects (struct link_map, <link.h>) is complete. The
+ * probe's cookie is the distance from _dl_debug_state to _r_debug in that ld.so. */
+
+#define RT_CONSISTENT 0
+#define MAX_LOADED_OBJECTS 1024
+#define LOADED_PATH_LEN 256
+
+struct link_map_head { /* the public head of glibc's struct link_map */
+	__u64 l_addr;
+	__u64 l_name;
+	__u64 l_ld;
+	__u64 l_next;
+	__u64 l_prev;
+};
+
+struct r_debug_head {
+	__s32 r_version;
+	__u32 pad;
+	__u64 r_map;
+	__u64 r_brk;
+	__s32 r_state;
+};
+
+struct loaded_path {
+	char path[LOADED_PATH_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct loaded_path);
+} loaded_path_scratch SEC(".maps");
+
+/* (process, file) pairs already reported: a process that dlopens a hundred modules reports
+ * its TLS library once, not at every dlopen. The start time tells a reused pid apart. */
+struct lib_user_key {
+	__u64 start_boottime;
+	__u64 ino;
+	__u32 dev;
+	__u32 tgid;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LLMTAP_MAX_WATCHED);
+	__type(key, struct lib_user_key);
+	__type(value, __u8);
+} lib_users SEC(".maps");
+
+struct loader_walk {
+	__u64 next;
+	__u64 start_boottime;
+	__u32 tgid;
+};
+
+struct basename_scan {
+	struct loaded_path *path;
+	__u32 len;
+	__u32 base; /* index just past the last '/' */
+};
+
+static long basename_step(__u32 index, void *data)
+{
+	struct basename_scan *scan = data;
+
+	if (index >= scan->len)
+		return 1;
+	if (scan->path->path[index & (LOADED_PATH_LEN - 1)] == '/')
+		scan->base = index + 1;
+	return 0;
+}
+
+static long loader_walk_step(__u32 index, void *data)
+{
+	struct loader_walk *w = data;
+	struct link_map_head lm;
+	struct loaded_path *scratch;
+	struct llmtap_file_key key = {};
+	char name[LLMTAP_LIB_NAME_LEN] = {};
+	__u32 zero = 0, base = 0;
+	long len;
+
+	if (!w->next || bpf_probe_read_user(&lm, sizeof(lm), (void *)w->next) != 0)
+		return 1;
+	w->next = lm.l_next;
+	scratch = bpf_map_lookup_elem(&loaded_path_scratch, &zero);
+	if (!lm.l_name || !scratch)
+		return 0;
+	len = bpf_probe_read_user_str(scratch->path, sizeof(scratch->path), (void *)lm.l_name);
+	if (len <= 1)
+		return 0;
+	struct basename_scan scan = { .path = scratch, .len = (__u32)len };
+
+	bpf_loop(LOADED_PATH_LEN, basename_step, &scan, 0);
+	base = scan.base;
+	for (__u32 j = 0; j < LLMTAP_LIB_NAME_LEN - 1; j++) {
+		__u32 at = base + j;
+
+		if (at >= LOADED_PATH_LEN)
+			break;
+		name[j] = scratch->path[at & (LOADED_PATH_LEN - 1)];
+		if (!name[j])
+			break;
+	}
+	if (!tls_library_name(name))
+		return 0;
+	file_at(lm.l_addr, &key);
+	if (!key.ino)
+		return 0;
+	struct lib_user_key uk = {
+		.start_boottime = w->start_boottime,
+		.ino = key.ino,
+		.dev = (__u32)key.dev,
+		.tgid = w->tgid,
+	};
+	__u8 one = 1;
+
+	if (bpf_map_update_elem(&lib_users, &uk, &one, BPF_NOEXIST) != 0)
+		return 0; /* reported before */
+	report_tls_library(w->tgid, &key, name);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(dl_debug_state)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct r_debug_head rd;
+	struct loader_walk w = {};
+	__u64 r_debug = PT_REGS_IP(ctx) + bpf_get_attach_cookie(ctx);
+
+	if (tgid == self_tgid)
+		return 0;
+	if (bpf_probe_read_user(&rd, sizeof(rd), (void *)r_debug) != 0 || rd.r_state != RT_CONSISTENT)
+		return 0;
+	w.next = rd.r_map;
+	w.tgid = tgid;
+	w.start_boottime = process_start_boottime((struct task_struct *)bpf_get_current_task_btf());
+	bpf_loop(MAX_LOADED_OBJECTS, loader_walk_step, &w, 0);
+	return 0;
+}
+
+/* A TCP connect by a process holding a token: its first TLS bytes come after this, so it is
+ * stopped until its probes are in (or the deadline passes). A Unix socket (nscd, syslog,
+ * D-Bus) never carries the TLS we read: no stop. */
+static __always_inline void hold_connecting_process(__u32 tgid)
+{
 	__u64 *token = bpf_map_lookup_elem(&hold_tokens, &tgid);
 	__u64 given;
-	__u16 family = 0;
 
 	if (!token)
-		return 0;
+		return;
 	given = *token;
-	if (bpf_probe_read_user(&family, sizeof(family), (void *)ctx->args[1]) != 0 ||
-	    (family != AF_INET_FAMILY && family != AF_INET6_FAMILY))
-		return 0;
 	/* Consumed by this stop: whoever deletes it owns it (two threads connecting at once). */
 	if (bpf_map_delete_elem(&hold_tokens, &tgid) != 0)
-		return 0;
+		return;
 	if (bpf_ktime_get_ns() - given > LLMTAP_HOLD_WINDOW_NS)
-		return 0;
+		return;
 	hold_current_process(tgid, LLMTAP_HOLD_ATTACH, 0, 0);
-	return 0;
 }
 
 SEC("tracepoint/sched/sched_process_exit")

@@ -25,10 +25,30 @@ const std::vector<FunctionProbe>& known_function_probes() {
   return table;
 }
 
-std::vector<FunctionProbe> plan_probes_for_file(const std::string& path) {
+std::vector<FunctionProbe> plan_probes_for_file(const std::string& path, bool watch_loader) {
   std::vector<std::string_view> symbols;
   for (const auto& probe : known_function_probes()) symbols.push_back(probe.symbol);
-  const auto defined = find_defined_functions(path, symbols);
+  if (watch_loader) {
+    symbols.push_back(kLoaderProbeSymbol);
+    symbols.push_back("_r_debug");
+  }
+  const auto found = find_defined_symbols(path, symbols);
+  if (watch_loader) {
+    const auto state = found.find(std::string(kLoaderProbeSymbol));
+    const auto debug = found.find("_r_debug");
+    if (state != found.end() && state->second.function && debug != found.end() &&
+        !debug->second.function && found.size() == 2) {
+      // One of the dynamic loader's: no TLS function of its own.
+      FunctionProbe probe{kLoaderProbeSymbol, "dl_debug_state", "", false};
+      probe.file_offset = state->second.file_offset;
+      probe.cookie = debug->second.address - state->second.address;  // wraps if below
+      return {probe};
+    }
+  }
+  std::map<std::string, uint64_t> defined;
+  for (const auto& [name, symbol] : found) {
+    if (symbol.function) defined.emplace(name, symbol.file_offset);
+  }
 
   std::vector<FunctionProbe> plan;
   for (const auto& probe : known_function_probes()) {

@@ -72,12 +72,28 @@ std::string errno_text(int err) { return std::strerror(err < 0 ? -err : err); }
 
 struct Tracepoint {
   std::string_view program;
-  std::string_view category;
+  std::string_view category;  // empty: a raw tracepoint
   std::string_view name;
 };
 
-constexpr std::array<Tracepoint, 13> kTracepoints = {{
-    // Which socket a TLS call uses: the read/write-family syscalls made inside it.
+// On every kernel: process lifecycle, and TCP state changes (a connection's end; a connect
+// to hold while attaching).
+constexpr std::array<Tracepoint, 2> kCommonTracepoints = {{
+    {"tp_process_exit", "sched", "sched_process_exit"},
+    {"rtp_inet_sock_set_state", "", "inet_sock_set_state"},
+}};
+
+// 6.3+: which socket a TLS call uses, from the socket layer (only socket I/O pays); new
+// executables and their loaders (new libraries come through the loader's probe).
+constexpr std::array<Tracepoint, 3> kSocketLayerTracepoints = {{
+    {"rtp_sock_send", "", "sock_send_length"},
+    {"rtp_sock_recv", "", "sock_recv_length"},
+    {"tp_process_exec_loader", "sched", "sched_process_exec"},
+}};
+
+// Before 6.3: the read/write-family syscalls made inside a TLS call, close(), and mmap() of
+// a TLS library. Attaching any syscall tracepoint slows every syscall of every task.
+constexpr std::array<Tracepoint, 11> kSyscallTracepoints = {{
     {"tp_enter_write", "syscalls", "sys_enter_write"},
     {"tp_enter_read", "syscalls", "sys_enter_read"},
     {"tp_enter_writev", "syscalls", "sys_enter_writev"},
@@ -86,13 +102,24 @@ constexpr std::array<Tracepoint, 13> kTracepoints = {{
     {"tp_enter_recvfrom", "syscalls", "sys_enter_recvfrom"},
     {"tp_enter_sendmsg", "syscalls", "sys_enter_sendmsg"},
     {"tp_enter_recvmsg", "syscalls", "sys_enter_recvmsg"},
-    // Connection and process lifecycle, and discovery of new TLS users.
     {"tp_enter_close", "syscalls", "sys_enter_close"},
-    {"tp_enter_connect", "syscalls", "sys_enter_connect"},
     {"tp_enter_mmap", "syscalls", "sys_enter_mmap"},
     {"tp_process_exec", "sched", "sched_process_exec"},
-    {"tp_process_exit", "sched", "sched_process_exit"},
 }};
+
+// Programs attached to files, not tracepoints, that only one mode uses.
+constexpr std::string_view kLoaderProgram = "dl_debug_state";
+
+// The kernel has the socket layer's tracepoints (sock_send_length, sock_recv_length: 6.3).
+bool kernel_has_socket_length_tracepoints() {
+  btf* vmlinux = btf__load_vmlinux_btf();
+  if (vmlinux == nullptr) return false;
+  const bool found =
+      btf__find_by_name_kind(vmlinux, "btf_trace_sock_send_length", BTF_KIND_TYPEDEF) > 0 &&
+      btf__find_by_name_kind(vmlinux, "btf_trace_sock_recv_length", BTF_KIND_TYPEDEF) > 0;
+  btf__free(vmlinux);
+  return found;
+}
 
 uint32_t ring_size_for(uint32_t requested) {
   const uint32_t page = static_cast<uint32_t>(sysconf(_SC_PAGESIZE));
@@ -157,6 +184,24 @@ struct TlsCaptureProgram::Impl {
   std::unique_ptr<HoldPins> hold_pins;      // while holds may exist
   std::unique_ptr<HoldGuardProcess> guard;  // likewise
   std::chrono::milliseconds hold_deadline{0};
+  bool socket_layer = false;  // socket-layer tracepoints and the loader probe, not syscalls
+
+  void attach_tracepoint(const Tracepoint& tp) {
+    bpf_program* prog = program(tp.program);
+    bpf_link* link = tp.category.empty()
+                         ? bpf_program__attach_raw_tracepoint(prog, std::string(tp.name).c_str())
+                         : bpf_program__attach_tracepoint(prog, std::string(tp.category).c_str(),
+                                                          std::string(tp.name).c_str());
+    if (link == nullptr) {
+      const std::string what = tp.category.empty()
+                                   ? "raw tracepoint " + std::string(tp.name)
+                                   : "tracepoint " + std::string(tp.category) + "/" +
+                                         std::string(tp.name);
+      throw CaptureError("cannot attach " + what + ": " + errno_text(errno) +
+                         " (is tracefs mounted at /sys/kernel/tracing?)");
+    }
+    tracepoints.emplace_back(link);
+  }
 
   HoldTable hold_table() const { return HoldTable(bpf_map__fd(skel->maps.holds)); }
   void count_release(const ReleasedHold& r) {
@@ -211,6 +256,19 @@ TlsCaptureProgram::TlsCaptureProgram(const CaptureOptions& options, RecordHandle
   // Never wait for more than an eighth of the ring: a burst must not fill it before we wake.
   skel->rodata->wakeup_bytes = std::min(options.wakeup_bytes, impl_->ring_bytes / 8);
   bpf_map__set_max_entries(skel->maps.events, impl_->ring_bytes);
+  impl_->socket_layer = options.socket_hooks == CaptureOptions::SocketHooks::kAuto &&
+                        kernel_has_socket_length_tracepoints();
+  // Only one mode's programs are loaded: the other's may use what this kernel lacks.
+  if (impl_->socket_layer) {
+    for (const auto& tp : kSyscallTracepoints) {
+      bpf_program__set_autoload(impl_->program(tp.program), false);
+    }
+  } else {
+    for (const auto& tp : kSocketLayerTracepoints) {
+      bpf_program__set_autoload(impl_->program(tp.program), false);
+    }
+    bpf_program__set_autoload(impl_->program(kLoaderProgram), false);
+  }
 
   if (int err = tls_capture__load(skel); err != 0) {
     if (err == -EPERM || err == -EACCES) {
@@ -238,16 +296,13 @@ TlsCaptureProgram::TlsCaptureProgram(const CaptureOptions& options, RecordHandle
     }
   }
 
-  for (const auto& tp : kTracepoints) {
-    bpf_link* link = bpf_program__attach_tracepoint(
-        impl_->program(tp.program), std::string(tp.category).c_str(), std::string(tp.name).c_str());
-    if (link == nullptr) {
-      throw CaptureError("cannot attach tracepoint " + std::string(tp.category) + "/" +
-                         std::string(tp.name) + ": " + errno_text(errno) +
-                         " (is tracefs mounted at /sys/kernel/tracing?)");
-    }
-    impl_->tracepoints.emplace_back(link);
+  for (const auto& tp : kCommonTracepoints) impl_->attach_tracepoint(tp);
+  if (impl_->socket_layer) {
+    for (const auto& tp : kSocketLayerTracepoints) impl_->attach_tracepoint(tp);
+  } else {
+    for (const auto& tp : kSyscallTracepoints) impl_->attach_tracepoint(tp);
   }
+  spdlog::debug("sockets of TLS calls learned from {}", socket_hooks());
 
   // What a dead llmtap left stopped is resumed before anything else (a no-op without pins).
   if (const OrphanSweep sweep = sweep_orphaned_holds(); sweep.agents != 0) {
@@ -410,7 +465,7 @@ size_t TlsCaptureProgram::attach_file(const std::string& name, int fd,
       if (retprobe && probe.return_program.empty()) continue;
       // By offset: libbpf would re-read the whole symbol table for every probe by name
       // (seconds for node's 100 MB).
-      LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe);
+      LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = probe.cookie, .retprobe = retprobe);
       bpf_program* prog = impl_->program(retprobe ? probe.return_program : probe.entry_program);
       bpf_link* link =
           bpf_program__attach_uprobe_opts(prog, -1, fd_path.c_str(), probe.file_offset, &opts);
@@ -510,5 +565,11 @@ CaptureCounters TlsCaptureProgram::counters() const {
 }
 
 uint32_t TlsCaptureProgram::ring_buffer_bytes() const { return impl_->ring_bytes; }
+
+std::string_view TlsCaptureProgram::socket_hooks() const {
+  return impl_->socket_layer ? "socket" : "syscalls";
+}
+
+bool TlsCaptureProgram::watches_dynamic_loader() const { return impl_->socket_layer; }
 
 }  // namespace llmtap::capture

@@ -41,6 +41,12 @@ struct CaptureOptions {
   // Also hold the first write of every TLS connection to an endpoint not known as an LLM
   // server, so the first call to a new one is judged before it leaves (a hold per connection).
   bool prevent_new_connections = false;
+  // How a TLS call's socket is learned (docs/capture-cost.md): kAuto takes the socket layer's
+  // tracepoints and the dynamic loader's probe where the kernel has them (6.3+), which cost
+  // processes that make no TLS call nothing; kSyscalls takes the syscall tracepoints, which
+  // tax every syscall of every process (the only way before 6.3).
+  enum class SocketHooks { kAuto, kSyscalls };
+  SocketHooks socket_hooks = SocketHooks::kAuto;
   CaptureOptions();
 };
 
@@ -103,6 +109,11 @@ class TlsCaptureProgram {
   // Removes every probe attached as `name`.
   void detach_file(const std::string& name);
   size_t attached_probe_count() const;
+  // "socket" (socket-layer tracepoints, loader probe) or "syscalls": what this kernel allowed.
+  std::string_view socket_hooks() const;
+  // True when new TLS libraries are found through the dynamic loader's probe (give
+  // plan_probes_for_file watch_loader), false when through the mmap syscall tracepoint.
+  bool watches_dynamic_loader() const;
 
   // Discovery bookkeeping shared with the kernel side.
   // Its exec/mmap raises no more events (`count_users`: events only to count its users).

@@ -64,16 +64,22 @@ TlsDiscovery::Attachments::iterator TlsDiscovery::attach(
     const std::vector<probes::FunctionProbe>& plan, pid_t user) {
   const size_t n = program_.attach_file(name, file.fd(), plan);
   const bool pinned = user == 0;
-  if (pinned) {
+  const bool loader = plan.size() == 1 && plan.front().symbol == probes::kLoaderProbeSymbol;
+  if (loader) {
+    spdlog::debug("watching the dynamic loader {} (pid {}) for TLS libraries", name, user);
+    ++stats_.loaders_attached;
+    ++loaders_;
+  } else if (pinned) {
     spdlog::info("attached {} probes to {}", n, name);
   } else {
     spdlog::info("attached {} probes to {} (pid {})", n, name, user);
   }
-  ++stats_.files_attached;
+  if (!loader) ++stats_.files_attached;
   // A pinned file's users need no counting: its exec/mmap can stay silent.
   program_.mark_file_known(key, /*count_users=*/!pinned);
-  auto it =
-      attached_.emplace(file.identity().inode_number(), Attachment{name, {key}, {}, pinned}).first;
+  auto it = attached_
+                .emplace(file.identity().inode_number(), Attachment{name, {key}, {}, pinned, loader})
+                .first;
   if (!pinned) add_user(it, user);
   return it;
 }
@@ -123,7 +129,7 @@ bool TlsDiscovery::consider(pid_t pid, const probes::MappedFile& mapped,
     if (examined_.size() >= kMaxExamined) examined_.clear();
     std::vector<probes::FunctionProbe> plan;
     try {
-      plan = probes::plan_probes_for_file(file.fd_path());
+      plan = probes::plan_probes_for_file(file.fd_path(), program_.watches_dynamic_loader());
     } catch (const std::exception& e) {
       spdlog::debug("{} is no ELF file llmtap can read: {}", host_path, e.what());
     }
@@ -136,7 +142,8 @@ bool TlsDiscovery::consider(pid_t pid, const probes::MappedFile& mapped,
     return false;
   }
   try {
-    attach(file, host_path, key, plan, pid);
+    const auto it = attach(file, host_path, key, plan, pid);
+    if (it->second.loader) return false;  // not a TLS file: nothing attached to report
   } catch (const CaptureError& e) {
     spdlog::warn("{}", e.what());
     ++stats_.attach_failures;
@@ -168,8 +175,12 @@ void TlsDiscovery::detach(Attachments::iterator it) {
   spdlog::info("detached {}: no process maps it any more", it->second.path);
   program_.detach_file(it->second.path);
   for (const auto& key : it->second.kernel_keys) program_.forget_file(key);
+  if (it->second.loader) {
+    --loaders_;
+  } else {
+    ++stats_.files_detached;
+  }
   attached_.erase(it);
-  ++stats_.files_detached;
 }
 
 void TlsDiscovery::on_library_mapped(pid_t pid, const KernelFileKey& key, const std::string& name,
@@ -204,9 +215,13 @@ void TlsDiscovery::on_proc_event(std::span<const std::byte> record) {
     case LLMTAP_PROC_EXEC: {
       ++stats_.exec_events;
       const size_t before = stats_.files_attached;
+      const size_t loaders_before = stats_.loaders_attached;
       const KernelFileKey key{ev.file.dev, ev.file.ino, ev.file.ctime_sec, ev.file.ctime_nsec,
                               ev.file.generation};
       examine_process(pid, true, &key);
+      // A loader probed just now misses what it loaded before its probe was in: those
+      // libraries are in the maps by now (the process is held at connect() meanwhile).
+      if (stats_.loaders_attached != loaders_before) examine_process(pid, true, &key);
       if (stats_.files_attached != before && on_attached) {
         on_attached(
             {"/proc/" + std::to_string(pid) + "/exe", pid, true, monotonic_now_ns() - ev.mono_ns});

@@ -35,6 +35,7 @@ struct DiscoveryStats {
   uint64_t lib_events = 0;
   uint64_t exit_events = 0;
   uint64_t reincarnations = 0;  // an attached inode seen under a new key (metadata changed)
+  uint64_t loaders_attached = 0;  // dynamic loaders (ld.so) probed: libraries loaded later
 };
 
 // An attach made in answer to a kernel event: how long after the event it was in place.
@@ -57,7 +58,8 @@ class TlsDiscovery {
   void reconcile();
 
   const DiscoveryStats& stats() const { return stats_; }
-  size_t attached_files() const { return attached_.size(); }
+  // TLS files (libraries, executables) probed now; dynamic loaders not counted.
+  size_t attached_files() const { return attached_.size() - loaders_; }
   std::function<void(const AttachLatency&)> on_attached;
   // A watched process (it maps an attached file or owns a connection) exited.
   std::function<void(pid_t pid, uint64_t mono_ns)> on_exit;
@@ -70,6 +72,7 @@ class TlsDiscovery {
     std::set<KernelFileKey> kernel_keys;
     std::set<pid_t> users;
     bool pinned = false;
+    bool loader = false;  // a dynamic loader (its probe finds libraries), not a TLS file
   };
   // By inode number: an attached inode is held by its probes, so its number cannot pass to
   // another file while it is in here.
@@ -95,6 +98,7 @@ class TlsDiscovery {
 
   TlsCaptureProgram& program_;
   DiscoveryOptions options_;
+  size_t loaders_ = 0;  // of attached_
   // One incarnation -> its probe plan (empty: no TLS functions). A reused inode number is a
   // new incarnation, never served a plan read from the file that had the number before.
   std::map<probes::FileIdentity, std::vector<probes::FunctionProbe>> examined_;

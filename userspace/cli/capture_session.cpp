@@ -40,6 +40,7 @@ capture::CaptureOptions capture_options_for(const CaptureSelection& selection) {
   c.prevent_deadline = std::chrono::milliseconds(selection.prevent_deadline_ms);
   c.prevent_fail_closed = selection.prevent_fail_closed;
   c.prevent_new_connections = selection.prevent_new_connections;
+  if (selection.syscall_hooks) c.socket_hooks = capture::CaptureOptions::SocketHooks::kSyscalls;
   return c;
 }
 
@@ -163,9 +164,11 @@ int run_capture(const CaptureSelection& selection, double duration_seconds,
   } control(program, discovery, assembler);
   if (handlers.on_start) handlers.on_start(control);
   discovery.start();
-  spdlog::info("tracing {} probes on {} files (ring buffer {} bytes, max {} bytes per call); ready",
-               program.attached_probe_count(), discovery.attached_files(),
-               program.ring_buffer_bytes(), capture_options.max_bytes_per_call);
+  spdlog::info(
+      "tracing {} probes on {} files, sockets from {} hooks (ring buffer {} bytes, max {} bytes "
+      "per call); ready",
+      program.attached_probe_count(), discovery.attached_files(), program.socket_hooks(),
+      program.ring_buffer_bytes(), capture_options.max_bytes_per_call);
 
   const auto deadline = duration_seconds > 0
                             ? Clock::now() + std::chrono::duration_cast<Clock::duration>(

@@ -30,6 +30,7 @@ struct CaptureSelection {
   uint32_t prevent_deadline_ms = 250;
   bool prevent_fail_closed = false;
   bool prevent_new_connections = false;  // hold each new TLS connection's first write too
+  bool syscall_hooks = false;  // learn sockets from syscall tracepoints even on 6.3+
 };
 
 // The capture's counters at one moment (for metrics; read on the capture's thread).

@@ -49,6 +49,9 @@ void add_capture_options(CLI::App* cmd, llmtap::cli::CaptureSelection& c) {
                   "Bytes captured per TLS call before the call counts as truncated")
       ->default_val(LLMTAP_DEFAULT_MAX_BYTES)
       ->check(CLI::Range(1u, LLMTAP_MAX_BYTES_LIMIT));
+  cmd->add_flag("--syscall-hooks", c.syscall_hooks,
+                "Learn TLS sockets from syscall tracepoints (as before Linux 6.3), which slow "
+                "every syscall on the host; by default the socket layer's tracepoints are used");
   cmd->add_option("--ring-buffer-size", c.ring_buffer_bytes,
                   "Kernel ring buffer bytes (rounded up to a power of two)")
       ->default_val(LLMTAP_DEFAULT_RINGBUF_BYTES)

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <fstream>
 #include <mutex>
 #include <random>
@@ -63,6 +64,17 @@ struct KubePodWatcher::Transfer {
       ++self->stats_.bad_events;
       return;
     }
+    if (event->type == WatchEventType::kError) {
+      if (event->error_code == 410) gone = true;
+      spdlog::debug("kubernetes: watch error {}: {}", event->error_code, event->error_message);
+      return;
+    }
+    if (event->type == WatchEventType::kUnknown) return;
+    // Counted before the directory changes: whoever sees the change sees it counted.
+    if (event->type != WatchEventType::kBookmark) {
+      std::lock_guard lock(self->stats_mutex_);
+      ++self->stats_.events;
+    }
     switch (event->type) {
       case WatchEventType::kAdded:
       case WatchEventType::kModified:
@@ -72,19 +84,11 @@ struct KubePodWatcher::Transfer {
         self->pods_.remove(event->pod->uid);
         break;
       case WatchEventType::kBookmark:
-        break;
       case WatchEventType::kError:
-        if (event->error_code == 410) gone = true;
-        spdlog::debug("kubernetes: watch error {}: {}", event->error_code, event->error_message);
-        return;
       case WatchEventType::kUnknown:
-        return;
+        break;
     }
     if (!event->resource_version.empty()) self->resource_version_ = event->resource_version;
-    if (event->type != WatchEventType::kBookmark) {
-      std::lock_guard lock(self->stats_mutex_);
-      ++self->stats_.events;
-    }
   }
 
   size_t take(const char* data, size_t size) {
@@ -100,11 +104,12 @@ struct KubePodWatcher::Transfer {
     std::string_view in(data, size);
     while (!in.empty()) {
       const size_t nl = in.find('\n');
+      // A line over the limit aborts, whether or not it ends in this piece.
+      if (body.size() + std::min(nl, in.size()) > limit) {
+        too_big = true;
+        return 0;
+      }
       if (nl == std::string_view::npos) {
-        if (body.size() + in.size() > limit) {
-          too_big = true;
-          return 0;
-        }
         body.append(in);
         break;
       }
@@ -350,9 +355,8 @@ bool KubePodWatcher::list_pods() {
     resource_version = page->resource_version;
   } while (!continue_token.empty());
   const size_t count = pods.size();
-  pods_.replace_all(std::move(pods));
-  resource_version_ = resource_version.empty() ? "0" : resource_version;
-  synced_.store(true, std::memory_order_release);
+  // The list is counted and the server marked reachable before the directory changes:
+  // whoever sees the listed pods sees the list in stats() too.
   {
     std::lock_guard lock(stats_mutex_);
     ++stats_.lists;
@@ -361,6 +365,9 @@ bool KubePodWatcher::list_pods() {
   if (warned_) spdlog::info("kubernetes: API server reachable again");
   warned_ = false;
   failing_.store(false, std::memory_order_release);
+  pods_.replace_all(std::move(pods));
+  resource_version_ = resource_version.empty() ? "0" : resource_version;
+  synced_.store(true, std::memory_order_release);
   spdlog::info("kubernetes: {} pods on node {} (resourceVersion {})", count, options_.node_name,
                resource_version_);
   return true;
