@@ -2,6 +2,7 @@
 // while the real `llmtap trace` runs; what it reports must equal, byte for byte, what the
 // server received and sent on each of the client's connections.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <filesystem>
@@ -249,6 +250,61 @@ TEST(TraceCommand, NamesTheCapabilitiesItLacks) {
                                      nullptr, std::chrono::seconds(60));
   EXPECT_EQ(none.exit_code, 2) << none.err;
   EXPECT_NE(none.err.find("llmtap needs CAP_BPF"), std::string::npos) << none.err;
+}
+
+// The names of the BPF programs a running process holds (its descriptors' prog_id).
+std::set<std::string> bpf_programs_of(pid_t pid) {
+  std::set<uint64_t> ids;
+  const std::filesystem::path fds = "/proc/" + std::to_string(pid) + "/fd";
+  for (const auto& entry : std::filesystem::directory_iterator(fds)) {
+    std::error_code ec;
+    if (std::filesystem::read_symlink(entry.path(), ec).string() != "anon_inode:bpf-prog") continue;
+    std::ifstream info("/proc/" + std::to_string(pid) + "/fdinfo/" +
+                       entry.path().filename().string());
+    for (std::string line; std::getline(info, line);) {
+      if (line.rfind("prog_id:", 0) == 0) ids.insert(std::stoull(line.substr(8)));
+    }
+  }
+  const ChildResult r = run_child({"bpftool", "-j", "prog", "show"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::set<std::string> names;
+  for (const auto& prog : nlohmann::json::parse(r.out)) {
+    if (ids.contains(prog.value("id", uint64_t{0}))) names.insert(prog.value("name", ""));
+  }
+  return names;
+}
+
+TEST(TraceCommand, TakesNoSyscallTracepointWhereTheSocketLayerHasItsOwn) {
+  // Attaching any syscall tracepoint sends every syscall of every task down the slow path
+  // (docs/capture-cost.md): on 6.3+ none is loaded; --syscall-hooks (as before 6.3) loads them.
+  LLMTAP_REQUIRE_ROOT();
+  if (std::getenv("LLMTAP_TEST_SYSCALL_HOOKS") != nullptr) GTEST_SKIP() << "syscall hooks forced";
+  if (!std::filesystem::exists("/sys/kernel/tracing/events/sock/sock_send_length") &&
+      !std::filesystem::exists("/sys/kernel/debug/tracing/events/sock/sock_send_length")) {
+    GTEST_SKIP() << "kernel before 6.3: the syscall tracepoints are the only way";
+  }
+  for (const bool forced : {false, true}) {
+    std::optional<TraceSession> trace;
+    try {
+      trace.emplace(forced ? std::vector<std::string>{"--syscall-hooks"}
+                           : std::vector<std::string>{});
+    } catch (const std::exception& e) {
+      LLMTAP_BPF_UNAVAILABLE(e.what());
+    }
+    const auto programs = bpf_programs_of(trace->pid());
+    ASSERT_FALSE(programs.empty()) << "bpftool names no program of llmtap";
+    size_t syscall_programs = 0;
+    for (const auto& name : programs) syscall_programs += name.rfind("tp_enter_", 0) == 0;
+    if (forced) {
+      EXPECT_EQ(syscall_programs, 10u) << trace->stderr_text();
+      EXPECT_NE(trace->stderr_text().find("sockets from syscalls hooks"), std::string::npos);
+    } else {
+      EXPECT_EQ(syscall_programs, 0u) << "a syscall tracepoint program is loaded";
+      EXPECT_TRUE(programs.contains("rtp_sock_send") && programs.contains("rtp_sock_recv") &&
+                  programs.contains("dl_debug_state"));
+      EXPECT_NE(trace->stderr_text().find("sockets from socket hooks"), std::string::npos);
+    }
+  }
 }
 
 TEST(TraceCommand, RejectsAFileWithoutTls) {

@@ -58,6 +58,10 @@ TraceSession::TraceSession(const std::vector<std::string>& args,
   if (verbose) argv.push_back("-v");
   argv.insert(argv.end(), global_args.begin(), global_args.end());
   argv.push_back(command);
+  // The pre-6.3 capture (syscall tracepoints), for the e2e_syscall_hooks run.
+  if (std::getenv("LLMTAP_TEST_SYSCALL_HOOKS") != nullptr && command != "policy") {
+    argv.push_back("--syscall-hooks");
+  }
   argv.insert(argv.end(), args.begin(), args.end());
   process_ = std::make_unique<ChildProcess>(argv);
   if (verbose) {
