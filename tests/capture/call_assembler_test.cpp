@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -21,11 +23,13 @@ std::vector<std::byte> data_record(uint32_t tid, uint64_t call_id, uint32_t offs
   return rec;
 }
 
-// A CALL record with `tail` bytes; `reserved_tail` mimics the size-class padding.
+// A CALL record with `tail` bytes; `reserved_tail` mimics the size-class padding (the
+// reservation is never smaller than the tail: a test that wants a record too short for the
+// tail its header claims cuts the returned record itself).
 std::vector<std::byte> call_record(uint32_t tid, uint64_t call_id, uint32_t offset,
                                    const std::string& tail, uint32_t call_len,
                                    size_t reserved_tail = 4096, uint32_t flags = 0) {
-  std::vector<std::byte> rec(sizeof(llmtap_call_record) + reserved_tail);
+  std::vector<std::byte> rec(sizeof(llmtap_call_record) + std::max(reserved_tail, tail.size()));
   llmtap_call_record c{};
   c.hdr = {LLMTAP_REC_CALL, tid, call_id, offset, static_cast<uint32_t>(tail.size()),
            offset + static_cast<uint32_t>(tail.size()), 0};

@@ -205,6 +205,24 @@ TEST_F(KubePodWatcherTest, AnEventOverTheLimitIsNotKeptButTheListIs) {
   EXPECT_GE(watcher_->stats().request_errors, 1u);
 }
 
+// Just over the limit: the line ends in the piece after the one that filled the limit, which
+// must not slip through because it ends there.
+TEST_F(KubePodWatcherTest, AnEventJustOverTheLimitIsNotKeptEither) {
+  start_server();
+  KubeWatchOptions options;
+  options.max_event_bytes = 16 * 1024;
+  start_watcher(options);
+  ASSERT_TRUE(eventually([&] { return watcher_->synced(); }));
+  ASSERT_TRUE(server_->wait_for_open_watches(1, 10s));
+  FakePod big = pod("big", 'g');
+  big.labels["blob"] = std::string(options.max_event_bytes + 256, 'x');
+  server_->add_pod(big);
+  ASSERT_TRUE(eventually([&] { return knows('g'); }));
+  EXPECT_GE(watcher_->stats().lists, 2u);
+  EXPECT_GE(watcher_->stats().request_errors, 1u);
+  EXPECT_EQ(watcher_->stats().events, 0u);
+}
+
 TEST_F(KubePodWatcherTest, NoServerAtAllIsRetriedQuietlyAndStopIsPrompt) {
   start_watcher();
   ASSERT_TRUE(eventually([&] { return watcher_->stats().request_errors >= 3; }));

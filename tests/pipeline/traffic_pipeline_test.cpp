@@ -44,8 +44,7 @@ class PipelineHarness {
     call.truncated = cut != 0;
     call.gap_before = std::exchange(gap_next_, false);
     call.quiet = quiet;
-    if (quiet) call.data = {};
-    call.data = bytes;
+    call.data = quiet ? std::string_view{} : bytes;
     call.comm = "client";
     call.remote.family = 2;
     call.remote.port = 443;
@@ -227,7 +226,7 @@ TEST(TrafficPipeline, NonLlmTrafficIsDroppedAndCounted) {
 
 TEST(TrafficPipeline, ConnectionsThatAreNotHttpAreQuietedOnce) {
   PipelineHarness h;
-  h.send(4, Direction::kWrite, std::string("\x16\x03\x01 a database protocol", 26));
+  h.send(4, Direction::kWrite, std::string("\x16\x03\x01 a database protocol"));
   ASSERT_EQ(h.quieted.size(), 1u);
   EXPECT_EQ(h.quieted[0], std::make_pair(uint32_t{4242}, uint64_t{0xabc000 + 4}));
   h.send(4, Direction::kRead, std::string(100, '\x02'));  // before the kernel saw the verdict
