@@ -255,6 +255,17 @@ struct {
 	__type(value, __u8);
 } quiet_conns SEC(".maps");
 
+/* The path patterns a request line must match to resume a connection quiet until an LLM
+ * request (filled by userspace from the provider catalog; llm_path_count of them). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LLMTAP_MAX_PATH_PATTERNS);
+	__type(key, __u32);
+	__type(value, struct llmtap_path_pattern);
+} llm_request_paths SEC(".maps");
+
+__u32 llm_path_count = 0;
+
 /* Connections whose writes are never held: userspace found that no rule holds writes of their
  * process (out of every hold rule's scope). Cleared when the policy changes. */
 struct {
@@ -536,6 +547,108 @@ static __always_inline int enter_call(struct pt_regs *ctx, __u64 ssl, __u64 buf,
 	return call.direction == DIR_NONE ? 0 : 1;
 }
 
+
+/* ---- Connections quiet until an LLM request ---- */
+
+#define REQUEST_LINE_PEEK 256 /* a power of two: indexes are masked */
+
+struct request_peek {
+	char line[REQUEST_LINE_PEEK];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct request_peek);
+} request_peek_scratch SEC(".maps");
+
+struct path_match {
+	struct request_peek *peek;
+	__u32 path_start; /* index of the path's '/' */
+	__u32 path_end;   /* index just past its last character */
+	__u32 limit;      /* bytes read */
+	bool matched;
+};
+
+static long find_path_end(__u32 index, void *data)
+{
+	struct path_match *m = data;
+	__u32 at = m->path_start + index;
+	char c;
+
+	if (at >= m->limit)
+		return 1;
+	c = m->peek->line[at & (REQUEST_LINE_PEEK - 1)];
+	if (c == ' ' || c == '?' || c == '#' || c == '\r' || c == 0)
+		return 1;
+	m->path_end = at + 1;
+	return 0;
+}
+
+static long match_path_pattern(__u32 index, void *data)
+{
+	struct path_match *m = data;
+	struct llmtap_path_pattern *p;
+	__u32 start, len;
+
+	if (index >= llm_path_count)
+		return 1;
+	p = bpf_map_lookup_elem(&llm_request_paths, &index);
+	if (!p)
+		return 1;
+	len = p->len;
+	if (len == 0 || len >= LLMTAP_PATH_PATTERN_LEN || m->path_end - m->path_start < len)
+		return 0;
+	start = p->suffix ? m->path_end - len : m->path_start;
+	for (__u32 i = 0; i < LLMTAP_PATH_PATTERN_LEN - 1; i++) {
+		if (i >= len) {
+			m->matched = true;
+			return 1;
+		}
+		if (m->peek->line[(start + i) & (REQUEST_LINE_PEEK - 1)] != p->text[i])
+			return 0;
+	}
+	return 0;
+}
+
+/* The call's bytes at buf (len of them) start an HTTP/1.x request line ("METHOD /path...")
+ * whose path an LLM route may match. */
+static __always_inline bool starts_llm_request(__u64 buf, __u64 len)
+{
+	__u32 zero = 0;
+	struct request_peek *peek = bpf_map_lookup_elem(&request_peek_scratch, &zero);
+	struct path_match m = {};
+	__u32 n = len < REQUEST_LINE_PEEK ? (__u32)len : REQUEST_LINE_PEEK;
+	__u32 i;
+
+	if (!peek || n < 8 || n > REQUEST_LINE_PEEK)
+		return false;
+	if (bpf_probe_read_user(peek->line, n, (void *)buf) != 0)
+		return false;
+	/* The method: 3 to 7 capital letters, then one space and the path's '/'. */
+	for (i = 0; i < 8; i++) {
+		char c = peek->line[i];
+
+		if (c == ' ')
+			break;
+		if (c < 'A' || c > 'Z')
+			return false;
+	}
+	if (i < 3 || i >= 8 || peek->line[(i + 1) & 15] != '/')
+		return false;
+	m.peek = peek;
+	m.limit = n;
+	m.path_start = i + 1;
+	m.path_end = m.path_start;
+	bpf_loop(REQUEST_LINE_PEEK, find_path_end, &m, 0);
+	/* "/v1/chat/completions/" is that path too. */
+	if (m.path_end > m.path_start + 1 && peek->line[(m.path_end - 1) & (REQUEST_LINE_PEEK - 1)] == '/')
+		m.path_end--;
+	bpf_loop(LLMTAP_MAX_PATH_PATTERNS, match_path_pattern, &m, 0);
+	return m.matched;
+}
+
 static __always_inline void maybe_hold_write(__u64 ssl, __u64 buf, __u64 num, __u8 lib);
 
 struct emit_ctx {
@@ -767,10 +880,16 @@ static __always_inline int exit_call(struct pt_regs *ctx, long ret)
 	if (conn && conn->preview_pending && call.direction == LLMTAP_DIR_WRITE &&
 	    conn->preview_buf == call.buf)
 		conn->preview_pending = 0;
-	emit_call(&call, (__u32)len, conn,
-		  conn && bpf_map_lookup_elem(&quiet_conns,
-					      &(struct conn_key){ .tgid = tgid, .ssl = call.ssl }),
-		  0);
+	struct conn_key ck = { .tgid = tgid, .ssl = call.ssl };
+	__u8 *quiet = conn ? bpf_map_lookup_elem(&quiet_conns, &ck) : NULL;
+	__u32 flags = 0;
+
+	if (quiet && *quiet == LLMTAP_QUIET_UNTIL_LLM_REQUEST && starts_llm_request(call.buf, len)) {
+		bpf_map_delete_elem(&quiet_conns, &ck);
+		quiet = NULL;
+		flags = LLMTAP_CALL_RESUMED;
+	}
+	emit_call(&call, (__u32)len, conn, quiet != NULL, flags);
 	return 0;
 }
 
@@ -1334,21 +1453,49 @@ struct {
 	__type(value, struct loaded_path);
 } loaded_path_scratch SEC(".maps");
 
-/* (process, file) pairs already reported: a process that dlopens a hundred modules reports
- * its TLS library once, not at every dlopen. The start time tells a reused pid apart. */
-struct lib_user_key {
+/* The TLS libraries a process already reported: a process that dlopens a hundred modules
+ * reports its TLS library once, not at every dlopen. The start time tells a reused pid
+ * apart; the entry goes when the (then watched) process exits. */
+#define LIBS_REMEMBERED 4
+
+struct reported_libs {
 	__u64 start_boottime;
-	__u64 ino;
-	__u32 dev;
-	__u32 tgid;
+	__u64 ino[LIBS_REMEMBERED];
+	__u32 dev[LIBS_REMEMBERED];
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, LLMTAP_MAX_WATCHED);
-	__type(key, struct lib_user_key);
-	__type(value, __u8);
+	__type(key, __u32); /* tgid */
+	__type(value, struct reported_libs);
 } lib_users SEC(".maps");
+
+/* True the first time (process, file) is seen here (and always once the slots are full). */
+static __always_inline bool first_report(__u32 tgid, __u64 start_boottime,
+					 const struct llmtap_file_key *key)
+{
+	struct reported_libs *seen = bpf_map_lookup_elem(&lib_users, &tgid);
+
+	if (!seen || seen->start_boottime != start_boottime) {
+		struct reported_libs fresh = { .start_boottime = start_boottime };
+
+		bpf_map_update_elem(&lib_users, &tgid, &fresh, BPF_ANY);
+		seen = bpf_map_lookup_elem(&lib_users, &tgid);
+		if (!seen)
+			return true;
+	}
+	for (int i = 0; i < LIBS_REMEMBERED; i++) {
+		if (seen->ino[i] == key->ino && seen->dev[i] == (__u32)key->dev)
+			return false;
+		if (!seen->ino[i]) {
+			seen->ino[i] = key->ino;
+			seen->dev[i] = (__u32)key->dev;
+			return true;
+		}
+	}
+	return true;
+}
 
 struct loader_walk {
 	__u64 next;
@@ -1410,17 +1557,8 @@ static long loader_walk_step(__u32 index, void *data)
 	file_at(lm.l_addr, &key);
 	if (!key.ino)
 		return 0;
-	struct lib_user_key uk = {
-		.start_boottime = w->start_boottime,
-		.ino = key.ino,
-		.dev = (__u32)key.dev,
-		.tgid = w->tgid,
-	};
-	__u8 one = 1;
-
-	if (bpf_map_update_elem(&lib_users, &uk, &one, BPF_NOEXIST) != 0)
-		return 0; /* reported before */
-	report_tls_library(w->tgid, &key, name);
+	if (first_report(w->tgid, w->start_boottime, &key))
+		report_tls_library(w->tgid, &key, name);
 	return 0;
 }
 
@@ -1472,6 +1610,7 @@ int tp_process_exit(void *ctx)
 	if ((__u32)id != tgid || !bpf_map_lookup_elem(&watched_tgids, &tgid))
 		return 0;
 	bpf_map_delete_elem(&watched_tgids, &tgid);
+	bpf_map_delete_elem(&lib_users, &tgid);
 	ev = reserve_proc_event(LLMTAP_PROC_EXIT, tgid);
 	if (ev)
 		bpf_ringbuf_submit(ev, 0);

@@ -86,6 +86,28 @@ enum llmtap_call_flags {
 	/* Prevent mode: a write's plaintext sent at its entry, before it is encrypted, while the
 	 * writer is held (LLMTAP_HOLD_PREVENT); the write itself is reported again at its return. */
 	LLMTAP_CALL_PREVIEW = 1 << 5,
+	/* The connection was quiet until an LLM request (LLMTAP_QUIET_UNTIL_LLM_REQUEST): this
+	 * call starts a request line whose path an LLM route may match, and copying resumed at
+	 * its first byte. */
+	LLMTAP_CALL_RESUMED = 1 << 6,
+};
+
+/* Values of the quiet_conns map: how much of a connection is no longer copied. */
+enum llmtap_quiet_mode {
+	LLMTAP_QUIET_ALL = 1, /* nothing (not HTTP, or unparsable): counted only */
+	/* Nothing, except a call that starts an HTTP/1.x request line whose path matches one of
+	 * llm_request_paths: there copying resumes (LLMTAP_CALL_RESUMED). */
+	LLMTAP_QUIET_UNTIL_LLM_REQUEST = 2,
+};
+
+/* A path pattern of an LLM route, as the kernel checks a request line against it: the path
+ * (up to '?', ' ' or the end of the captured prefix) starts with, or ends with, `text`. */
+#define LLMTAP_PATH_PATTERN_LEN 47
+#define LLMTAP_MAX_PATH_PATTERNS 64
+struct llmtap_path_pattern {
+	__u8 len;
+	__u8 suffix; /* 1: the path ends with text; 0: starts with it */
+	char text[LLMTAP_PATH_PATTERN_LEN - 1];
 };
 
 /* Indexes of the per-CPU `stats` array map. */

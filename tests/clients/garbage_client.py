@@ -6,6 +6,10 @@ invalid UTF-8. Prints {"pid":..., "done":[...]}.
     garbage_client.py --port P --case CASE
     garbage_client.py --port P --not-http MIB   (one TLS connection that never speaks HTTP:
                                                   256 bytes, a pause, then MIB MiB)
+    garbage_client.py --port P --not-llm N --body-bytes B [--then-llm MODEL]
+        (one keep-alive connection: N requests to an internal API, POST /api/orders with B
+         bytes each way, then, with --then-llm, one chat completion for MODEL to a host the
+         catalog does not know)
 """
 import argparse
 import json
@@ -56,7 +60,34 @@ def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--case")
     parser.add_argument("--not-http", type=int, default=0)
+    parser.add_argument("--not-llm", type=int, default=0)
+    parser.add_argument("--body-bytes", type=int, default=1024)
+    parser.add_argument("--then-llm")
     args = parser.parse_args()
+    if args.not_llm:
+        sent = 0
+        with connect(args.port) as s:
+            body = b"o" * args.body_bytes
+            for i in range(args.not_llm):
+                head = (f"POST /api/orders HTTP/1.1\r\nHost: shop.internal\r\n"
+                        f"Content-Type: application/octet-stream\r\nx-response-bytes: {args.body_bytes}\r\n"
+                        f"Content-Length: {len(body)}\r\n\r\n").encode()
+                s.sendall(head + body)
+                sent += len(head) + len(body)
+                read_response(s)
+                if i == 0:
+                    time.sleep(0.3)  # the agent decides this is no LLM call and stops copying
+            if args.then_llm:
+                body = json.dumps({"model": args.then_llm,
+                                   "messages": [{"role": "user", "content": "hello"}]}).encode()
+                head = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: models.internal\r\n"
+                        f"Content-Type: application/json\r\nAuthorization: Bearer sk-quiet-test\r\n"
+                        f"Content-Length: {len(body)}\r\n\r\n").encode()
+                s.sendall(head + body)
+                sent += len(head) + len(body)
+                read_response(s)
+        print(json.dumps({"pid": os.getpid(), "sent": sent}))
+        return
     if args.not_http:
         with connect(args.port) as s:
             s.sendall(b"\x00\x01not http at all\x02" * 16)

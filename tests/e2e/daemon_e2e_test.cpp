@@ -231,6 +231,43 @@ TEST(QuietE2E, ConnectionsThatAreNotHttpStopBeingCopied) {
   EXPECT_EQ(summary.at("llm_calls"), 0u);
 }
 
+TEST(QuietE2E, ConnectionsOfOtherApisStopBeingCopiedUntilAnLlmRequest) {
+  // Keep-alive connections to an internal API (POST /api/orders, 64 KiB each way): after the
+  // first request the kernel stops copying them. The second client's connection then asks a
+  // host the catalog does not know for a chat completion: copying resumes at its first byte
+  // and the call is reported whole.
+  LLMTAP_REQUIRE_ROOT();
+  Fixture fixture;
+  std::unique_ptr<TraceSession> daemon;
+  try {
+    daemon = std::make_unique<TraceSession>(std::vector<std::string>{"--comm", "python3"},
+                                            std::chrono::seconds(30), std::vector<std::string>{},
+                                            "daemon");
+  } catch (const std::exception& e) {
+    LLMTAP_BPF_UNAVAILABLE(e.what());
+  }
+  const std::string port = std::to_string(fixture.server->port());
+  const std::string client = source_path("tests/clients/garbage_client.py");
+  const ChildResult orders = run_child(
+      {"python3", client, "--port", port, "--not-llm", "20", "--body-bytes", "65536"});
+  ASSERT_EQ(orders.exit_code, 0) << orders.err;
+  const ChildResult then_llm = run_child({"python3", client, "--port", port, "--not-llm", "20",
+                                          "--body-bytes", "65536", "--then-llm",
+                                          "quiet-resumed-model"});
+  ASSERT_EQ(then_llm.exit_code, 0) << then_llm.err;
+  const auto summary = daemon->stop();
+  EXPECT_EQ(daemon->exit_code(), 0) << daemon->stderr_text();
+  // 2 x 20 requests and responses of 64 KiB: all but the first exchange (and what crossed
+  // while userspace decided) are counted, not copied.
+  const uint64_t total = 2u * 20u * 2u * (64u << 10);
+  EXPECT_GE(summary.at("quiet_bytes"), total * 8 / 10) << daemon->stderr_text();
+  EXPECT_LT(summary.at("bytes"), total * 2 / 10) << "only the first exchanges were copied";
+  EXPECT_EQ(summary.at("lost_bytes"), 0u);
+  EXPECT_EQ(summary.at("llm_calls"), 1u) << daemon->stderr_text();
+  EXPECT_NE(daemon->stdout_text().find("\"quiet-resumed-model\""), std::string::npos)
+      << daemon->stdout_text();
+}
+
 struct SdkCase {
   std::string sdk;
   std::string api;

@@ -30,7 +30,7 @@ class PipelineHarness {
   // longer than the capture limit by that many bytes.
   // `quiet`: the capture delivers the call without data, as the pipeline asked.
   void send(uint64_t conn, Direction direction, std::string_view bytes, uint32_t lost = 0,
-            uint32_t cut = 0, bool quiet = false) {
+            uint32_t cut = 0, bool quiet = false, bool resumed = false) {
     capture::TlsCall call;
     call.pid = 4242;
     call.tid = 4242;
@@ -44,6 +44,7 @@ class PipelineHarness {
     call.truncated = cut != 0;
     call.gap_before = std::exchange(gap_next_, false);
     call.quiet = quiet;
+    call.resumed = resumed;
     call.data = quiet ? std::string_view{} : bytes;
     call.comm = "client";
     call.remote.family = 2;
@@ -72,11 +73,15 @@ class PipelineHarness {
 
   std::vector<llm::LlmCall> calls;
   std::vector<std::pair<uint32_t, uint64_t>> quieted;  // (pid, ssl) handed to the capture
+  std::vector<uint64_t> quieted_until_llm;             // ssl handed to the capture
 
  private:
   PipelineOptions with_quiet_hook(PipelineOptions options) {
     options.quiet_connection = [this](uint32_t pid, uint64_t ssl) {
       quieted.emplace_back(pid, ssl);
+    };
+    options.quiet_until_llm_request = [this](uint32_t, uint64_t ssl) {
+      quieted_until_llm.push_back(ssl);
     };
     return options;
   }
@@ -241,6 +246,43 @@ TEST(TrafficPipeline, ConnectionsThatAreNotHttpAreQuietedOnce) {
   h.send(6, Direction::kWrite, "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n");
   EXPECT_EQ(h.quieted.size(), 1u);
   EXPECT_EQ(h.calls.size(), 1u);
+}
+
+TEST(TrafficPipeline, ANonLlmConnectionIsQuietUntilAnLlmRequestResumesIt) {
+  // A keep-alive connection to a host the catalog does not know: its first request is no
+  // LLM call, so the capture stops copying it until a call starts an LLM-shaped request.
+  const auto c = corpus().front();
+  PipelineHarness h;
+  const std::string orders =
+      "POST /api/orders HTTP/1.1\r\nHost: shop.internal\r\nContent-Length: 5\r\n\r\nhello";
+  const std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+  h.send(7, Direction::kWrite, orders);
+  ASSERT_EQ(h.quieted_until_llm.size(), 1u);
+  EXPECT_EQ(h.quieted_until_llm[0], 0xabc000u + 7);
+  h.send(7, Direction::kRead, ok);  // before the kernel saw the verdict: parsed, dropped
+  // Quiet now: a request and its response arrive without their bytes, half a body too.
+  h.send(7, Direction::kWrite, orders, 0, 0, /*quiet=*/true);
+  h.send(7, Direction::kWrite, orders.substr(0, 20), 0, 0, /*quiet=*/true);
+  h.send(7, Direction::kRead, ok, 0, 0, /*quiet=*/true);
+  EXPECT_EQ(h.pipeline().stats().quiet_calls, 3u);
+  EXPECT_TRUE(h.calls.empty());
+  // The kernel resumes copying at an LLM request: parsing starts over at its first byte.
+  h.send(7, Direction::kWrite, c.request_bytes, 0, 0, false, /*resumed=*/true);
+  h.send(7, Direction::kRead, c.response_bytes);
+  ASSERT_EQ(h.calls.size(), 1u);
+  expect_matches(h.calls[0], c);
+  EXPECT_EQ(h.pipeline().stats().resumed_calls, 1u);
+  EXPECT_EQ(h.quieted_until_llm.size(), 1u);
+  // The next request that is no LLM call quiets it again.
+  h.send(7, Direction::kWrite, orders);
+  EXPECT_EQ(h.quieted_until_llm.size(), 2u);
+  EXPECT_EQ(h.pipeline().stats().quieted_until_llm_request, 2u);
+  // LLM calls and connections that are not HTTP are never quiet until an LLM request.
+  h.send(8, Direction::kWrite, c.request_bytes);
+  h.send(8, Direction::kRead, c.response_bytes);
+  h.send(9, Direction::kWrite, std::string("\x16\x03\x01 not http"));
+  EXPECT_EQ(h.quieted_until_llm.size(), 2u);
+  EXPECT_EQ(h.calls.size(), 2u);
 }
 
 TEST(TrafficPipeline, AnUnansweredRequestIsReportedWhenTheConnectionEnds) {

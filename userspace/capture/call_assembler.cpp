@@ -46,6 +46,7 @@ TlsCall to_call(const llmtap_call_record& rec) {
   call.fd_guessed = (rec.flags & LLMTAP_CALL_FD_GUESSED) != 0;
   call.gap_before = (rec.flags & LLMTAP_CALL_GAP_BEFORE) != 0;
   call.quiet = (rec.flags & LLMTAP_CALL_QUIET) != 0;
+  call.resumed = (rec.flags & LLMTAP_CALL_RESUMED) != 0;
   call.preview = (rec.flags & LLMTAP_CALL_PREVIEW) != 0;
   call.direction = rec.direction == LLMTAP_DIR_READ ? Direction::kRead : Direction::kWrite;
   call.lib = rec.lib == LLMTAP_LIB_OPENSSL  ? TlsLib::kOpenSsl

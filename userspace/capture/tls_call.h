@@ -44,6 +44,9 @@ struct TlsCall {
   bool gap_before = false;
   // The connection was made quiet (TlsCaptureProgram::quiet_connection): no data, by request.
   bool quiet = false;
+  // The connection was quiet until an LLM request, and this call starts one: copying resumed
+  // at its first byte (a fresh request: parsing starts over here).
+  bool resumed = false;
   // Prevent mode: a write's plaintext sent at its entry while its writer is held (mono_ns is
   // then the entry time); the same write comes again, as usual, at its return.
   bool preview = false;

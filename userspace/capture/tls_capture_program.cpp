@@ -514,7 +514,41 @@ void TlsCaptureProgram::watch_process(uint32_t pid) {
 }
 
 void TlsCaptureProgram::quiet_connection(uint32_t pid, uint64_t ssl) {
-  add_to_set(impl_->skel->maps.quiet_conns, ConnKey{pid, 0, ssl});
+  const ConnKey key{pid, 0, ssl};
+  const uint8_t mode = LLMTAP_QUIET_ALL;
+  bpf_map__update_elem(impl_->skel->maps.quiet_conns, &key, sizeof(key), &mode, sizeof(mode),
+                       BPF_ANY);
+}
+
+void TlsCaptureProgram::quiet_connection_until_llm_request(uint32_t pid, uint64_t ssl) {
+  // Never while no pattern is set: nothing could resume the connection.
+  if (llm_request_path_count() == 0) return;
+  const ConnKey key{pid, 0, ssl};
+  const uint8_t mode = LLMTAP_QUIET_UNTIL_LLM_REQUEST;
+  // BPF_NOEXIST: a connection quiet altogether stays so.
+  bpf_map__update_elem(impl_->skel->maps.quiet_conns, &key, sizeof(key), &mode, sizeof(mode),
+                       BPF_NOEXIST);
+}
+
+void TlsCaptureProgram::set_llm_request_paths(
+    const std::vector<std::pair<std::string, bool>>& patterns) {
+  uint32_t count = 0;
+  for (const auto& [text, suffix] : patterns) {
+    if (count == LLMTAP_MAX_PATH_PATTERNS) break;
+    if (text.empty() || text.size() >= LLMTAP_PATH_PATTERN_LEN) continue;
+    llmtap_path_pattern p{};
+    p.len = static_cast<uint8_t>(text.size());
+    p.suffix = suffix ? 1 : 0;
+    std::memcpy(p.text, text.data(), text.size());
+    bpf_map__update_elem(impl_->skel->maps.llm_request_paths, &count, sizeof(count), &p,
+                         sizeof(p), BPF_ANY);
+    ++count;
+  }
+  __atomic_store_n(&impl_->skel->bss->llm_path_count, count, __ATOMIC_SEQ_CST);
+}
+
+size_t TlsCaptureProgram::llm_request_path_count() const {
+  return __atomic_load_n(&impl_->skel->bss->llm_path_count, __ATOMIC_SEQ_CST);
 }
 
 size_t TlsCaptureProgram::attached_probe_count() const {

@@ -109,6 +109,14 @@ class TlsCaptureProgram {
   // Removes every probe attached as `name`.
   void detach_file(const std::string& name);
   size_t attached_probe_count() const;
+  // Stop copying the connection's bytes except for a call that starts an HTTP/1.x request
+  // whose path matches one of the patterns given to set_llm_request_paths (there copying
+  // resumes, TlsCall::resumed). For a connection whose requests are not LLM calls.
+  void quiet_connection_until_llm_request(uint32_t pid, uint64_t ssl);
+  // The path patterns (text, suffix?) a request must match to resume a connection; at most
+  // LLMTAP_MAX_PATH_PATTERNS of at most LLMTAP_PATH_PATTERN_LEN - 1 bytes (others ignored).
+  void set_llm_request_paths(const std::vector<std::pair<std::string, bool>>& patterns);
+  size_t llm_request_path_count() const;
   // "socket" (socket-layer tracepoints, loader probe) or "syscalls": what this kernel allowed.
   std::string_view socket_hooks() const;
   // True when new TLS libraries are found through the dynamic loader's probe (give

@@ -21,6 +21,7 @@
 #include "enrich/workload_resolver.h"
 #include "pipeline/pod_wait_queue.h"
 #include "llm/catalog/provider_catalog.h"
+#include "llm/catalog/request_line_hints.h"
 #include "pipeline/traffic_pipeline.h"
 #include "policy/policy_engine.h"
 
@@ -105,6 +106,9 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
   CaptureControl* control = nullptr;
   pipeline_options.quiet_connection = [&control](uint32_t pid, uint64_t ssl) {
     if (control != nullptr) control->quiet_connection(pid, ssl);
+  };
+  pipeline_options.quiet_until_llm_request = [&control](uint32_t pid, uint64_t ssl) {
+    if (control != nullptr) control->quiet_connection_until_llm_request(pid, ssl);
   };
   PolicySource policy_source(options.policy);
   if (handlers.on_policy) handlers.on_policy(*policy_source.current());
@@ -283,6 +287,11 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
   CaptureHandlers capture;
   capture.on_start = [&](CaptureControl& c) {
     control = &c;
+    std::vector<std::pair<std::string, bool>> paths;
+    for (const auto& hint : llm::request_path_hints(catalog)) paths.emplace_back(hint.text, hint.suffix);
+    c.set_llm_request_paths(paths);
+    spdlog::debug("{} request path patterns resume connections quiet until an LLM request",
+                  paths.size());
     if (watch_llm_endpoints) {
       for (const capture::Endpoint& e : options.hold_endpoints) hold_writes_to(e);
     }

@@ -34,6 +34,9 @@ struct TrafficPipeline::Connection {
   // After a gap: calls are skipped until one starts a request, where a fresh parser begins.
   bool resyncing = false;
   bool quieted = false;  // the capture was asked to stop copying this connection's bytes
+  // ... until a request an LLM route may match (cleared when one resumes it).
+  bool quiet_until_llm_request = false;
+  uint64_t filtered_seen = 0;  // the parser's filtered_requests when last looked at
   http::HttpConnectionParser http;
 };
 
@@ -101,6 +104,15 @@ void TrafficPipeline::on_tls_call(const capture::TlsCall& call) {
     return;
   }
   scratch_.clear();
+  // Copying resumed at a request: whatever the parser was in the middle of was never seen.
+  if (call.resumed) {
+    ++stats_.resumed_calls;
+    connection.quiet_until_llm_request = false;
+    connection.resyncing = false;
+    closed_http_stats_ += connection.http.stats();
+    connection.http = http::HttpConnectionParser(options_.http);
+    connection.filtered_seen = 0;
+  }
   // A call lost whole before this one: a hole of unknown size, which nothing can skip.
   if (call.gap_before) {
     ++stats_.gaps;
@@ -130,6 +142,24 @@ void TrafficPipeline::on_tls_call(const capture::TlsCall& call) {
   }
   emit(connection, scratch_);
   quiet_if_unparsable(connection);
+  quiet_if_not_llm(connection);
+}
+
+// An HTTP/1.x request that is no LLM call: the rest of the connection need not be copied
+// until a request whose path an LLM route may match (a keep-alive connection to an unknown
+// host can still carry one: the kernel looks at each call's request line).
+void TrafficPipeline::quiet_if_not_llm(Connection& connection) {
+  const uint64_t filtered = connection.http.stats().filtered_requests;
+  const bool new_filtered = filtered != connection.filtered_seen;
+  connection.filtered_seen = filtered;
+  if (!new_filtered || connection.quieted || connection.quiet_until_llm_request ||
+      connection.resyncing || !options_.quiet_until_llm_request ||
+      connection.http.protocol() != http::HttpConnectionParser::Protocol::kHttp1) {
+    return;
+  }
+  connection.quiet_until_llm_request = true;
+  ++stats_.quieted_until_llm_request;
+  options_.quiet_until_llm_request(connection.pid, connection.ssl);
 }
 
 // A connection that is not HTTP, or whose framing broke, is never parsed again: its bytes

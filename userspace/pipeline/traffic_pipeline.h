@@ -29,6 +29,10 @@ struct PipelineOptions {
   // Called once for a connection that will never be parsed (not HTTP, or its HTTP framing
   // broke): the capture can stop copying its bytes.
   std::function<void(uint32_t pid, uint64_t ssl)> quiet_connection;
+  // Called when an HTTP/1.x connection's request is not an LLM call (the catalog matches no
+  // route): the capture can stop copying it until a call starts a request whose path an LLM
+  // route may match (TlsCall::resumed). Unset: such connections stay copied.
+  std::function<void(uint32_t pid, uint64_t ssl)> quiet_until_llm_request;
 };
 
 struct PipelineStats {
@@ -41,8 +45,9 @@ struct PipelineStats {
   uint64_t resyncs = 0;  // gaps that could not be skipped: parsing started over
   uint64_t resync_dropped_calls = 0;
   uint64_t quieted_connections = 0;  // handed to quiet_connection
-  uint64_t quiet_calls = 0;  // calls that arrived without data, as asked  // calls skipped after a
-                             // gap until a request starts
+  uint64_t quiet_calls = 0;  // calls that arrived without data, as asked
+  uint64_t quieted_until_llm_request = 0;  // handed to quiet_until_llm_request
+  uint64_t resumed_calls = 0;  // calls that resumed such a connection at an LLM-shaped request
   uint64_t exchanges = 0;    // HTTP exchanges of LLM APIs
   uint64_t llm_calls = 0;
   uint64_t unmatched_exchanges = 0;  // filtered at the head but unmatched at the end (should be 0)
@@ -79,6 +84,7 @@ class TrafficPipeline {
   void end_connection(Connection& connection, uint64_t mono_ns);
   void restart_parsing(Connection& connection, uint64_t mono_ns);
   void quiet_if_unparsable(Connection& connection);
+  void quiet_if_not_llm(Connection& connection);
   void emit(Connection& connection, std::vector<http::HttpExchange>& exchanges);
   void evict_least_recent();
   bool wanted(const http::HttpMessage& request_head) const;

@@ -91,6 +91,7 @@ std::optional<PathPattern> PathPattern::compile(std::string_view text, std::stri
     return std::nullopt;
   }
   PathPattern pattern;
+  pattern.text_ = std::string(text);
   size_t any_segments = 0;
   while (!text.empty()) {
     const size_t slash = text.find('/');

@@ -29,6 +29,7 @@ class PathPattern {
 
   // Captures are written only for a match.
   bool matches(const PathSegments& path, PathCaptures& captures) const;
+  const std::string& text() const { return text_; }  // as written in the catalog
 
  private:
   enum class CaptureSlot : uint8_t { kNone, kModel, kDeployment };
@@ -47,6 +48,7 @@ class PathPattern {
   bool match_from(size_t pattern_index, const PathSegments& path, size_t path_index,
                   PathCaptures& out) const;
 
+  std::string text_;
   std::vector<Segment> segments_;
   size_t min_path_segments_ = 0;  // segments that are not `**`
 };

@@ -47,6 +47,7 @@ class ProviderCatalog {
                                     const std::vector<http::HttpHeader>& headers) const;
 
   size_t size() const { return entries_.size(); }  // entries
+  const std::vector<CatalogEntry>& entries() const { return entries_; }
   size_t route_count() const;
 
  private:
