@@ -1,0 +1,123 @@
+// Overload: above the rated load losses are counted and the capture recovers by itself; BPF
+// maps full of other entries (bounded LRU maps) neither stop a process nor misattribute a byte.
+#include <bpf/bpf.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bpf_gate.h"
+#include "child_process.h"
+#include "e2e_fixture.h"
+#include "trace_session.h"
+
+namespace llmtap::e2e {
+namespace {
+
+// The BPF maps a running process holds, by name: (fd of our own, max entries, key, value).
+struct OpenMap {
+  int fd = -1;
+  bpf_map_info info{};
+  ~OpenMap() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+std::map<std::string, std::unique_ptr<OpenMap>> maps_of(pid_t pid) {
+  std::map<std::string, std::unique_ptr<OpenMap>> maps;
+  const std::string base = "/proc/" + std::to_string(pid);
+  for (const auto& entry : std::filesystem::directory_iterator(base + "/fd")) {
+    std::error_code ec;
+    if (std::filesystem::read_symlink(entry.path(), ec).string() != "anon_inode:bpf-map") continue;
+    std::ifstream fdinfo(base + "/fdinfo/" + entry.path().filename().string());
+    for (std::string line; std::getline(fdinfo, line);) {
+      if (line.rfind("map_id:", 0) != 0) continue;
+      auto map = std::make_unique<OpenMap>();
+      map->fd = bpf_map_get_fd_by_id(static_cast<uint32_t>(std::stoul(line.substr(7))));
+      uint32_t len = sizeof(map->info);
+      if (map->fd >= 0 && bpf_obj_get_info_by_fd(map->fd, &map->info, &len) == 0) {
+        maps[map->info.name] = std::move(map);
+      }
+    }
+  }
+  return maps;
+}
+
+// Fills an LRU hash map to its bound with keys no real process can have: the first 4 bytes
+// (a tgid or tid in every keyed map here) above the kernel's largest pid, the rest random.
+size_t fill_with_strangers(const OpenMap& map, std::mt19937_64& rng) {
+  std::vector<unsigned char> key(map.info.key_size), value(map.info.value_size, 0);
+  size_t added = 0;
+  for (uint32_t i = 0; i < map.info.max_entries; ++i) {
+    for (auto& b : key) b = static_cast<unsigned char>(rng());
+    const uint32_t stranger = (1u << 23) + i;  // pid_max is at most 4,194,304 (2^22)
+    std::memcpy(key.data(), &stranger, std::min<size_t>(sizeof(stranger), key.size()));
+    added += bpf_map_update_elem(map.fd, key.data(), value.data(), BPF_ANY) == 0;
+  }
+  return added;
+}
+
+#define START(session, ...)                                 \
+  LLMTAP_REQUIRE_ROOT();                                    \
+  std::optional<TraceSession> session;                      \
+  try {                                                     \
+    session.emplace(std::vector<std::string>{__VA_ARGS__}); \
+  } catch (const std::exception& e) {                       \
+    LLMTAP_BPF_UNAVAILABLE(e.what());                       \
+  }
+
+TEST(OverloadE2E, LossesAreCountedAndTheCaptureRecoversWhenTheLoadDrops) {
+  Fixture f;
+  START(trace, "--comm", "python3", "--ring-buffer-size", "65536");
+  // Far above what a 64 KiB ring holds between two reads: calls are lost, and counted.
+  run_client(f, python_command(f, 40, 64 * 1024, 64 * 1024));
+  // The load drops: the next client is captured whole, by the same agent, with nothing done.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const ClientRun calm = run_client(f, python_command(f, 3, 2000, 3000));
+  expect_byte_exact(*trace, f, calm, "python3");
+  const auto summary = trace->stop();
+  EXPECT_GT(summary.at("lost_bytes"), 0u) << "the burst should have overflowed the ring";
+  EXPECT_GT(summary.at("lost_calls"), 0u);
+}
+
+TEST(OverloadE2E, FullMapsOfOtherEntriesNeitherStopNorMisattribute) {
+  Fixture f;
+  START(trace);
+  std::mt19937_64 rng(16);
+  const auto maps = maps_of(trace->pid());
+  // The LRU maps (connections, calls in flight, files, processes): full, every entry a
+  // stranger's. New entries then evict old ones; none may be mistaken for a real one.
+  size_t filled = 0;
+  for (const char* name : {"conns", "sk_conns", "fd_conns", "quiet_conns", "prevent_exempt",
+                           "inflight", "pending_fd", "watched_tgids", "lib_users", "hold_tokens"}) {
+    const auto it = maps.find(name);
+    ASSERT_NE(it, maps.end()) << "no map " << name;
+    ASSERT_EQ(it->second->info.type, BPF_MAP_TYPE_LRU_HASH) << name;
+    EXPECT_EQ(fill_with_strangers(*it->second, rng), it->second->info.max_entries) << name;
+    ++filled;
+  }
+  EXPECT_EQ(filled, 10u);
+  // Real clients, each on its own connections: every byte captured, under its own process.
+  const ClientRun curl = run_client(f, curl_command(f, 3000, 5000));
+  expect_byte_exact(*trace, f, curl, "curl");
+  const ClientRun python = run_client(f, python_command(f, 5, 2000, 4000));
+  expect_byte_exact(*trace, f, python, "python3");
+  const auto summary = trace->stop();
+  EXPECT_EQ(trace->exit_code(), 0) << trace->stderr_text();
+  EXPECT_EQ(summary.at("lost_bytes"), 0u);
+  EXPECT_EQ(summary.at("lost_calls"), 0u);
+  // Nobody was stopped: tokens of strangers stop nobody, and the clients exited on their own.
+  EXPECT_EQ(summary.at("holds"), 0u) << trace->stderr_text();
+}
+
+}  // namespace
+}  // namespace llmtap::e2e
