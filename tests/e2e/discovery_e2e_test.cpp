@@ -25,15 +25,6 @@ namespace fs = std::filesystem;
 constexpr const char* kSystemLibssl = "/usr/lib/x86_64-linux-gnu/libssl.so.3";
 
 // Starts `llmtap trace ARGS` or skips/fails the test (LLMTAP_REQUIRE_BPF) when it cannot.
-#define START_TRACE(session, ...)                           \
-  LLMTAP_REQUIRE_ROOT();                                    \
-  std::optional<TraceSession> session;                      \
-  try {                                                     \
-    session.emplace(std::vector<std::string>{__VA_ARGS__}); \
-  } catch (const std::exception& e) {                       \
-    LLMTAP_BPF_UNAVAILABLE(e.what());                       \
-  }
-
 uint64_t count_fds(pid_t pid) {
   uint64_t n = 0;
   for ([[maybe_unused]] const auto& e :

@@ -8,10 +8,12 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "tls_test_server.h"
+#include "bpf_gate.h"
 #include "trace_session.h"
 
 namespace llmtap::e2e {
@@ -69,3 +71,14 @@ void expect_byte_exact(const TraceSession& trace, const Fixture& f, const Client
                        const std::string& comm, const std::string& lib = "openssl");
 
 }  // namespace llmtap::e2e
+
+// Starts `llmtap trace` with these arguments as `session` (std::optional<TraceSession>); as
+// root only, and skipped (or failed under LLMTAP_REQUIRE_BPF=1) where BPF cannot load.
+#define START_TRACE(session, ...)                           \
+  LLMTAP_REQUIRE_ROOT();                                    \
+  std::optional<TraceSession> session;                      \
+  try {                                                     \
+    session.emplace(std::vector<std::string>{__VA_ARGS__}); \
+  } catch (const std::exception& e) {                       \
+    LLMTAP_BPF_UNAVAILABLE(e.what());                       \
+  }

@@ -66,18 +66,9 @@ size_t fill_with_strangers(const OpenMap& map, std::mt19937_64& rng) {
   return added;
 }
 
-#define START(session, ...)                                 \
-  LLMTAP_REQUIRE_ROOT();                                    \
-  std::optional<TraceSession> session;                      \
-  try {                                                     \
-    session.emplace(std::vector<std::string>{__VA_ARGS__}); \
-  } catch (const std::exception& e) {                       \
-    LLMTAP_BPF_UNAVAILABLE(e.what());                       \
-  }
-
 TEST(OverloadE2E, LossesAreCountedAndTheCaptureRecoversWhenTheLoadDrops) {
   Fixture f;
-  START(trace, "--comm", "python3", "--ring-buffer-size", "65536");
+  START_TRACE(trace, "--comm", "python3", "--ring-buffer-size", "65536");
   // Far above what a 64 KiB ring holds between two reads: calls are lost, and counted.
   run_client(f, python_command(f, 40, 64 * 1024, 64 * 1024));
   // The load drops: the next client is captured whole, by the same agent, with nothing done.
@@ -91,7 +82,7 @@ TEST(OverloadE2E, LossesAreCountedAndTheCaptureRecoversWhenTheLoadDrops) {
 
 TEST(OverloadE2E, FullMapsOfOtherEntriesNeitherStopNorMisattribute) {
   Fixture f;
-  START(trace);
+  START_TRACE(trace);
   std::mt19937_64 rng(16);
   const auto maps = maps_of(trace->pid());
   // The LRU maps (connections, calls in flight, files, processes): full, every entry a
