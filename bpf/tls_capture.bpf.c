@@ -400,6 +400,9 @@ static __always_inline struct conn_info *get_conn(__u32 tgid, __u64 ssl)
 
 	if (conn)
 		return conn;
+	/* A new connection on an SSL* an ended one had (malloc reuses it): that one's quiet
+	 * verdict does not apply. */
+	bpf_map_delete_elem(&quiet_conns, &key);
 	fresh.id = next_call_id();
 	bpf_map_update_elem(&conns, &key, &fresh, BPF_NOEXIST);
 	watch_tgid(tgid);
@@ -1528,6 +1531,7 @@ static long loader_walk_step(__u32 index, void *data)
 	struct llmtap_file_key key = {};
 	char name[LLMTAP_LIB_NAME_LEN] = {};
 	__u32 zero = 0, base = 0;
+	__u8 *known;
 	long len;
 
 	if (!w->next || bpf_probe_read_user(&lm, sizeof(lm), (void *)w->next) != 0)
@@ -1556,6 +1560,11 @@ static long loader_walk_step(__u32 index, void *data)
 		return 0;
 	file_at(lm.l_addr, &key);
 	if (!key.ino)
+		return 0;
+	/* Examined and quiet (no TLS functions, or a pinned file whose users need no counting):
+	 * nothing to report, nothing to remember. */
+	known = bpf_map_lookup_elem(&known_files, &key);
+	if (known && *known == LLMTAP_FILE_QUIET)
 		return 0;
 	if (first_report(w->tgid, w->start_boottime, &key))
 		report_tls_library(w->tgid, &key, name);

@@ -74,6 +74,7 @@ class PipelineHarness {
   std::vector<llm::LlmCall> calls;
   std::vector<std::pair<uint32_t, uint64_t>> quieted;  // (pid, ssl) handed to the capture
   std::vector<uint64_t> quieted_until_llm;             // ssl handed to the capture
+  std::vector<uint64_t> forgotten;                     // quiet ssl whose connection ended
 
  private:
   PipelineOptions with_quiet_hook(PipelineOptions options) {
@@ -83,6 +84,7 @@ class PipelineHarness {
     options.quiet_until_llm_request = [this](uint32_t, uint64_t ssl) {
       quieted_until_llm.push_back(ssl);
     };
+    options.forget_quiet = [this](uint32_t, uint64_t ssl) { forgotten.push_back(ssl); };
     return options;
   }
 
@@ -283,6 +285,12 @@ TEST(TrafficPipeline, ANonLlmConnectionIsQuietUntilAnLlmRequestResumesIt) {
   h.send(9, Direction::kWrite, std::string("\x16\x03\x01 not http"));
   EXPECT_EQ(h.quieted_until_llm.size(), 2u);
   EXPECT_EQ(h.calls.size(), 2u);
+  // Their kernel entries go with the connections (a later one may reuse the SSL*); the LLM
+  // connection had none.
+  h.close(7);
+  h.close(8);
+  h.close(9);
+  EXPECT_EQ(h.forgotten, (std::vector<uint64_t>{0xabc000u + 7, 0xabc000u + 9}));
 }
 
 TEST(TrafficPipeline, AnUnansweredRequestIsReportedWhenTheConnectionEnds) {

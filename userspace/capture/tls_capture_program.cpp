@@ -530,6 +530,11 @@ void TlsCaptureProgram::quiet_connection_until_llm_request(uint32_t pid, uint64_
                        BPF_NOEXIST);
 }
 
+void TlsCaptureProgram::forget_quiet_connection(uint32_t pid, uint64_t ssl) {
+  const ConnKey key{pid, 0, ssl};
+  bpf_map__delete_elem(impl_->skel->maps.quiet_conns, &key, sizeof(key), 0);
+}
+
 void TlsCaptureProgram::set_llm_request_paths(
     const std::vector<std::pair<std::string, bool>>& patterns) {
   uint32_t count = 0;

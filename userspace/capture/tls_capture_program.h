@@ -113,6 +113,8 @@ class TlsCaptureProgram {
   // whose path matches one of the patterns given to set_llm_request_paths (there copying
   // resumes, TlsCall::resumed). For a connection whose requests are not LLM calls.
   void quiet_connection_until_llm_request(uint32_t pid, uint64_t ssl);
+  // The connection ended: its quiet entry goes (whichever mode).
+  void forget_quiet_connection(uint32_t pid, uint64_t ssl);
   // The path patterns (text, suffix?) a request must match to resume a connection; at most
   // LLMTAP_MAX_PATH_PATTERNS of at most LLMTAP_PATH_PATTERN_LEN - 1 bytes (others ignored).
   void set_llm_request_paths(const std::vector<std::pair<std::string, bool>>& patterns);

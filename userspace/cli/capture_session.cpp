@@ -145,6 +145,9 @@ int run_capture(const CaptureSelection& selection, double duration_seconds,
     void quiet_connection_until_llm_request(uint32_t pid, uint64_t ssl) override {
       program_.quiet_connection_until_llm_request(pid, ssl);
     }
+    void forget_quiet_connection(uint32_t pid, uint64_t ssl) override {
+      program_.forget_quiet_connection(pid, ssl);
+    }
     void set_llm_request_paths(const std::vector<std::pair<std::string, bool>>& p) override {
       program_.set_llm_request_paths(p);
     }

@@ -54,6 +54,7 @@ class CaptureControl {
   virtual void quiet_connection(uint32_t pid, uint64_t ssl) = 0;
   // See TlsCaptureProgram::quiet_connection_until_llm_request and set_llm_request_paths.
   virtual void quiet_connection_until_llm_request(uint32_t pid, uint64_t ssl) = 0;
+  virtual void forget_quiet_connection(uint32_t pid, uint64_t ssl) = 0;
   virtual void set_llm_request_paths(const std::vector<std::pair<std::string, bool>>& p) = 0;
   // Prevent mode (see TlsCaptureProgram): whether writes are held, where, and their release.
   virtual bool preventing() const = 0;

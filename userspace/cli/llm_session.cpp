@@ -110,6 +110,9 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
   pipeline_options.quiet_until_llm_request = [&control](uint32_t pid, uint64_t ssl) {
     if (control != nullptr) control->quiet_connection_until_llm_request(pid, ssl);
   };
+  pipeline_options.forget_quiet = [&control](uint32_t pid, uint64_t ssl) {
+    if (control != nullptr) control->forget_quiet_connection(pid, ssl);
+  };
   PolicySource policy_source(options.policy);
   if (handlers.on_policy) handlers.on_policy(*policy_source.current());
   policy::EngineOptions engine_options;

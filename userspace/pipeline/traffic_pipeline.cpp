@@ -224,6 +224,11 @@ void TrafficPipeline::end_connection(Connection& connection, uint64_t mono_ns) {
   emit(connection, scratch_);
   closed_http_stats_ += connection.http.stats();
   ++stats_.connections_closed;
+  // The kernel's quiet entry must not outlive the connection: a later one of the process may
+  // get the same SSL* (malloc reuses it).
+  if ((connection.quieted || connection.quiet_until_llm_request) && options_.forget_quiet) {
+    options_.forget_quiet(connection.pid, connection.ssl);
+  }
 }
 
 void TrafficPipeline::on_tls_close(const capture::TlsClose& close) {

@@ -33,6 +33,8 @@ struct PipelineOptions {
   // route): the capture can stop copying it until a call starts a request whose path an LLM
   // route may match (TlsCall::resumed). Unset: such connections stay copied.
   std::function<void(uint32_t pid, uint64_t ssl)> quiet_until_llm_request;
+  // Called when a connection handed to either of the above ends.
+  std::function<void(uint32_t pid, uint64_t ssl)> forget_quiet;
 };
 
 struct PipelineStats {
