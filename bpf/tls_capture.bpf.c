@@ -896,10 +896,34 @@ static __always_inline int exit_call(struct pt_regs *ctx, long ret)
 	return 0;
 }
 
+/* The descriptor the current syscall works on, where it is a read/write-family call (its first
+ * argument, from the task's saved user registers); -1 otherwise (io_uring, sendfile). */
+static __always_inline long current_syscall_fd(void)
+{
+	struct pt_regs *regs =
+		(struct pt_regs *)bpf_task_pt_regs((struct task_struct *)bpf_get_current_task_btf());
+	long nr;
+
+#if defined(__TARGET_ARCH_x86)
+	nr = BPF_CORE_READ(regs, orig_ax);
+	/* read, write, readv, writev, sendto, recvfrom, sendmsg, recvmsg */
+	if (nr == 0 || nr == 1 || nr == 19 || nr == 20 || (nr >= 44 && nr <= 47))
+		return (long)(int)BPF_CORE_READ(regs, di);
+#elif defined(__TARGET_ARCH_arm64)
+	nr = BPF_CORE_READ(regs, syscallno);
+	/* readv 65, writev 66, read 63, write 64, sendto 206, recvfrom 207, sendmsg 211, recvmsg 212 */
+	if ((nr >= 63 && nr <= 66) || nr == 206 || nr == 207 || nr == 211 || nr == 212)
+		return (long)(int)BPF_CORE_READ(regs, orig_x0);
+#endif
+	return -1;
+}
+
 /* Socket I/O by the current thread on socket `sk` (NULL: the socket behind fd), descriptor
- * fd (-1 if unknown): attributes it to the thread's TLS call in progress, or to the connection
- * whose call just ended without one. */
-static __always_inline int note_socket_io(long fd, struct sock *sk)
+ * fd (-1 if unknown; with fd_from_syscall, read from the syscall once the thread turns out to
+ * matter: a constant, so the syscall-tracepoint programs never contain that helper call):
+ * attributes it to the thread's TLS call in progress, or to the connection whose call just
+ * ended without one. */
+static __always_inline int note_socket_io(long fd, struct sock *sk, const bool fd_from_syscall)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
@@ -914,6 +938,8 @@ static __always_inline int note_socket_io(long fd, struct sock *sk)
 		struct inflight_call *innermost = stack_slot(stack, inner);
 		__u64 inner_ssl = innermost ? innermost->ssl : 0;
 
+		if (fd_from_syscall)
+			fd = current_syscall_fd();
 		if (!sk)
 			sk = socket_of_fd((int)fd);
 		if (!sk)
@@ -931,6 +957,8 @@ static __always_inline int note_socket_io(long fd, struct sock *sk)
 	if (!pending)
 		return 0;
 	ssl = *pending;
+	if (fd_from_syscall)
+		fd = current_syscall_fd();
 	conn = bpf_map_lookup_elem(&conns, &(struct conn_key){ .tgid = id >> 32, .ssl = ssl });
 	if (!conn || bind_socket(id >> 32, ssl, conn, (int)fd, sk, LLMTAP_CALL_FD_GUESSED))
 		bpf_map_delete_elem(&pending_fd, &tid);
@@ -990,7 +1018,7 @@ int BPF_KRETPROBE(ssl_call_return, int ret)
 	SEC("tracepoint/syscalls/sys_enter_" #name)                                          \
 	int tp_enter_##name(struct trace_event_raw_sys_enter *ctx)                           \
 	{                                                                                    \
-		return note_socket_io((long)ctx->args[0], NULL);                             \
+		return note_socket_io((long)ctx->args[0], NULL, false);                      \
 	}
 
 SOCKET_SYSCALL_TRACEPOINT(write)
@@ -1011,28 +1039,10 @@ SOCKET_SYSCALL_TRACEPOINT(recvmsg)
 static __always_inline int note_socket_layer_io(struct sock *sk)
 {
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	struct pt_regs *regs;
-	long nr, fd = -1;
-	__u32 tid;
 
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
-	tid = (__u32)bpf_get_current_pid_tgid();
-	if (!bpf_map_lookup_elem(&inflight, &tid) && !bpf_map_lookup_elem(&pending_fd, &tid))
-		return 0;
-	regs = (struct pt_regs *)bpf_task_pt_regs((struct task_struct *)bpf_get_current_task_btf());
-#if defined(__TARGET_ARCH_x86)
-	nr = BPF_CORE_READ(regs, orig_ax);
-	/* read, write, readv, writev, sendto, recvfrom, sendmsg, recvmsg */
-	if (nr == 0 || nr == 1 || nr == 19 || nr == 20 || (nr >= 44 && nr <= 47))
-		fd = (long)(int)BPF_CORE_READ(regs, di);
-#elif defined(__TARGET_ARCH_arm64)
-	nr = BPF_CORE_READ(regs, syscallno);
-	/* readv 65, writev 66, read 63, write 64, sendto 206, recvfrom 207, sendmsg 211, recvmsg 212 */
-	if ((nr >= 63 && nr <= 66) || nr == 206 || nr == 207 || nr == 211 || nr == 212)
-		fd = (long)(int)BPF_CORE_READ(regs, orig_x0);
-#endif
-	return note_socket_io(fd, sk);
+	return note_socket_io(-1, sk, true);
 }
 
 SEC("raw_tracepoint/sock_send_length")
@@ -1351,6 +1361,25 @@ static __always_inline bool tls_library_name(const char *name)
 	       name[7] == 'l' && name[8] == 's';
 }
 
+/* A TLS library file `key` named `name`, examined before (`known`, not quiet) or not, is mapped
+ * in process tgid: a file never examined gets the process a hold token; a known one only
+ * counts its user. Token first, event second: userspace may handle the event (and take the
+ * token back) before this program returns. */
+static __always_inline void report_tls_library(__u32 tgid, const struct llmtap_file_key *key,
+					       bool known, const char *name)
+{
+	struct llmtap_proc_event *ev;
+
+	if (!known)
+		give_hold_token(tgid);
+	ev = reserve_proc_event(LLMTAP_PROC_LIB_MAPPED, tgid);
+	if (!ev)
+		return;
+	ev->file = *key;
+	__builtin_memcpy(ev->name, name, LLMTAP_LIB_NAME_LEN);
+	bpf_ringbuf_submit(ev, 0);
+}
+
 #define PROT_EXEC 0x4
 
 /* mmap(addr, len, prot, flags, fd, off) with PROT_EXEC of an unexamined TLS library: the
@@ -1361,7 +1390,6 @@ int tp_enter_mmap(struct trace_event_raw_sys_enter *ctx)
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	int fd = (int)ctx->args[4];
 	struct llmtap_file_key key = {};
-	struct llmtap_proc_event *ev;
 	struct file *file = NULL;
 	struct file **fds;
 	struct fdtable *fdt;
@@ -1383,40 +1411,8 @@ int tp_enter_mmap(struct trace_event_raw_sys_enter *ctx)
 	dname = BPF_CORE_READ(file, f_path.dentry, d_name.name);
 	if (bpf_probe_read_kernel_str(name, sizeof(name), dname) < 0 || !tls_library_name(name))
 		return 0;
-
-	/* Token first, event second: userspace may handle the event (and take the token back)
-	 * before this program returns. Already attached: only count the user. */
-	if (!known)
-		give_hold_token(tgid);
-	ev = reserve_proc_event(LLMTAP_PROC_LIB_MAPPED, tgid);
-	if (!ev)
-		return 0;
-	ev->file = key;
-	__builtin_memcpy(ev->name, name, sizeof(name));
-	bpf_ringbuf_submit(ev, 0);
+	report_tls_library(tgid, &key, known != NULL, name);
 	return 0;
-}
-
-/* A TLS library file `key` named `name` is mapped in process tgid: a file never examined gets
- * the process a hold token; a known one only counts its user. */
-static __always_inline void report_tls_library(__u32 tgid, const struct llmtap_file_key *key,
-					       const char *name)
-{
-	struct llmtap_proc_event *ev;
-	__u8 *known = bpf_map_lookup_elem(&known_files, key);
-
-	if (known && *known == LLMTAP_FILE_QUIET)
-		return;
-	/* Token first, event second: userspace may handle the event (and take the token back)
-	 * before this program returns. */
-	if (!known)
-		give_hold_token(tgid);
-	ev = reserve_proc_event(LLMTAP_PROC_LIB_MAPPED, tgid);
-	if (!ev)
-		return;
-	ev->file = *key;
-	__builtin_memcpy(ev->name, name, LLMTAP_LIB_NAME_LEN);
-	bpf_ringbuf_submit(ev, 0);
 }
 
 /* ---- The dynamic loader: libraries loaded at start and by dlopen(), without syscall hooks.
@@ -1567,7 +1563,7 @@ static long loader_walk_step(__u32 index, void *data)
 	if (known && *known == LLMTAP_FILE_QUIET)
 		return 0;
 	if (first_report(w->tgid, w->start_boottime, &key))
-		report_tls_library(w->tgid, &key, name);
+		report_tls_library(w->tgid, &key, known != NULL, name);
 	return 0;
 }
 

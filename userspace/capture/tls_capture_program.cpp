@@ -43,6 +43,11 @@ void add_to_set(bpf_map* map, const Key& key) {
   bpf_map__update_elem(map, &key, sizeof(key), &one, sizeof(one), BPF_ANY);
 }
 
+// A connection's entry in quiet_conns: an enum llmtap_quiet_mode.
+void set_quiet_mode(bpf_map* quiet_conns, const ConnKey& key, uint8_t mode, uint64_t flags) {
+  bpf_map__update_elem(quiet_conns, &key, sizeof(key), &mode, sizeof(mode), flags);
+}
+
 struct LinkDeleter {
   void operator()(bpf_link* link) const { bpf_link__destroy(link); }
 };
@@ -514,20 +519,15 @@ void TlsCaptureProgram::watch_process(uint32_t pid) {
 }
 
 void TlsCaptureProgram::quiet_connection(uint32_t pid, uint64_t ssl) {
-  const ConnKey key{pid, 0, ssl};
-  const uint8_t mode = LLMTAP_QUIET_ALL;
-  bpf_map__update_elem(impl_->skel->maps.quiet_conns, &key, sizeof(key), &mode, sizeof(mode),
-                       BPF_ANY);
+  set_quiet_mode(impl_->skel->maps.quiet_conns, ConnKey{pid, 0, ssl}, LLMTAP_QUIET_ALL, BPF_ANY);
 }
 
 void TlsCaptureProgram::quiet_connection_until_llm_request(uint32_t pid, uint64_t ssl) {
-  // Never while no pattern is set: nothing could resume the connection.
+  // Never while no pattern is set: nothing could resume the connection. BPF_NOEXIST: a
+  // connection quiet altogether stays so.
   if (llm_request_path_count() == 0) return;
-  const ConnKey key{pid, 0, ssl};
-  const uint8_t mode = LLMTAP_QUIET_UNTIL_LLM_REQUEST;
-  // BPF_NOEXIST: a connection quiet altogether stays so.
-  bpf_map__update_elem(impl_->skel->maps.quiet_conns, &key, sizeof(key), &mode, sizeof(mode),
-                       BPF_NOEXIST);
+  set_quiet_mode(impl_->skel->maps.quiet_conns, ConnKey{pid, 0, ssl},
+                 LLMTAP_QUIET_UNTIL_LLM_REQUEST, BPF_NOEXIST);
 }
 
 void TlsCaptureProgram::forget_quiet_connection(uint32_t pid, uint64_t ssl) {
