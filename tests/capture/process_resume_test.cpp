@@ -50,6 +50,36 @@ TEST(ProcessResume, ReadsStartTimeOfALiveProcessAndNothingOfAGoneOne) {
   EXPECT_FALSE(process_start_ticks(0x3ffffff).has_value());
 }
 
+TEST(ProcessResume, StatFieldsCountFromTheLastParenthesis) {
+  const std::string text = "4242 (we (ird) name) S 1 4242 4242 0 -1 4194560 77 0 0\n";
+  EXPECT_FALSE(stat_text_field(text, 3).has_value());  // the state letter is no number
+  EXPECT_EQ(stat_text_field(text, 4), 1u);
+  EXPECT_EQ(stat_text_field(text, 9), 4194560u);
+  EXPECT_EQ(stat_text_field(text, 10), 77u);
+  EXPECT_FALSE(stat_text_field(text, 20).has_value());  // past the end
+  EXPECT_FALSE(stat_text_field(text, 2).has_value());
+  EXPECT_FALSE(stat_text_field("no parenthesis 1 2 3", 4).has_value());
+  EXPECT_FALSE(stat_text_field("1 (x) S 12abc", 4).has_value());
+}
+
+TEST(ProcessResume, KeptStatFileReadsAgainAndFailsOnceTheProcessIsGone) {
+  const ProcStatFile self(getpid());
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(self.field(4), static_cast<uint64_t>(getppid()));
+  EXPECT_EQ(self.field(22), process_start_ticks(getpid()));
+  pid_t child = fork();
+  if (child == 0) {
+    pause();
+    _exit(0);
+  }
+  const ProcStatFile stat(child);
+  EXPECT_EQ(stat.field(4), static_cast<uint64_t>(getpid()));
+  EXPECT_EQ(stat.field(9), process_stat_field(child, 9));
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  EXPECT_FALSE(stat.field(4).has_value());  // reaped: the kept file names nobody
+  EXPECT_FALSE(ProcStatFile(0x3ffffff).field(4).has_value());
+}
+
 TEST(ProcessResume, TicksFromBoottimeNanoseconds) {
   const uint64_t tick = 1'000'000'000ull / sysconf(_SC_CLK_TCK);
   EXPECT_EQ(boottime_ns_to_ticks(5 * tick + tick - 1), 5u);

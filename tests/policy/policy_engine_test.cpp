@@ -327,5 +327,90 @@ TEST(PolicyEngine, ReloadUnderLoadNeverJudgesByAHalfLoadedPolicy) {
   EXPECT_GE(generations_seen.size(), 15u);
 }
 
+// The two ends of a call on this host carry the same bodies: the second is not scanned again,
+// and judges exactly as a scan would have.
+TEST(PolicyEngine, AnEqualTextReusesItsScanAndJudgesTheSame) {
+  const auto policy = compile(
+      "rules:\n  - id: s\n    data: {detectors: [\"category:secret\"], scan: [request, "
+      "response]}\n");
+  const std::string body = R"({"messages":[{"content":"key ghp_R8bQ2xZkLm4NpT7vW9yC3dF6gH1jK5sA0eUi"}]})";
+  const std::string answer = R"({"choices":[{"message":{"content":"AKIA2OGYBAH6RVPSVMXQ"}}]})";
+  PolicyEngine cached(policy);
+  const auto first = cached.judge(call("openai", "gpt-4o", 1), body, answer);
+  EXPECT_EQ(cached.stats().scan_cache_hits, 0u);
+  const auto second = cached.judge(call("openai", "gpt-4o", 2), body, answer);  // other end
+  EXPECT_EQ(cached.stats().scan_cache_hits, 2u);  // request and response
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(second.size(), 1u);
+  ASSERT_EQ(first[0].evidence.size(), second[0].evidence.size());
+  ASSERT_GE(first[0].evidence.size(), 2u);
+  for (size_t i = 0; i < first[0].evidence.size(); ++i) {
+    const auto& a = first[0].evidence[i];
+    const auto& b = second[0].evidence[i];
+    EXPECT_EQ(a.source, b.source);
+    EXPECT_EQ(a.detection.detector_id, b.detection.detector_id);
+    EXPECT_EQ(a.detection.offset, b.detection.offset);
+    EXPECT_EQ(a.detection.length, b.detection.length);
+    EXPECT_EQ(a.detection.redacted, b.detection.redacted);
+    EXPECT_EQ(a.detection.fingerprint, b.detection.fingerprint);
+  }
+  EXPECT_EQ(first[0].title, second[0].title);
+  // Bytes judged are counted for every call, scanned or reused.
+  PolicyEngine fresh(policy);
+  fresh.judge(call("openai", "gpt-4o", 1), body, answer);
+  fresh.judge(call("openai", "gpt-4o", 2), body, answer);
+  EXPECT_EQ(cached.stats().scanned_bytes, fresh.stats().scanned_bytes);
+  // A body that differs by one byte is scanned.
+  std::string other = body;
+  other[other.size() - 5] = 'x';
+  cached.judge(call("openai", "gpt-4o", 3), other, "");
+  EXPECT_EQ(cached.stats().scan_cache_hits, 2u);
+}
+
+TEST(PolicyEngine, TheScanCacheKeepsTheLatestTextsOnly) {
+  PolicyEngine engine(compile("rules:\n  - id: s\n    data: {detectors: [\"category:secret\"]}\n"));
+  auto text = [](size_t i) { return "prompt number " + std::to_string(i); };
+  for (size_t i = 0; i <= PolicyEngine::kScanCacheEntries; ++i) {
+    engine.judge(call("openai", "gpt-4o", i + 1), text(i), "");
+  }
+  EXPECT_EQ(engine.stats().scan_cache_hits, 0u);
+  engine.judge(call("openai", "gpt-4o", 50), text(PolicyEngine::kScanCacheEntries), "");
+  EXPECT_EQ(engine.stats().scan_cache_hits, 1u);  // the newest is kept
+  engine.judge(call("openai", "gpt-4o", 51), text(0), "");
+  EXPECT_EQ(engine.stats().scan_cache_hits, 1u);  // the oldest was replaced
+  // Texts over the bound are never kept.
+  const std::string big(PolicyEngine::kMaxCachedScanBytes + 1, 'a');
+  engine.judge(call("openai", "gpt-4o", 52), big, "");
+  engine.judge(call("openai", "gpt-4o", 53), big, "");
+  EXPECT_EQ(engine.stats().scan_cache_hits, 1u);
+}
+
+TEST(PolicyEngine, AScanIsNotReusedAcrossPolicies) {
+  // The first policy has no detector for the marker, the second does: after the swap the same
+  // text is scanned again by the new policy's scanner.
+  const auto without = compile("rules:\n  - id: s\n    data: {detectors: [\"category:secret\"]}\n");
+  const auto with = compile(R"(
+detectors:
+  - id: project-falcon
+    pattern: 'PROJECT-FALCON-[0-9]{4}'
+    severity: high
+rules:
+  - id: s
+    data: {detectors: ["project-falcon"]}
+)");
+  ASSERT_TRUE(without);
+  ASSERT_TRUE(with);
+  PolicyEngine engine(without);
+  const std::string body = "status of PROJECT-FALCON-2025 please";
+  EXPECT_TRUE(engine.judge(call("openai", "gpt-4o", 1), body, "").empty());
+  engine.set_policy(with);
+  const auto findings = engine.judge(call("openai", "gpt-4o", 2), body, "");
+  EXPECT_EQ(engine.stats().scan_cache_hits, 0u);
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_EQ(findings[0].rule_id, "s");
+  engine.judge(call("openai", "gpt-4o", 3), body, "");
+  EXPECT_EQ(engine.stats().scan_cache_hits, 1u);
+}
+
 }  // namespace
 }  // namespace llmtap::policy

@@ -1,7 +1,12 @@
 #include "sink/json_text.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+
 #include <nlohmann/json.hpp>
+#include <random>
+
+#include "common/utf8.h"
 
 namespace llmtap::sink {
 namespace {
@@ -42,6 +47,76 @@ TEST(Base64, MatchesRfc4648Vectors) {
     std::string out = "x";
     append_base64(out, in);
     EXPECT_EQ(out, std::string("x") + expected) << in;
+  }
+}
+
+// The escaper as it was (one byte at a time), to compare the run-at-a-time one against.
+std::string escaped_bytewise(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<uint8_t>(text[i]);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7F) {
+      out += "\\u00";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xF]);
+    } else if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      const size_t len = common::utf8_sequence_length(text, i);
+      if (len == 0) {
+        out += "\\ufffd";
+        ++i;
+        continue;
+      }
+      out.append(text.substr(i, len));
+      i += len;
+      continue;
+    }
+    ++i;
+  }
+  return out;
+}
+
+TEST(JsonText, EscapesAsTheBytewiseEscaperDid) {
+  std::mt19937 rng(11);
+  for (int round = 0; round < 3000; ++round) {
+    std::string text(rng() % 80, '\0');
+    const int mode = round % 3;  // all bytes, mostly ASCII, ASCII with a few specials
+    for (char& c : text) {
+      const unsigned r = rng();
+      c = static_cast<char>(mode == 0   ? r & 0xFF
+                            : mode == 1 ? (r % 10 == 0 ? r & 0xFF : 0x20 + r % 95)
+                                        : "ab\"\\\n\x01\xC3\xA9 z"[r % 11]);
+    }
+    std::string out = "prefix";
+    append_json_escaped(out, text);
+    ASSERT_EQ(out, "prefix" + escaped_bytewise(text)) << round;
+  }
+}
+
+TEST(Base64, AsOpenSslEncodesAnyBytes) {
+  std::mt19937 rng(5);
+  for (size_t size = 0; size < 300; ++size) {
+    std::string bytes(size, '\0');
+    for (char& c : bytes) c = static_cast<char>(rng());
+    std::string expected(4 * ((size + 2) / 3) + 1, '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(expected.data()),
+                                  reinterpret_cast<const unsigned char*>(bytes.data()),
+                                  static_cast<int>(size));
+    expected.resize(static_cast<size_t>(n));
+    std::string out = "x";
+    append_base64(out, bytes);
+    ASSERT_EQ(out, "x" + expected) << size;
   }
 }
 

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <random>
+
+#include "sink/json_text.h"
 
 namespace llmtap::sink {
 namespace {
@@ -25,6 +28,7 @@ TEST(JsonWriter, PlacesCommasAndSkipsAbsentValues) {
   w.element("y");
   w.end_array();
   w.end_object();
+  w.finish();
   EXPECT_EQ(
       out,
       R"({"n":18446744073709551615,"empty":{},"o":{"b":false,"s":"a\"\u0001"},"a":["x","y"]})");
@@ -46,9 +50,64 @@ TEST(JsonWriter, WritesFixedPointNumbers) {
   w.number_fixed("nan", std::numeric_limits<double>::quiet_NaN(), 6);
   w.number_fixed("inf", std::numeric_limits<double>::infinity(), 6);
   w.end_object();
+  w.finish();
   EXPECT_EQ(out,
             R"({"cost":0.012346,"round_up":0.000001,"negative_zero":0,"whole":3,"zero":0,"tiny":0,)"
             R"("negative":-2.5,"large":123456789.13,"no_decimals":3})");
+}
+
+TEST(JsonWriter, StringsAreEscapedAsJsonTextEscapesThem) {
+  std::mt19937 rng(9);
+  for (int round = 0; round < 2000; ++round) {
+    std::string value(rng() % 300, '\0');
+    for (char& c : value) {
+      const unsigned r = rng();
+      c = static_cast<char>(round % 2 ? r & 0xFF : (r % 8 == 0 ? r & 0xFF : 0x20 + r % 95));
+    }
+    std::string out = "before ";
+    {
+      JsonWriter w(out);
+      w.begin_object();
+      w.string("k", value);
+      w.string_parts("p", {value, "-", value});
+      w.begin_array("a");
+      w.element(value);
+      w.end_array();
+      w.end_object();
+    }  // the destructor appends
+    std::string expected = "before {\"k\":";
+    append_json_string(expected, value);
+    expected += ",\"p\":\"";
+    append_json_escaped(expected, value);
+    expected += "-";
+    append_json_escaped(expected, value);
+    expected += "\",\"a\":[";
+    append_json_string(expected, value);
+    expected += "]}";
+    ASSERT_EQ(out, expected) << round;
+  }
+}
+
+TEST(JsonWriter, NothingShowsUntilFinishAndAWriterInsideAWriterWorks) {
+  std::string outer_text = "x";
+  std::string inner_text;
+  JsonWriter outer(outer_text);
+  outer.begin_object();
+  outer.number("n", 1);
+  EXPECT_EQ(outer_text, "x");  // buffered
+  {
+    JsonWriter inner(inner_text);  // the thread's buffer is taken: it gets its own
+    inner.begin_object();
+    inner.string("s", std::string(100000, 'a'));  // grows past the first buffer
+    inner.end_object();
+  }
+  outer.string("t", "y");
+  outer.end_object();
+  outer.finish();
+  EXPECT_EQ(outer_text, R"(x{"n":1,"t":"y"})");
+  EXPECT_EQ(inner_text, "{\"s\":\"" + std::string(100000, 'a') + "\"}");
+  outer.finish();  // nothing more to add
+  EXPECT_EQ(outer_text, R"(x{"n":1,"t":"y"})");
 }
 
 }  // namespace

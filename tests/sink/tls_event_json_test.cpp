@@ -4,7 +4,13 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include <fmt/format.h>
+
+#include <iterator>
 #include <nlohmann/json.hpp>
+#include <random>
+
+#include "sink/json_text.h"
 
 namespace llmtap::sink {
 namespace {
@@ -52,6 +58,69 @@ TEST(TlsEventJson, HasTheContractFields) {
   EXPECT_EQ(j["len"], 5);
   EXPECT_EQ(j["truncated"], false);
   EXPECT_EQ(j["data"], "aGVsbG8=");
+}
+
+// The event as it was written with fmt, to compare the hand-written one against.
+std::string event_by_fmt(const capture::TlsCall& call, uint64_t time_ns) {
+  std::string out;
+  auto endpoint = [&](const capture::Endpoint& e) {
+    const std::string text = capture::to_string(e);
+    if (text.empty()) {
+      out += "null";
+    } else {
+      append_json_string(out, text);
+    }
+  };
+  auto it = std::back_inserter(out);
+  fmt::format_to(it,
+                 R"({{"type":"tls","time_ns":{},"mono_ns":{},"pid":{},"tid":{},"uid":{},"comm":)",
+                 time_ns, call.mono_ns, call.pid, call.tid, call.uid);
+  append_json_string(out, call.comm);
+  fmt::format_to(
+      it, R"(,"cgroup_id":{},"lib":"{}","direction":"{}","conn":{{"id":{},"ssl":"0x{:x}","fd":{},"src":)",
+      call.cgroup_id, capture::to_string(call.lib), capture::to_string(call.direction),
+      call.conn_id, call.ssl, call.fd);
+  endpoint(call.local);
+  out += R"(,"dst":)";
+  endpoint(call.remote);
+  fmt::format_to(it, R"(}},"len":{},"truncated":{},"lost":{},)", call.call_len,
+                 call.truncated ? "true" : "false", call.lost_len);
+  if (call.gap_before) out += R"("gap_before":true,)";
+  out += R"("data":")";
+  append_base64(out, call.data);
+  out += "\"}\n";
+  return out;
+}
+
+TEST(TlsEventJson, SameBytesAsTheFmtWriter) {
+  std::mt19937_64 rng(3);
+  for (int round = 0; round < 500; ++round) {
+    capture::TlsCall call = sample_call();
+    call.mono_ns = rng();
+    call.pid = static_cast<uint32_t>(rng());
+    call.tid = static_cast<uint32_t>(rng());
+    call.uid = round % 2 ? 0 : static_cast<uint32_t>(rng());
+    call.cgroup_id = rng() >> (round % 64);
+    call.ssl = rng() >> (round % 64);
+    call.conn_id = round % 3 ? rng() : 0;
+    call.fd = round % 5 == 0 ? -1 : static_cast<int32_t>(rng() % 100000);
+    call.call_len = static_cast<uint32_t>(rng());
+    call.lost_len = round % 4 ? 0 : static_cast<uint32_t>(rng());
+    call.truncated = round % 2;
+    call.gap_before = round % 3 == 0;
+    call.direction = round % 2 ? capture::Direction::kRead : capture::Direction::kWrite;
+    call.lib = static_cast<capture::TlsLib>(round % 3);
+    call.comm = round % 7 ? "curl" : "we\"ird\n\xff";
+    if (round % 4 == 0) call.local = {};
+    if (round % 6 == 0) call.remote = {};
+    std::string data(rng() % 100, '\0');
+    for (char& c : data) c = static_cast<char>(rng());
+    call.data = data;
+    const uint64_t time_ns = rng();
+    std::string line = "previous line\n";
+    append_tls_event_json(call, time_ns, line);
+    ASSERT_EQ(line, "previous line\n" + event_by_fmt(call, time_ns)) << round;
+  }
 }
 
 TEST(TlsEventJson, UnknownEndpointsAreNull) {

@@ -72,14 +72,14 @@ void switch_holds_off(Control* control) {
 // PF_EXITING in /proc/PID/stat's flags (field 9): set as the kernel starts tearing a process
 // down. An llmtap that dies holding many probes takes seconds to finish dying (each probe's
 // removal waits for RCU); the guard must not wait for that.
-bool exiting(pid_t pid) {
+bool exiting(const ProcStatFile& stat) {
   constexpr uint64_t kPfExiting = 0x4;
-  const auto flags = process_stat_field(pid, 9);
+  const auto flags = stat.field(9);
   return !flags || (*flags & kPfExiting) != 0;  // gone counts as exiting
 }
 
 // The agent is done (closed its end of the pipe), dead, or dying.
-bool agent_gone(pid_t agent, int pidfd, int agent_fd, int timeout_ms) {
+bool agent_gone(const ProcStatFile& agent, int pidfd, int agent_fd, int timeout_ms) {
   pollfd fds[2] = {{pidfd, POLLIN, 0}, {agent_fd, POLLIN, 0}};
   const int n = poll(fds, agent_fd >= 0 ? 2 : 1, timeout_ms);
   if (n > 0 && ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0 ||
@@ -112,7 +112,8 @@ int run_hold_guard(const HoldGuardOptions& o) {
       std::chrono::duration_cast<std::chrono::nanoseconds>(o.deadline).count());
   // Check a few times per deadline: a hold ends at most deadline + period after its stop.
   const int period_ms = static_cast<int>(std::max<int64_t>(5, o.deadline.count() / 20));
-  while (!agent_gone(o.agent_pid, pidfd, o.agent_fd, period_ms)) {
+  const ProcStatFile agent_stat(o.agent_pid);  // opened once: read 40 times a second
+  while (!agent_gone(agent_stat, pidfd, o.agent_fd, period_ms)) {
     const auto overdue = table.release_overdue(deadline_ns, monotonic_now_ns());
     if (!overdue.empty()) {
       __atomic_add_fetch(&control.get()->holds_released_by_guard, overdue.size(), __ATOMIC_RELAXED);

@@ -5,10 +5,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
+#include <cctype>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 namespace llmtap::capture {
@@ -30,25 +31,50 @@ class PidFd {
 
 }  // namespace
 
-std::optional<uint64_t> process_stat_field(pid_t pid, int n) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+std::optional<uint64_t> stat_text_field(std::string_view text, int n) {
   // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so count from the last
   // ')', after which comes field 3.
   const size_t close = text.rfind(')');
-  if (close == std::string::npos || n < 3) return std::nullopt;
-  std::istringstream fields(text.substr(close + 1));
-  std::string field;
+  if (close == std::string_view::npos || n < 3) return std::nullopt;
+  std::string_view rest = text.substr(close + 1);
+  const auto blank = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  std::string_view field;
   for (int i = 3; i <= n; ++i) {
-    if (!(fields >> field)) return std::nullopt;
+    size_t at = 0;
+    while (at < rest.size() && blank(rest[at])) ++at;
+    size_t end = at;
+    while (end < rest.size() && !blank(rest[end])) ++end;
+    if (end == at) return std::nullopt;
+    field = rest.substr(at, end - at);
+    rest.remove_prefix(end);
   }
   try {
     size_t used = 0;
-    const uint64_t value = std::stoull(field, &used);
-    return used == field.size() ? std::optional<uint64_t>(value) : std::nullopt;
+    const std::string token(field);
+    const uint64_t value = std::stoull(token, &used);
+    return used == token.size() ? std::optional<uint64_t>(value) : std::nullopt;
   } catch (const std::exception&) {
     return std::nullopt;
   }
+}
+
+std::optional<uint64_t> process_stat_field(pid_t pid, int n) {
+  return ProcStatFile(pid).field(n);
+}
+
+ProcStatFile::ProcStatFile(pid_t pid)
+    : fd_(::open(("/proc/" + std::to_string(pid) + "/stat").c_str(), O_RDONLY | O_CLOEXEC)) {}
+
+ProcStatFile::~ProcStatFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::optional<uint64_t> ProcStatFile::field(int n) const {
+  if (fd_ < 0) return std::nullopt;
+  char text[4096];  // a stat line is a few hundred bytes (comm is at most 64)
+  const ssize_t len = ::pread(fd_, text, sizeof(text), 0);
+  if (len <= 0) return std::nullopt;
+  return stat_text_field(std::string_view(text, static_cast<size_t>(len)), n);
 }
 
 std::optional<uint64_t> process_start_ticks(pid_t pid) { return process_stat_field(pid, 22); }

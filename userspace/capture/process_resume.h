@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string_view>
 
 namespace llmtap::capture {
 
@@ -20,6 +21,24 @@ enum class ResumeOutcome {
 // Field `n` (1-based, as proc(5) numbers them; 3 or later) of /proc/PID/stat as a number:
 // nullopt when the process is gone or the field is not a number.
 std::optional<uint64_t> process_stat_field(pid_t pid, int n);
+// The same field read from the text of a /proc/PID/stat.
+std::optional<uint64_t> stat_text_field(std::string_view stat_text, int n);
+
+// /proc/PID/stat kept open, for a field read again and again (the hold guard watches the
+// agent many times a second): no path lookup or open per read, and a reused pid cannot be
+// mistaken for the process opened (its reads then fail, as for a process that is gone).
+class ProcStatFile {
+ public:
+  explicit ProcStatFile(pid_t pid);
+  ~ProcStatFile();
+  ProcStatFile(const ProcStatFile&) = delete;
+  ProcStatFile& operator=(const ProcStatFile&) = delete;
+  // As process_stat_field: nullopt when the process is gone or the field is not a number.
+  std::optional<uint64_t> field(int n) const;
+
+ private:
+  int fd_ = -1;
+};
 
 // The process's start time as the kernel keeps it (the group leader's start_boottime, ns),
 // from /proc/PID/stat, in whole clock ticks: nullopt when the process is gone.

@@ -4,6 +4,9 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <charconv>
+#include <iterator>
+#include <string>
 
 namespace llmtap::capture {
 
@@ -68,22 +71,50 @@ std::string_view to_string(TlsLib lib) {
   return "unknown";
 }
 
-std::string to_string(const Endpoint& endpoint) {
-  char text[INET6_ADDRSTRLEN] = {};
+size_t format_ipv4(const uint8_t* addr, char* out) {
+  char* p = out;
+  for (int i = 0; i < 4; ++i) {
+    if (i > 0) *p++ = '.';
+    const unsigned v = addr[i];
+    if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
+    if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
+    *p++ = static_cast<char>('0' + v % 10);
+  }
+  return static_cast<size_t>(p - out);
+}
+
+bool append_endpoint_text(std::string& out, const Endpoint& endpoint) {
+  static constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  const uint8_t* v4 = nullptr;
   if (endpoint.family == AF_INET) {
-    inet_ntop(AF_INET, endpoint.addr.data(), text, sizeof(text));
-    return std::string(text) + ":" + std::to_string(endpoint.port);
+    v4 = endpoint.addr.data();
+  } else if (endpoint.family == AF_INET6 &&
+             std::equal(std::begin(kMappedPrefix), std::end(kMappedPrefix),
+                        endpoint.addr.begin())) {
+    v4 = endpoint.addr.data() + 12;
+  } else if (endpoint.family != AF_INET6) {
+    return false;
   }
-  if (endpoint.family == AF_INET6) {
-    static constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (std::equal(std::begin(kMappedPrefix), std::end(kMappedPrefix), endpoint.addr.begin())) {
-      inet_ntop(AF_INET, endpoint.addr.data() + 12, text, sizeof(text));
-      return std::string(text) + ":" + std::to_string(endpoint.port);
-    }
-    inet_ntop(AF_INET6, endpoint.addr.data(), text, sizeof(text));
-    return "[" + std::string(text) + "]:" + std::to_string(endpoint.port);
+  char text[INET6_ADDRSTRLEN + 8] = {};
+  size_t len = 0;
+  if (v4 != nullptr) {
+    len = format_ipv4(v4, text);
+  } else {
+    text[0] = '[';
+    inet_ntop(AF_INET6, endpoint.addr.data(), text + 1, INET6_ADDRSTRLEN);
+    len = std::char_traits<char>::length(text);
+    text[len++] = ']';
   }
-  return {};
+  text[len++] = ':';
+  const auto end = std::to_chars(text + len, text + sizeof(text), endpoint.port).ptr;
+  out.append(text, end);
+  return true;
+}
+
+std::string to_string(const Endpoint& endpoint) {
+  std::string out;
+  append_endpoint_text(out, endpoint);
+  return out;
 }
 
 }  // namespace llmtap::capture

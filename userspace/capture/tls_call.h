@@ -82,5 +82,11 @@ namespace llmtap::capture {
 
 // "1.2.3.4:443" or "[::1]:443" (IPv4-mapped IPv6 shown as IPv4); empty when unknown.
 std::string to_string(const Endpoint& endpoint);
+// The same text appended to `out`; false (nothing appended) when unknown.
+bool append_endpoint_text(std::string& out, const Endpoint& endpoint);
+
+// "1.2.3.4" for the 4 bytes at `addr` (as inet_ntop writes it, without its sprintf); `out`
+// needs 15 bytes. Returns the length.
+size_t format_ipv4(const uint8_t* addr, char* out);
 
 }  // namespace llmtap::capture

@@ -5,9 +5,27 @@
 namespace llmtap::cli {
 namespace {
 
-std::string model_of(const llm::LlmCall& call) {
+std::string_view model_of(const llm::LlmCall& call) {
   const std::string& m = call.response_model.empty() ? call.request_model : call.response_model;
-  return m.empty() ? "unknown" : m;
+  return m.empty() ? std::string_view("unknown") : std::string_view(m);
+}
+
+constexpr std::string_view kCallsName = "llmtap_llm_calls_total";
+constexpr std::string_view kCallsHelp = "LLM API calls seen";
+constexpr std::string_view kTokensName = "llmtap_llm_tokens_total";
+constexpr std::string_view kTokensHelp = "tokens used by LLM API calls";
+constexpr std::string_view kCostName = "llmtap_llm_estimated_cost_usd";
+constexpr std::string_view kCostHelp =
+    "estimated cost of LLM API calls since start, from the price table";
+
+// The handle in `slot` when cached, else looked up (and cached unless folded into "other").
+template <typename T, typename Lookup>
+T& cached(T*& slot, Lookup lookup) {
+  if (slot != nullptr) return *slot;
+  bool folded = false;
+  T& found = lookup(&folded);
+  if (!folded) slot = &found;
+  return found;
 }
 
 }  // namespace
@@ -31,25 +49,49 @@ AgentMetrics::AgentMetrics(metrics::MetricRegistry& r)
       captured_bytes_(r.gauge("llmtap_tls_bytes_captured", "TLS bytes captured")),
       holds_(r.gauge("llmtap_holds", "processes held (stopped) by llmtap since start")) {}
 
+AgentMetrics::CallSeries& AgentMetrics::call_series(std::string_view provider,
+                                                    std::string_view model) {
+  auto by_provider = call_series_.find(provider);
+  if (by_provider != call_series_.end()) {
+    const auto found = by_provider->second.find(model);
+    if (found != by_provider->second.end()) return found->second;
+  }
+  if (cached_label_sets_ >= kMaxCachedLabelSets) {  // bounded: start over
+    call_series_.clear();
+    cached_label_sets_ = 0;
+    by_provider = call_series_.end();
+  }
+  if (by_provider == call_series_.end()) {
+    by_provider = call_series_.emplace(std::string(provider), StringMap<CallSeries>()).first;
+  }
+  ++cached_label_sets_;
+  return by_provider->second.emplace(std::string(model), CallSeries()).first->second;
+}
+
 void AgentMetrics::on_call(const llm::LlmCall& call) {
-  const metrics::Labels labels = {{"provider", call.provider.empty() ? "unknown" : call.provider},
-                                  {"model", model_of(call)}};
-  r_.counter("llmtap_llm_calls_total", "LLM API calls seen", labels).add();
-  if (call.tokens.input) {
-    auto l = labels;
-    l.emplace_back("kind", "input");
-    r_.counter("llmtap_llm_tokens_total", "tokens used by LLM API calls", l).add(*call.tokens.input);
-  }
-  if (call.tokens.output) {
-    auto l = labels;
-    l.emplace_back("kind", "output");
-    r_.counter("llmtap_llm_tokens_total", "tokens used by LLM API calls", l)
-        .add(*call.tokens.output);
-  }
+  const std::string_view provider =
+      call.provider.empty() ? std::string_view("unknown") : std::string_view(call.provider);
+  const std::string_view model = model_of(call);
+  CallSeries& series = call_series(provider, model);
+  const auto labels = [&] {
+    return metrics::Labels{{"provider", std::string(provider)}, {"model", std::string(model)}};
+  };
+  const auto tokens = [&](std::string_view kind) {
+    return [&, kind](bool* folded) -> metrics::Counter& {
+      auto l = labels();
+      l.emplace_back("kind", std::string(kind));
+      return r_.counter(kTokensName, kTokensHelp, l, folded);
+    };
+  };
+  cached(series.calls, [&](bool* folded) -> metrics::Counter& {
+    return r_.counter(kCallsName, kCallsHelp, labels(), folded);
+  }).add();
+  if (call.tokens.input) cached(series.input_tokens, tokens("input")).add(*call.tokens.input);
+  if (call.tokens.output) cached(series.output_tokens, tokens("output")).add(*call.tokens.output);
   if (call.cost_usd) {
-    r_.gauge("llmtap_llm_estimated_cost_usd",
-             "estimated cost of LLM API calls since start, from the price table", labels)
-        .add(*call.cost_usd);
+    cached(series.cost, [&](bool* folded) -> metrics::Gauge& {
+      return r_.gauge(kCostName, kCostHelp, labels(), folded);
+    }).add(*call.cost_usd);
   }
 }
 

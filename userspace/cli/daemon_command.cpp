@@ -77,8 +77,15 @@ int run_daemon(const DaemonOptions& options) {
     }
     router.publish(std::move(event));
   };
+  // Events that go to stdout as they are and nowhere else are written straight into its buffer
+  // (no copy of the line).
+  const bool stdout_only = setup.write_stdout && stdout_as_is && router.empty();
   auto emit_finding = [&](const policy::Finding& f) {
     agent_metrics.on_finding(f);
+    if (stdout_only) {
+      sink::append_ocsf_finding(f, context, out.buffer());
+      return;
+    }
     line.clear();
     sink::append_ocsf_finding(f, context, line);
     emit(exporter::EventKind::kFinding, static_cast<uint8_t>(f.severity),
@@ -88,9 +95,13 @@ int run_daemon(const DaemonOptions& options) {
   LlmSessionHandlers handlers;
   handlers.on_call = [&](const llm::LlmCall& call, const std::vector<policy::Finding>& findings) {
     agent_metrics.on_call(call);
-    line.clear();
-    sink::append_ocsf_http_activity(call, context, line);
-    emit(exporter::EventKind::kLlmCall, 1, call.start_realtime_ns / kNsPerMs);
+    if (stdout_only) {
+      sink::append_ocsf_http_activity(call, context, out.buffer());
+    } else {
+      line.clear();
+      sink::append_ocsf_http_activity(call, context, line);
+      emit(exporter::EventKind::kLlmCall, 1, call.start_realtime_ns / kNsPerMs);
+    }
     for (const auto& f : findings) emit_finding(f);
   };
   handlers.on_findings = [&](const std::vector<policy::Finding>& findings) {

@@ -394,9 +394,9 @@ int run_llm_session(const LlmSessionOptions& options, const LlmSessionHandlers& 
   const policy::EngineStats& e = engine.stats();
   spdlog::info(
       "policy summary: judged_calls={} findings={} suppressed_repeats={} scanned_bytes={} "
-      "dropped_detections={} policy_reloads={} failed_reloads={}",
-      e.calls, e.findings, e.suppressed_repeats, e.scanned_bytes, e.dropped_detections,
-      policy_source.reloads(), policy_source.failed_reloads());
+      "scan_cache_hits={} dropped_detections={} policy_reloads={} failed_reloads={}",
+      e.calls, e.findings, e.suppressed_repeats, e.scanned_bytes, e.scan_cache_hits,
+      e.dropped_detections, policy_source.reloads(), policy_source.failed_reloads());
   return status;
 }
 

@@ -410,6 +410,8 @@ bool Http1StreamParser::add_field(std::string_view line, std::vector<HttpHeader>
   const std::string_view value = trim_ows(line.substr(colon + 1));
   if (!is_field_text(value)) return fail("invalid header field value"), false;
   if (fields.size() >= limits_.max_headers) return fail("too many header fields"), false;
+  // Room for a typical header section at once, not regrown field by field.
+  if (fields.empty()) fields.reserve(std::min<size_t>(limits_.max_headers, 16));
   fields.push_back({std::string(line.substr(0, colon)), std::string(value)});
   return true;
 }

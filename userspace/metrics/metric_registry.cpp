@@ -180,12 +180,13 @@ MetricRegistry::MetricRegistry(size_t max_series_per_family)
 MetricRegistry::~MetricRegistry() = default;
 
 Counter& MetricRegistry::counter(std::string_view name, std::string_view help,
-                                 const Labels& labels) {
-  return *series(Kind::kCounter, name, help, labels, {}).counter;
+                                 const Labels& labels, bool* folded) {
+  return *series(Kind::kCounter, name, help, labels, {}, nullptr, folded).counter;
 }
 
-Gauge& MetricRegistry::gauge(std::string_view name, std::string_view help, const Labels& labels) {
-  return *series(Kind::kGauge, name, help, labels, {}).gauge;
+Gauge& MetricRegistry::gauge(std::string_view name, std::string_view help, const Labels& labels,
+                             bool* folded) {
+  return *series(Kind::kGauge, name, help, labels, {}, nullptr, folded).gauge;
 }
 
 Histogram& MetricRegistry::histogram(std::string_view name, std::string_view help,
@@ -202,7 +203,8 @@ void MetricRegistry::gauge_fn(std::string_view name, std::string_view help, cons
 
 MetricRegistry::Series& MetricRegistry::series(Kind kind, std::string_view name,
                                                std::string_view help, const Labels& labels,
-                                               std::span<const double> bounds, Reader read) {
+                                               std::span<const double> bounds, Reader read,
+                                               bool* folded_out) {
   check_metric_name(name);
   if (name == kSeriesDroppedName) {  // the registry's own: nobody else may shape it
     throw std::invalid_argument("metric name " + std::string(name) + " is reserved");
@@ -240,6 +242,7 @@ MetricRegistry::Series& MetricRegistry::series(Kind kind, std::string_view name,
   Series& found = series_locked(family, std::move(values), &folded);
   // A folded ("other") series has no single owner to read from: it keeps no function (NaN).
   if (read && !folded) found.read = std::move(read);
+  if (folded_out != nullptr) *folded_out = folded;
   return found;
 }
 

@@ -89,8 +89,13 @@ class MetricRegistry {
   // *_total, or a name reused with another type, help, label names or buckets. Once a family
   // holds max_series_per_family series, a new label set gets the series whose label values
   // are all "other", and llmtap_metrics_series_dropped_total{metric=...} counts the lookup.
-  Counter& counter(std::string_view name, std::string_view help, const Labels& labels = {});
-  Gauge& gauge(std::string_view name, std::string_view help, const Labels& labels = {});
+  // With `folded`: set to whether the label set went to the "other" series. A caller that
+  // keeps the handle for later updates (a per-label-set cache) must not keep a folded one:
+  // each folded lookup is counted in llmtap_metrics_series_dropped_total.
+  Counter& counter(std::string_view name, std::string_view help, const Labels& labels = {},
+                   bool* folded = nullptr);
+  Gauge& gauge(std::string_view name, std::string_view help, const Labels& labels = {},
+               bool* folded = nullptr);
   Histogram& histogram(std::string_view name, std::string_view help, const Labels& labels = {},
                        std::span<const double> bounds = kDurationBucketsSeconds);
   // A gauge whose value `read` returns at scrape time, for values owned elsewhere (queue
@@ -111,7 +116,7 @@ class MetricRegistry {
   using Reader = std::shared_ptr<const std::function<double()>>;
   // Validates, then finds or creates the series; `read` is installed for kGaugeFn.
   Series& series(Kind kind, std::string_view name, std::string_view help, const Labels& labels,
-                 std::span<const double> bounds, Reader read = nullptr);
+                 std::span<const double> bounds, Reader read = nullptr, bool* folded = nullptr);
   Family& family_locked(Kind kind, std::string_view name, std::string_view help,
                         const std::vector<std::string>& label_names,
                         std::span<const double> bounds);

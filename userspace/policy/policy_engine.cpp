@@ -151,13 +151,15 @@ std::vector<Finding> PolicyEngine::judge(const llm::LlmCall& call, std::string_v
 
   request_hits_.clear();
   response_hits_.clear();
+  // Entries of a policy swapped out are dropped (and their scanner released) at once.
+  for (CachedScan& e : scan_cache_) {
+    if (e.scanner && e.scanner != policy->scanner) e = CachedScan();
+  }
   auto scan = [&](std::string_view body, std::string& text, std::vector<Evidence>& hits,
                   EvidenceSource source) {
     json_unescaped(body, text);
     stats_.scanned_bytes += text.size();
-    ScanResult result = policy->scanner->scan(text);
-    stats_.dropped_detections += result.dropped;
-    for (auto& d : result.detections) hits.push_back({std::move(d), source});
+    scan_text(policy->scanner, text, hits, source);
   };
   if (policy->scan_requests && !request_body.empty()) {
     scan(request_body, request_text_, request_hits_, EvidenceSource::kRequest);
@@ -185,6 +187,38 @@ std::vector<Finding> PolicyEngine::judge(const llm::LlmCall& call, std::string_v
   }
   for (const Finding& f : out) stats_.findings += f.update ? 0 : 1;
   return out;
+}
+
+void PolicyEngine::scan_text(const std::shared_ptr<const ContentScanner>& scanner,
+                             std::string& text, std::vector<Evidence>& hits,
+                             EvidenceSource source) {
+  if (text.size() <= kMaxCachedScanBytes) {
+    for (const CachedScan& e : scan_cache_) {
+      if (e.scanner == scanner && e.text == text) {
+        ++stats_.scan_cache_hits;
+        stats_.dropped_detections += e.dropped;
+        for (const Detection& d : e.detections) hits.push_back({d, source});
+        return;
+      }
+    }
+  }
+  ScanResult result = scanner->scan(text);
+  stats_.dropped_detections += result.dropped;
+  if (text.size() <= kMaxCachedScanBytes) {
+    CachedScan& e = scan_cache_[scan_cache_next_];
+    scan_cache_next_ = (scan_cache_next_ + 1) % kScanCacheEntries;
+    e.scanner = scanner;
+    // No copy: the caller's buffer is refilled for the next call anyway (unless a huge body
+    // once grew it: the cache keeps no buffer much larger than its bound).
+    if (text.capacity() <= 2 * kMaxCachedScanBytes) {
+      e.text.swap(text);
+    } else {
+      e.text.assign(text);
+    }
+    e.detections = result.detections;
+    e.dropped = result.dropped;
+  }
+  for (auto& d : result.detections) hits.push_back({std::move(d), source});
 }
 
 void PolicyEngine::judge_model(const CompiledRule& r, const llm::LlmCall& call,

@@ -4,6 +4,7 @@
 // and prompt-attack indicators. The policy can be swapped from another thread at any time;
 // each call is judged by one policy, whole.
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -39,6 +40,9 @@ struct EngineStats {
   uint64_t scanned_bytes = 0;
   uint64_t dropped_detections = 0;  // past a scan's detection limit
   uint64_t policy_swaps = 0;
+  // Texts whose scan was reused: the same body judged again (the two ends of a call made on
+  // this host, both captured, carry the same bodies).
+  uint64_t scan_cache_hits = 0;
 };
 
 class PolicyEngine {
@@ -59,7 +63,19 @@ class PolicyEngine {
 
   const EngineStats& stats() const { return stats_; }
 
+  // Recent scans kept for reuse, and the largest text kept. A scan depends on the text and
+  // the scanner only, so a text equal byte for byte to a kept one gets the kept detections.
+  static constexpr size_t kScanCacheEntries = 4;
+  static constexpr size_t kMaxCachedScanBytes = 64 * 1024;
+
  private:
+  struct CachedScan {
+    std::shared_ptr<const ContentScanner> scanner;  // null: the entry is empty
+    std::string text;
+    std::vector<Detection> detections;
+    size_t dropped = 0;
+  };
+
   struct Pending {
     Finding first;  // as reported
     uint64_t window_end_ns = 0;
@@ -78,6 +94,10 @@ class PolicyEngine {
   bool repeat(const DedupeKey& key, uint64_t now_ns);
   void remember(const DedupeKey& key, const Finding& f, uint64_t now_ns);
   void expire(uint64_t now_ns, std::vector<Finding>& out);
+  // Scans `text` (or reuses the scan of an equal text) and adds its detections to `hits`.
+  // `text` may be left holding anything (its buffer can be swapped into the cache).
+  void scan_text(const std::shared_ptr<const ContentScanner>& scanner, std::string& text,
+                 std::vector<Evidence>& hits, EvidenceSource source);
 
   std::shared_ptr<const CompiledPolicy> policy_;  // read and written with std::atomic_*
   EngineOptions options_;
@@ -92,6 +112,10 @@ class PolicyEngine {
   std::string response_text_;
   std::vector<Evidence> request_hits_;
   std::vector<Evidence> response_hits_;
+  // The latest texts scanned and their results (the newest replaces the oldest). They hold
+  // copies of recent bodies, as the two text buffers above do of the last call's.
+  std::array<CachedScan, kScanCacheEntries> scan_cache_;
+  size_t scan_cache_next_ = 0;
 };
 
 }  // namespace llmtap::policy

@@ -4,36 +4,140 @@
 #include <charconv>
 #include <cmath>
 
-#include "sink/json_text.h"
+#include "common/utf8.h"
 
 namespace llmtap::sink {
+namespace {
 
-void JsonWriter::next_member() {
-  const uint64_t bit = uint64_t{1} << depth_;
-  if (has_member_ & bit) out_.push_back(',');
-  has_member_ |= bit;
+// The thread's buffer, reused by every writer on it (one event at a time).
+JsonWriter::Buffer& thread_buffer() {
+  thread_local JsonWriter::Buffer buffer;
+  return buffer;
+}
+
+// A buffer grown past this by a huge event is given back when the writer is done.
+constexpr size_t kKeptCapacity = size_t{1} << 20;
+
+// Bytes written as they are: printable ASCII other than '"' and '\\'.
+struct PlainBytes {
+  bool plain[256] = {};
+  constexpr PlainBytes() {
+    for (int c = 0x20; c < 0x7F; ++c) plain[c] = c != '"' && c != '\\';
+  }
+};
+constexpr PlainBytes kPlain;
+
+}  // namespace
+
+JsonWriter::JsonWriter(std::string& out) : out_(out) {
+  Buffer& shared = thread_buffer();
+  buffer_ = shared.busy ? &own_ : &shared;
+  buffer_->busy = true;
+}
+
+JsonWriter::~JsonWriter() {
+  finish();
+  buffer_->busy = false;
+  if (buffer_->capacity > kKeptCapacity) {
+    buffer_->data.reset();
+    buffer_->capacity = 0;
+  }
+}
+
+void JsonWriter::finish() {
+  if (len_ == 0) return;
+  out_.append(buffer_->data.get(), len_);
+  len_ = 0;
+}
+
+void JsonWriter::grow(size_t n) {
+  const size_t capacity = std::max({len_ + n, 2 * buffer_->capacity, size_t{4096}});
+  auto data = std::make_unique<char[]>(capacity);
+  if (len_ != 0) std::memcpy(data.get(), buffer_->data.get(), len_);
+  buffer_->data = std::move(data);
+  buffer_->capacity = capacity;
 }
 
 void JsonWriter::key(std::string_view key) {
-  next_member();
-  out_.push_back('"');
-  out_.append(key);
-  out_ += "\":";
+  const uint64_t bit = uint64_t{1} << depth_;
+  const bool comma = (has_member_ & bit) != 0;
+  has_member_ |= bit;
+  char* p = room(key.size() + 4);
+  if (comma) *p++ = ',';
+  *p++ = '"';
+  std::memcpy(p, key.data(), key.size());
+  p += key.size();
+  *p++ = '"';
+  *p++ = ':';
+  len_ = static_cast<size_t>(p - buffer_->data.get());
+}
+
+// As append_json_escaped (json_text.h): the same bytes, written in place.
+void JsonWriter::escaped(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  // At most 6 bytes out per byte in (\u00XX, or \ufffd for an invalid byte).
+  char* const start = room(6 * text.size());
+  char* p = start;
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<uint8_t>(text[i]);
+    if (kPlain.plain[c]) {
+      size_t run = i + 1;
+      while (run < text.size() && kPlain.plain[static_cast<uint8_t>(text[run])]) ++run;
+      std::memcpy(p, text.data() + i, run - i);
+      p += run - i;
+      i = run;
+      continue;
+    }
+    if (c == '"' || c == '\\') {
+      *p++ = '\\';
+      *p++ = static_cast<char>(c);
+    } else if (c == '\n') {
+      *p++ = '\\';
+      *p++ = 'n';
+    } else if (c == '\r') {
+      *p++ = '\\';
+      *p++ = 'r';
+    } else if (c == '\t') {
+      *p++ = '\\';
+      *p++ = 't';
+    } else if (c < 0x20 || c == 0x7F) {
+      std::memcpy(p, "\\u00", 4);
+      p[4] = kHex[c >> 4];
+      p[5] = kHex[c & 0xF];
+      p += 6;
+    } else {
+      const size_t len = common::utf8_sequence_length(text, i);
+      if (len == 0) {
+        std::memcpy(p, "\\ufffd", 6);
+        p += 6;
+        ++i;
+        continue;
+      }
+      std::memcpy(p, text.data() + i, len);
+      p += len;
+      i += len;
+      continue;
+    }
+    ++i;
+  }
+  len_ += static_cast<size_t>(p - start);
 }
 
 void JsonWriter::open(char bracket) {
-  out_.push_back(bracket);
+  put(bracket);
   ++depth_;
   has_member_ &= ~(uint64_t{1} << depth_);
 }
 
 void JsonWriter::close(char bracket) {
   --depth_;
-  out_.push_back(bracket);
+  put(bracket);
 }
 
 void JsonWriter::begin_object() {
-  next_member();
+  const uint64_t bit = uint64_t{1} << depth_;
+  if (has_member_ & bit) put(',');
+  has_member_ |= bit;
   open('{');
 }
 
@@ -53,7 +157,9 @@ void JsonWriter::end_array() { close(']'); }
 
 void JsonWriter::string(std::string_view k, std::string_view value) {
   key(k);
-  append_json_string(out_, value);
+  put('"');
+  escaped(value);
+  put('"');
 }
 
 void JsonWriter::string_if(std::string_view k, std::string_view value) {
@@ -62,16 +168,15 @@ void JsonWriter::string_if(std::string_view k, std::string_view value) {
 
 void JsonWriter::string_parts(std::string_view k, std::initializer_list<std::string_view> parts) {
   key(k);
-  out_.push_back('"');
-  for (const std::string_view part : parts) append_json_escaped(out_, part);
-  out_.push_back('"');
+  put('"');
+  for (const std::string_view part : parts) escaped(part);
+  put('"');
 }
 
 void JsonWriter::number(std::string_view k, uint64_t value) {
   key(k);
-  char buf[24];
-  const auto result = std::to_chars(buf, buf + sizeof buf, value);
-  out_.append(buf, result.ptr);
+  char* p = room(20);
+  len_ += static_cast<size_t>(std::to_chars(p, p + 20, value).ptr - p);
 }
 
 void JsonWriter::number_fixed(std::string_view k, double value, int decimals) {
@@ -85,17 +190,21 @@ void JsonWriter::number_fixed(std::string_view k, double value, int decimals) {
     text.remove_suffix(text.size() - 1 - text.find_last_not_of('0'));
     if (text.back() == '.') text.remove_suffix(1);
   }
-  out_.append(text == "-0" ? "0" : text);
+  put(text == "-0" ? "0" : text);
 }
 
 void JsonWriter::boolean(std::string_view k, bool value) {
   key(k);
-  out_ += value ? "true" : "false";
+  put(value ? std::string_view("true") : std::string_view("false"));
 }
 
 void JsonWriter::element(std::string_view value) {
-  next_member();
-  append_json_string(out_, value);
+  const uint64_t bit = uint64_t{1} << depth_;
+  if (has_member_ & bit) put(',');
+  has_member_ |= bit;
+  put('"');
+  escaped(value);
+  put('"');
 }
 
 }  // namespace llmtap::sink

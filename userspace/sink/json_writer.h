@@ -2,9 +2,16 @@
 // A small streaming JSON writer over a caller's std::string: it places the commas, so event
 // formatters can leave out absent values without tracking which member came first. Keys are
 // the formatters' own literals and are written as given; values are escaped.
+//
+// An event is a hundred or so members: the writer puts them into a buffer of its own (the
+// thread's, reused) with plain stores, and appends the whole text to the string once, at
+// finish() or when it is destroyed. Until then the string does not show what was written.
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -12,7 +19,10 @@ namespace llmtap::sink {
 
 class JsonWriter {
  public:
-  explicit JsonWriter(std::string& out) : out_(out) {}
+  explicit JsonWriter(std::string& out);
+  ~JsonWriter();  // finish()
+  JsonWriter(const JsonWriter&) = delete;
+  JsonWriter& operator=(const JsonWriter&) = delete;
 
   void begin_object();  // the top-level value
   void begin_object(std::string_view key);
@@ -32,13 +42,40 @@ class JsonWriter {
   void boolean(std::string_view key, bool value);
   void element(std::string_view value);  // a string in the array being written
 
+  // Appends what was written so far to the string (the writer can go on after it).
+  void finish();
+
+  struct Buffer {
+    std::unique_ptr<char[]> data;
+    size_t capacity = 0;
+    bool busy = false;  // a writer of this thread uses it
+  };
+
  private:
-  void next_member();  // the comma, unless this is the first member at this depth
   void key(std::string_view key);
   void open(char bracket);
   void close(char bracket);
+  void escaped(std::string_view text);  // JSON-escaped, without quotes
+
+  // Room for `n` more bytes at the end of what was written.
+  char* room(size_t n) {
+    if (len_ + n > buffer_->capacity) grow(n);
+    return buffer_->data.get() + len_;
+  }
+  void put(char c) {
+    *room(1) = c;
+    ++len_;
+  }
+  void put(std::string_view s) {
+    std::memcpy(room(s.size()), s.data(), s.size());
+    len_ += s.size();
+  }
+  void grow(size_t n);
 
   std::string& out_;
+  Buffer own_;               // when the thread's buffer is taken (a writer inside a writer)
+  Buffer* buffer_ = nullptr;
+  size_t len_ = 0;
   uint64_t has_member_ = 0;  // bit d: the container at depth d already has a member
   unsigned depth_ = 0;
 };

@@ -385,6 +385,7 @@ void append_ocsf_finding(const Finding& f, const OcsfContext& context, std::stri
   }
   write_unmapped(w, f);
   w.end_object();
+  w.finish();
   out.push_back('\n');
 }
 

@@ -247,6 +247,7 @@ void append_ocsf_http_activity(const llm::LlmCall& call, const OcsfContext& cont
   write_ai_operation(w, call);
   write_unmapped(w, call);
   w.end_object();
+  w.finish();
   out.push_back('\n');
 }
 

@@ -16,8 +16,11 @@ IpText::IpText(const capture::Endpoint& endpoint) {
     family = AF_INET;
     addr += 12;
   }
-  if ((family == AF_INET || family == AF_INET6) &&
-      inet_ntop(family, addr, buf_.data(), buf_.size()) != nullptr) {
+  if (family == AF_INET) {  // most calls: without inet_ntop's sprintf
+    len_ = capture::format_ipv4(addr, buf_.data());
+    return;
+  }
+  if (family == AF_INET6 && inet_ntop(family, addr, buf_.data(), buf_.size()) != nullptr) {
     len_ = std::string_view(buf_.data()).size();
     v6_ = family == AF_INET6;
   }

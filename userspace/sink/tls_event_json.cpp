@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <iterator>
 
 #include "sink/json_text.h"
@@ -10,31 +11,60 @@ namespace llmtap::sink {
 namespace {
 
 void append_endpoint(std::string& out, const capture::Endpoint& endpoint) {
-  const std::string text = capture::to_string(endpoint);
-  if (text.empty()) {
-    out += "null";
-  } else {
-    append_json_string(out, text);
+  // Digits, dots, colons and brackets only: nothing to escape.
+  out.push_back('"');
+  if (!capture::append_endpoint_text(out, endpoint)) {
+    out.back() = 'n';
+    out += "ull";
+    return;
   }
+  out.push_back('"');
+}
+
+template <typename T>
+void append_number(std::string& out, T value) {
+  char buf[24];
+  out.append(buf, std::to_chars(buf, buf + sizeof buf, value).ptr);
 }
 
 }  // namespace
 
 void append_tls_event_json(const capture::TlsCall& call, uint64_t time_ns, std::string& out) {
-  auto it = std::back_inserter(out);
-  fmt::format_to(it,
-                 R"({{"type":"tls","time_ns":{},"mono_ns":{},"pid":{},"tid":{},"uid":{},"comm":)",
-                 time_ns, call.mono_ns, call.pid, call.tid, call.uid);
+  // Written by hand rather than with fmt: this runs for every captured call.
+  out += R"({"type":"tls","time_ns":)";
+  append_number(out, time_ns);
+  out += R"(,"mono_ns":)";
+  append_number(out, call.mono_ns);
+  out += R"(,"pid":)";
+  append_number(out, call.pid);
+  out += R"(,"tid":)";
+  append_number(out, call.tid);
+  out += R"(,"uid":)";
+  append_number(out, call.uid);
+  out += R"(,"comm":)";
   append_json_string(out, call.comm);
-  fmt::format_to(
-      it, R"(,"cgroup_id":{},"lib":"{}","direction":"{}","conn":{{"id":{},"ssl":"0x{:x}","fd":{},"src":)",
-      call.cgroup_id, capture::to_string(call.lib), capture::to_string(call.direction),
-      call.conn_id, call.ssl, call.fd);
+  out += R"(,"cgroup_id":)";
+  append_number(out, call.cgroup_id);
+  out += R"(,"lib":")";
+  out += capture::to_string(call.lib);
+  out += R"(","direction":")";
+  out += capture::to_string(call.direction);
+  out += R"(","conn":{"id":)";
+  append_number(out, call.conn_id);
+  out += R"(,"ssl":"0x)";
+  char hex[24];
+  out.append(hex, std::to_chars(hex, hex + sizeof hex, call.ssl, 16).ptr);
+  out += R"(","fd":)";
+  append_number(out, call.fd);
+  out += R"(,"src":)";
   append_endpoint(out, call.local);
   out += R"(,"dst":)";
   append_endpoint(out, call.remote);
-  fmt::format_to(it, R"(}},"len":{},"truncated":{},"lost":{},)", call.call_len,
-                 call.truncated ? "true" : "false", call.lost_len);
+  out += R"(},"len":)";
+  append_number(out, call.call_len);
+  out += call.truncated ? R"(,"truncated":true,"lost":)" : R"(,"truncated":false,"lost":)";
+  append_number(out, call.lost_len);
+  out.push_back(',');
   // Only when set: an earlier call in this direction was lost whole (see docs/events.md).
   if (call.gap_before) out += R"("gap_before":true,)";
   out += R"("data":")";

@@ -2,15 +2,47 @@
 
 #include "llm/api/json_salvage.h"
 
+#include <vector>
+
 namespace llmtap::llm {
+namespace {
+
+// Parsers a thread keeps for its next JsonDoms (nested ones take one each), and the largest
+// buffers kept: a parser that read a big body gives its memory back.
+constexpr size_t kPooledParsers = 4;
+constexpr size_t kMaxPooledCapacity = size_t{1} << 20;
+
+std::vector<std::unique_ptr<simdjson::dom::parser>>& parser_pool() {
+  thread_local std::vector<std::unique_ptr<simdjson::dom::parser>> pool;
+  return pool;
+}
+
+}  // namespace
+
+JsonDom::JsonDom() {
+  auto& pool = parser_pool();
+  if (!pool.empty()) {
+    parser_ = std::move(pool.back());
+    pool.pop_back();
+  } else {
+    parser_ = std::make_unique<simdjson::dom::parser>();
+  }
+}
+
+JsonDom::~JsonDom() {
+  auto& pool = parser_pool();
+  if (parser_ && parser_->capacity() <= kMaxPooledCapacity && pool.size() < kPooledParsers) {
+    pool.push_back(std::move(parser_));
+  }
+}
 
 bool JsonDom::parse(std::string_view text) {
   error_.clear();
   repairs_.clear();
-  const simdjson::error_code first = parser_.parse(text.data(), text.size()).get(root_);
+  const simdjson::error_code first = parser_->parse(text.data(), text.size()).get(root_);
   if (!first) return true;
   std::optional<SalvagedJson> salvaged = salvage_json(text);
-  if (salvaged && !parser_.parse(salvaged->text).get(root_)) {
+  if (salvaged && !parser_->parse(salvaged->text).get(root_)) {
     repairs_ = std::move(salvaged->repairs);
     return true;
   }

@@ -6,6 +6,7 @@
 #include <simdjson.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,9 +16,16 @@ namespace llmtap::llm {
 using JsonElement = simdjson::dom::element;
 using JsonArray = simdjson::dom::array;
 
-// Owns the parser and buffers; the root stays valid until the next parse.
+// Owns a parser and its buffers while it lives; the root stays valid until the next parse.
+// Parsers are reused: each thread keeps a few (of modest size) between JsonDoms, so reading a
+// response costs no allocation of parser buffers.
 class JsonDom {
  public:
+  JsonDom();
+  ~JsonDom();
+  JsonDom(const JsonDom&) = delete;
+  JsonDom& operator=(const JsonDom&) = delete;
+
   // Parses `text`; when simdjson rejects it, retries once on a salvaged copy (see
   // json_salvage.h). Returns false with error() set when neither could be read.
   bool parse(std::string_view text);
@@ -26,7 +34,7 @@ class JsonDom {
   const std::string& repairs() const { return repairs_; }  // empty when read as is
 
  private:
-  simdjson::dom::parser parser_;
+  std::unique_ptr<simdjson::dom::parser> parser_;
   JsonElement root_;
   std::string error_;
   std::string repairs_;

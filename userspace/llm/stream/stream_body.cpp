@@ -16,12 +16,26 @@ namespace {
 // The body is fed in slices so that the cap applies before a huge body's events pile up.
 constexpr size_t kSliceBytes = size_t{64} << 10;
 
-// "Text/Event-Stream; charset=utf-8" -> "text/event-stream".
-std::string media_type(std::string_view content_type) {
-  std::string lower(common::trim(content_type.substr(0, content_type.find(';'))));
-  std::ranges::transform(lower, lower.begin(),
-                         [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return lower;
+// "Text/Event-Stream; charset=utf-8" -> "Text/Event-Stream" (compared without case: no copy).
+std::string_view media_type(std::string_view content_type) {
+  return common::trim(content_type.substr(0, content_type.find(';')));
+}
+
+bool is_type(std::string_view type, std::string_view lowercase) {
+  return type.size() == lowercase.size() &&
+         std::equal(type.begin(), type.end(), lowercase.begin(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) == b;
+         });
+}
+
+StreamFraming framing_for_type(std::string_view type) {
+  if (is_type(type, "text/event-stream")) return StreamFraming::kSse;
+  if (is_type(type, "application/x-ndjson") || is_type(type, "application/ndjson") ||
+      is_type(type, "application/jsonl") || is_type(type, "application/x-jsonlines")) {
+    return StreamFraming::kNdjson;
+  }
+  if (is_type(type, "application/vnd.amazon.eventstream")) return StreamFraming::kAwsEventStream;
+  return StreamFraming::kNone;
 }
 
 template <typename Decoder>
@@ -54,22 +68,15 @@ std::vector<StreamEvent> decode_with(std::string_view body, StreamDecodeStats* s
 }  // namespace
 
 StreamFraming framing_for_content_type(std::string_view content_type) {
-  const std::string type = media_type(content_type);
-  if (type == "text/event-stream") return StreamFraming::kSse;
-  if (type == "application/x-ndjson" || type == "application/ndjson" ||
-      type == "application/jsonl" || type == "application/x-jsonlines") {
-    return StreamFraming::kNdjson;
-  }
-  if (type == "application/vnd.amazon.eventstream") return StreamFraming::kAwsEventStream;
-  return StreamFraming::kNone;
+  return framing_for_type(media_type(content_type));
 }
 
 StreamFraming framing_for_response(ApiFamily family, std::string_view content_type) {
-  const StreamFraming framing = framing_for_content_type(content_type);
+  const std::string_view type = media_type(content_type);
+  const StreamFraming framing = framing_for_type(type);
   if (framing != StreamFraming::kNone) return framing;
-  const std::string type = media_type(content_type);
   if (family == ApiFamily::kGeminiStreamGenerateContent &&
-      (type == "application/json" || type.empty())) {
+      (is_type(type, "application/json") || type.empty())) {
     return StreamFraming::kJsonArray;
   }
   return StreamFraming::kNone;

@@ -74,6 +74,10 @@ struct CompiledDetector {
   std::unique_ptr<re2::FilteredRE2> filter;
   const RE2* pattern = nullptr;
   std::vector<std::string> atoms;  // the filter's, lowercase
+  // Per atom: its hit alone satisfies the prefilter formula (which is monotone: any set of
+  // atoms holding it does too). Scans then ask FilteredRE2, which allocates on every call,
+  // only about sets of atoms none of which suffices alone.
+  std::vector<uint8_t> atom_suffices;
   std::vector<std::unique_ptr<RE2>> allow;
   Gate gate = Gate::kNone;
   // The longest a match can be, when known: then only windows around the triggers' hits are
@@ -192,6 +196,10 @@ struct ContentScanner::Impl {
   HsDatabase patterns;
   size_t database_bytes = 0;
   ScannerLimits limits;
+  // Detectors every scan confirms (no gate at all), and those never read in windows: the
+  // per-scan pass over every detector, precomputed for the usual case.
+  std::vector<uint32_t> ungated;
+  std::vector<uint32_t> unwindowed;
 
   mutable std::mutex scratch_mutex;
   mutable std::vector<HsScratch> idle_scratch;  // one per concurrent scan, reused
@@ -491,6 +499,12 @@ std::shared_ptr<const ContentScanner> ContentScanner::build(std::vector<Detector
     d.filter->Compile(&d.atoms);
     std::vector<int> unfiltered;
     d.filter->AllPotentials({}, &unfiltered);
+    d.atom_suffices.assign(d.atoms.size(), 0);
+    for (size_t a = 0; a < d.atoms.size(); ++a) {
+      std::vector<int> passed;
+      d.filter->AllPotentials({static_cast<int>(a)}, &passed);
+      d.atom_suffices[a] = passed.empty() ? 0 : 1;
+    }
     // With no literal, Hyperscan's own match of a bounded pattern is the tightest gate (it
     // opens windows only where the pattern matches); keywords, often short, come next.
     if (!d.spec.anchors.empty()) {
@@ -516,14 +530,21 @@ std::shared_ptr<const ContentScanner> ContentScanner::build(std::vector<Detector
     if (db != nullptr && hs_database_size(db, &bytes) == HS_SUCCESS) impl->database_bytes += bytes;
   }
   for (const auto& d : impl->detectors) impl->specs.push_back(d.spec);
+  for (size_t i = 0; i < impl->detectors.size(); ++i) {
+    if (impl->detectors[i].gate == Gate::kNone) impl->ungated.push_back(static_cast<uint32_t>(i));
+    if (!impl->detectors[i].windowed) impl->unwindowed.push_back(static_cast<uint32_t>(i));
+  }
   return std::shared_ptr<const ContentScanner>(new ContentScanner(std::move(impl)));
 }
 
 namespace {
 
 struct HitCollector {
-  std::vector<TriggerHit> hits;
-  std::vector<uint8_t> literal_seen;
+  std::vector<TriggerHit>& hits;
+  // Literals seen: a flag per literal (all clear between scans) and the list of those set,
+  // so a scan costs what it hit, not the size of the literal database.
+  std::vector<uint8_t>& literal_seen;
+  std::vector<uint32_t>& seen_ids;
   const std::vector<uint8_t>* positions_wanted = nullptr;
   uint32_t pattern_base = 0;  // trigger id of detector 0 in the pattern database
   bool overflow = false;
@@ -535,6 +556,42 @@ struct HitCollector {
     }
     hits.push_back({trigger, static_cast<uint32_t>(end)});
   }
+  void seen(uint32_t literal) {
+    if (literal_seen[literal]) return;
+    literal_seen[literal] = 1;
+    seen_ids.push_back(literal);
+  }
+};
+
+// A thread's buffers for its scans, kept between them (no allocation per scan). Scans do not
+// nest, so one set per thread is enough.
+struct ScanBuffers {
+  std::vector<TriggerHit> hits;
+  std::vector<uint8_t> literal_seen;
+  std::vector<uint32_t> seen_ids;
+};
+
+ScanBuffers& scan_buffers() {
+  thread_local ScanBuffers buffers;
+  return buffers;
+}
+
+// Leaves the buffers as a scan expects them, however the scan ended: flags clear, lists empty,
+// and a hostile text's million hits not held on to.
+class ScanBuffersReset {
+ public:
+  explicit ScanBuffersReset(ScanBuffers& b) : b_(b) {}
+  ~ScanBuffersReset() {
+    for (const uint32_t id : b_.seen_ids) b_.literal_seen[id] = 0;
+    b_.seen_ids.clear();
+    b_.hits.clear();
+    if (b_.hits.capacity() > (size_t{1} << 16)) b_.hits.shrink_to_fit();
+  }
+  ScanBuffersReset(const ScanBuffersReset&) = delete;
+  ScanBuffersReset& operator=(const ScanBuffersReset&) = delete;
+
+ private:
+  ScanBuffers& b_;
 };
 
 }  // namespace
@@ -547,8 +604,12 @@ ScanResult ContentScanner::scan(std::string_view text) const {
   const auto length = static_cast<unsigned>(std::min<size_t>(text.size(), UINT32_MAX));
   text = text.substr(0, length);
 
-  HitCollector collector;
-  collector.literal_seen.assign(impl.literal_uses.size(), 0);
+  ScanBuffers& buffers = scan_buffers();
+  const ScanBuffersReset reset(buffers);
+  if (buffers.literal_seen.size() < impl.literal_uses.size()) {
+    buffers.literal_seen.resize(impl.literal_uses.size(), 0);
+  }
+  HitCollector collector{buffers.hits, buffers.literal_seen, buffers.seen_ids};
   collector.positions_wanted = &impl.literal_positions_wanted;
   collector.pattern_base = static_cast<uint32_t>(impl.literal_uses.size());
   if (!text.empty() && (impl.literals || impl.patterns)) {
@@ -558,7 +619,7 @@ ScanResult ContentScanner::scan(std::string_view text) const {
           impl.literals.get(), text.data(), length, 0, scratch.get(),
           [](unsigned int id, unsigned long long, unsigned long long to, unsigned int, void* ctx) {
             auto& c = *static_cast<HitCollector*>(ctx);
-            c.literal_seen[id] = 1;
+            c.seen(id);
             if ((*c.positions_wanted)[id]) c.record(id, to);
             return 0;
           },
@@ -582,8 +643,8 @@ ScanResult ContentScanner::scan(std::string_view text) const {
   // gated by anchors, keywords or its Hyperscan pattern when any was seen.
   ScanWindows windows(n, kMaxWindowsPerDetector);
   std::vector<std::pair<uint32_t, int>> seen_atoms;  // (detector, its atom)
-  for (size_t id = 0; id < impl.literal_uses.size(); ++id) {
-    if (!collector.literal_seen[id]) continue;
+  std::sort(buffers.seen_ids.begin(), buffers.seen_ids.end());  // in literal order, as before
+  for (const uint32_t id : buffers.seen_ids) {
     for (const LiteralUse& use : impl.literal_uses[id]) {
       if (use.atom >= 0) {
         seen_atoms.emplace_back(use.detector, use.atom);
@@ -597,23 +658,34 @@ ScanResult ContentScanner::scan(std::string_view text) const {
   std::vector<int> passed;
   for (size_t k = 0; k < seen_atoms.size();) {
     const uint32_t di = seen_atoms[k].first;
+    const CompiledDetector& d = impl.detectors[di];
     atoms.clear();
+    bool suffices = false;
     for (; k < seen_atoms.size() && seen_atoms[k].first == di; ++k) {
       atoms.push_back(seen_atoms[k].second);
+      suffices = suffices || d.atom_suffices[static_cast<size_t>(seen_atoms[k].second)] != 0;
     }
-    passed.clear();
-    impl.detectors[di].filter->AllPotentials(atoms, &passed);
-    if (!passed.empty()) windows.want(di);
+    if (!suffices && atoms.size() > 1) {  // one atom alone: its answer is atom_suffices
+      passed.clear();
+      d.filter->AllPotentials(atoms, &passed);
+      suffices = !passed.empty();
+    }
+    if (suffices) windows.want(di);
   }
-  for (size_t i = 0; i < n; ++i) {
-    const auto di = static_cast<uint32_t>(i);
-    const CompiledDetector& d = impl.detectors[i];
-    // Hits were dropped: a pattern-gated detector may have matched unseen.
-    if (d.gate == Gate::kNone || (collector.overflow && d.gate == Gate::kHyperscan)) {
-      windows.want(di);
+  if (collector.overflow || !impl.limits.prefilter) {
+    for (size_t i = 0; i < n; ++i) {
+      const auto di = static_cast<uint32_t>(i);
+      const CompiledDetector& d = impl.detectors[i];
+      // Hits were dropped: a pattern-gated detector may have matched unseen.
+      if (d.gate == Gate::kNone || (collector.overflow && d.gate == Gate::kHyperscan)) {
+        windows.want(di);
+      }
+      if (!impl.limits.prefilter) windows.want(di);
+      windows.read_whole(di);
     }
-    if (!impl.limits.prefilter) windows.want(di);
-    if (!d.windowed || collector.overflow || !impl.limits.prefilter) windows.read_whole(di);
+  } else {  // the same, for the usual case, from the lists made at build
+    for (const uint32_t di : impl.ungated) windows.want(di);
+    for (const uint32_t di : impl.unwindowed) windows.read_whole(di);
   }
   for (const TriggerHit& hit : collector.hits) {
     if (hit.trigger >= collector.pattern_base) {
@@ -646,9 +718,9 @@ ScanResult ContentScanner::scan(std::string_view text) const {
       windows.read_whole(di);
     }
   }
-  for (size_t i = 0; i < n; ++i) {
-    if (windows.wanted(static_cast<uint32_t>(i)) && windows.whole(static_cast<uint32_t>(i))) {
-      impl.confirm(impl.detectors[i], text, 0, text.size(), dets, result.bytes_confirmed);
+  for (const uint32_t di : windows.wanted_detectors()) {
+    if (windows.whole(di)) {
+      impl.confirm(impl.detectors[di], text, 0, text.size(), dets, result.bytes_confirmed);
     }
   }
 

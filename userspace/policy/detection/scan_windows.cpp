@@ -24,6 +24,11 @@ void ScanWindows::add(const TriggerReach& reach, size_t trigger_end, size_t text
   windows_.push_back(w);
 }
 
+const std::vector<uint32_t>& ScanWindows::wanted_detectors() {
+  std::sort(wanted_list_.begin(), wanted_list_.end());
+  return wanted_list_;
+}
+
 std::vector<ScanWindow> ScanWindows::merged() {
   std::erase_if(windows_, [&](const ScanWindow& w) { return whole_[w.detector] != 0; });
   std::sort(windows_.begin(), windows_.end(), [](const ScanWindow& a, const ScanWindow& b) {

@@ -31,10 +31,17 @@ class ScanWindows {
 
   // Detectors not `wanted` are ignored; a detector already read whole gets no windows.
   void add(const TriggerReach& reach, size_t trigger_end, size_t text_size);
-  void want(uint32_t detector) { wanted_[detector] = 1; }
+  void want(uint32_t detector) {
+    if (wanted_[detector]) return;
+    wanted_[detector] = 1;
+    wanted_list_.push_back(detector);
+  }
   void read_whole(uint32_t detector) { whole_[detector] = 1; }
   bool wanted(uint32_t detector) const { return wanted_[detector] != 0; }
   bool whole(uint32_t detector) const { return whole_[detector] != 0; }
+
+  // The detectors wanted so far, in increasing order.
+  const std::vector<uint32_t>& wanted_detectors();
 
   // Sorted by detector then offset, overlapping or touching windows of a detector merged;
   // detectors read whole have none.
@@ -43,6 +50,7 @@ class ScanWindows {
  private:
   std::vector<ScanWindow> windows_;
   std::vector<uint8_t> wanted_;
+  std::vector<uint32_t> wanted_list_;
   std::vector<uint8_t> whole_;
   std::vector<uint32_t> count_;
   size_t max_per_detector_;
