@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_type="${LLMTAP_BUILD_TYPE:-RelWithDebInfo}"
-cmake -S . -B build -DCMAKE_BUILD_TYPE="$build_type" >/dev/null
+. scripts/compiler-cache.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE="$build_type" "${compiler_cache_args[@]}" >/dev/null
 cmake --build build -j "$(nproc)"

@@ -8,7 +8,9 @@ seconds="${LLMTAP_FUZZ_SECONDS:-20}"
 rss_mb="${LLMTAP_FUZZ_RSS_MB:-1024}"
 cxx="${LLMTAP_FUZZ_CXX:-clang++-14}"
 cc="${LLMTAP_FUZZ_CC:-clang-14}"
-CC="$cc" CXX="$cxx" cmake -S . -B build-fuzz -DLLMTAP_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+. scripts/compiler-cache.sh
+CC="$cc" CXX="$cxx" cmake -S . -B build-fuzz -DLLMTAP_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  "${compiler_cache_args[@]}" >/dev/null
 cmake --build build-fuzz -j "$(nproc)"
 status=0
 while read -r name binary seeds; do

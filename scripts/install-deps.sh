@@ -14,6 +14,9 @@ apt-get update -qq
 packages=(
   # build
   build-essential cmake pkg-config git
+  # a compile cache: a second build of the same sources (CI on a machine that built them) reuses
+  # its objects (scripts/compiler-cache.sh)
+  ccache
   # BPF toolchain: clang -target bpf, bpftool for vmlinux.h and skeletons, libbpf
   clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
   # userspace libraries

@@ -4,8 +4,9 @@
 # Extra arguments go to ctest (e.g. -L bpf, -R Audit, -LE image).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/compiler-cache.sh
 cmake -S . -B build-asan -DLLMTAP_SANITIZE=ON -DLLMTAP_BUILD_BENCH=OFF \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo "${compiler_cache_args[@]}" >/dev/null
 cmake --build build-asan -j "$(nproc)"
 # Leaks are reported at exit of every test binary; a report fails the test.
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:halt_on_error=1:${ASAN_OPTIONS:-}"
