@@ -166,12 +166,31 @@ struct inflight_stack {
 	__u32 pad;
 };
 
+/* Per thread, in task local storage: the TLS calls the thread is inside, and the connection
+ * whose last call ended without socket I/O (a memory BIO, as in node): the thread's next
+ * socket read/write names that connection's socket. Made at the thread's first TLS call and
+ * freed with the thread, so a call neither inserts nor deletes anything, and a thread that
+ * never made one costs a socket tracepoint one pointer test. */
+struct thread_tls {
+	struct inflight_stack stack;
+	__u64 pending_ssl; /* SSL* waiting for its socket, or 0 */
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, LLMTAP_MAX_INFLIGHT);
-	__type(key, __u32); /* tid */
-	__type(value, struct inflight_stack);
-} inflight SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct thread_tls);
+} thread_tls SEC(".maps");
+
+/* The current thread's state; with `create`, made (zeroed) if it has none yet. NULL when it
+ * has none, or storage could not be had (no memory, or a program using it already runs on
+ * this CPU). */
+static __always_inline struct thread_tls *current_thread_tls(bool create)
+{
+	return bpf_task_storage_get(&thread_tls, bpf_get_current_task_btf(), NULL,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
 
 /* The slot of nesting level `level`, with a bound the verifier can see. */
 static __always_inline struct inflight_call *stack_slot(struct inflight_stack *stack, __u32 level)
@@ -183,14 +202,6 @@ static __always_inline struct inflight_call *stack_slot(struct inflight_stack *s
 		return NULL;
 	return &stack->calls[i];
 }
-
-/* Per-CPU scratch for building a new stack (too big for the BPF stack with the rest). */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct inflight_stack);
-} stack_scratch SEC(".maps");
 
 struct conn_key {
 	__u32 tgid;
@@ -274,15 +285,6 @@ struct {
 	__type(key, struct conn_key);
 	__type(value, __u8);
 } prevent_exempt SEC(".maps");
-
-/* A call ended without a nested syscall (memory BIO, as in node): the thread's next socket
- * read/write names the connection's fd. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, LLMTAP_MAX_INFLIGHT);
-	__type(key, __u32); /* tid */
-	__type(value, __u64); /* ssl */
-} pending_fd SEC(".maps");
 
 /* The process's start time, as /proc/PID/stat shows it (the group leader's). */
 static __always_inline __u64 process_start_boottime(struct task_struct *task)
@@ -484,11 +486,9 @@ static __always_inline int enter_call(struct pt_regs *ctx, __u64 ssl, __u64 buf,
 				      __u8 direction, __u8 lib)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	__u32 zero = 0;
 	struct inflight_stack *stack;
 	struct inflight_call *top, *slot;
-	bool fresh = false;
+	struct thread_tls *tt;
 	__u32 depth;
 
 	if (!traced(id >> 32))
@@ -503,14 +503,12 @@ static __always_inline int enter_call(struct pt_regs *ctx, __u64 ssl, __u64 buf,
 		.direction = direction,
 		.lib = lib,
 	};
-	stack = bpf_map_lookup_elem(&inflight, &tid);
-	if (!stack) {
-		stack = bpf_map_lookup_elem(&stack_scratch, &zero);
-		if (!stack)
-			return 0;
-		__builtin_memset(stack, 0, sizeof(*stack));
-		fresh = true;
+	tt = current_thread_tls(true);
+	if (!tt) {
+		stat_add(LLMTAP_STAT_LOST_CALLS, 1);
+		return 0;
 	}
+	stack = &tt->stack;
 	/* Entries whose frames are gone (at or above this one's) lost their returns. */
 	depth = stack->depth;
 	for (int i = 0; i < MAX_NESTED_CALLS; i++) {
@@ -527,7 +525,7 @@ static __always_inline int enter_call(struct pt_regs *ctx, __u64 ssl, __u64 buf,
 		return 0;
 	}
 	if (depth == 0) {
-		bpf_map_delete_elem(&pending_fd, &tid);
+		tt->pending_ssl = 0;
 	} else {
 		top = stack_slot(stack, depth - 1);
 		if (!top)
@@ -545,8 +543,6 @@ static __always_inline int enter_call(struct pt_regs *ctx, __u64 ssl, __u64 buf,
 		return 0;
 	*slot = call;
 	stack->depth = depth + 1;
-	if (fresh)
-		bpf_map_update_elem(&inflight, &tid, stack, BPF_ANY);
 	return call.direction == DIR_NONE ? 0 : 1;
 }
 
@@ -827,16 +823,17 @@ static __always_inline int exit_call(struct pt_regs *ctx, long ret)
 	 * equal to it where the return address lives in a register (arm64). */
 	__u64 ret_sp = PT_REGS_SP(ctx);
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	struct inflight_stack *stack = bpf_map_lookup_elem(&inflight, &tid);
+	struct thread_tls *tt = current_thread_tls(false);
+	struct inflight_stack *stack;
 	struct inflight_call call, *top;
 	__u32 tgid = id >> 32;
 	struct conn_info *conn;
 	__u64 len = 0;
 	__u32 depth;
 
-	if (!stack)
+	if (!tt)
 		return 0;
+	stack = &tt->stack;
 	depth = stack->depth;
 	/* Deeper entries whose returns were missed are dropped on the way. */
 	for (int i = 0; i < MAX_NESTED_CALLS; i++) {
@@ -856,10 +853,7 @@ static __always_inline int exit_call(struct pt_regs *ctx, long ret)
 	call = *top;
 	if (call.sp > ret_sp)
 		return 0; /* a return whose entry was not seen (probes attached mid-call) */
-	depth--;
-	stack->depth = depth;
-	if (depth == 0)
-		bpf_map_delete_elem(&inflight, &tid);
+	stack->depth = depth - 1;
 
 	if (call.out_len) {
 		/* _ex variants: 1 on success, the count through the out-parameter */
@@ -873,7 +867,7 @@ static __always_inline int exit_call(struct pt_regs *ctx, long ret)
 	if (conn && call.sk)
 		bind_socket(tgid, call.ssl, conn, call.fd, (struct sock *)call.sk, 0);
 	if (conn && !conn->sk)
-		bpf_map_update_elem(&pending_fd, &tid, &call.ssl, BPF_ANY);
+		tt->pending_ssl = call.ssl;
 
 	if (len == 0 || call.direction == DIR_NONE)
 		return 0;
@@ -925,14 +919,16 @@ static __always_inline long current_syscall_fd(void)
  * ended without one. */
 static __always_inline int note_socket_io(long fd, struct sock *sk, const bool fd_from_syscall)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	struct inflight_stack *stack = bpf_map_lookup_elem(&inflight, &tid);
+	struct thread_tls *tt = current_thread_tls(false);
+	struct inflight_stack *stack;
 	struct conn_info *conn;
-	__u64 *pending;
+	__u64 id;
 	__u64 ssl;
 
-	if (stack && stack->depth) {
+	if (!tt)
+		return 0; /* the thread never made a TLS call */
+	stack = &tt->stack;
+	if (stack->depth) {
 		/* The innermost call does the I/O; outer calls on the same session share it. */
 		__u32 inner = stack->depth - 1;
 		struct inflight_call *innermost = stack_slot(stack, inner);
@@ -953,15 +949,15 @@ static __always_inline int note_socket_io(long fd, struct sock *sk, const bool f
 		}
 		return 0;
 	}
-	pending = bpf_map_lookup_elem(&pending_fd, &tid);
-	if (!pending)
+	ssl = tt->pending_ssl;
+	if (!ssl)
 		return 0;
-	ssl = *pending;
 	if (fd_from_syscall)
 		fd = current_syscall_fd();
+	id = bpf_get_current_pid_tgid();
 	conn = bpf_map_lookup_elem(&conns, &(struct conn_key){ .tgid = id >> 32, .ssl = ssl });
 	if (!conn || bind_socket(id >> 32, ssl, conn, (int)fd, sk, LLMTAP_CALL_FD_GUESSED))
-		bpf_map_delete_elem(&pending_fd, &tid);
+		tt->pending_ssl = 0;
 	return 0;
 }
 

@@ -40,7 +40,6 @@
 /* A stopped process is resumed this long after its stop at the latest, by llmtap or by its
  * hold guard, whatever happens to llmtap (docs/hold-safety.md). */
 #define LLMTAP_DEFAULT_HOLD_DEADLINE_NS 500000000ULL
-#define LLMTAP_MAX_INFLIGHT 16384 /* threads inside an SSL call at once */
 #define LLMTAP_MAX_PREVENT_ENDPOINTS 4096 /* LLM server addresses whose writes are held */
 #define LLMTAP_DEFAULT_PREVENT_DEADLINE_MS 250
 
