@@ -388,6 +388,132 @@ def tree_cpu_ns(pids):
     return sum(task_cpu_ns(p) for p in pids)
 
 
+def bpf_prog_stats(pids):
+    """{prog_id: (type, run_cnt, run_time_ns)} of the BPF programs the processes hold open
+    (fdinfo; the counts move only while kernel.bpf_stats_enabled is 1)."""
+    progs = {}
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fdinfo")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                    info = dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
+            except (OSError, ValueError):
+                continue
+            if "prog_id" not in info or "run_cnt" not in info:
+                continue
+            progs[int(info["prog_id"])] = (info.get("prog_type", "?").strip(),
+                                           int(info["run_cnt"]), int(info["run_time_ns"]))
+    return progs
+
+
+def bpf_delta(before, after):
+    """Runs and ns of the programs between two snapshots, uprobes apart from the rest (a
+    uprobe's run also costs the traced thread a trap; tracepoints do not)."""
+    out = {"uprobe_runs": 0, "uprobe_ns": 0, "other_runs": 0, "other_ns": 0}
+    for pid_, (kind, cnt, ns) in after.items():
+        b = before.get(pid_, (kind, 0, 0))
+        # uprobes are kprobe-type programs (BPF_PROG_TYPE_KPROBE, 2 in fdinfo)
+        key = "uprobe" if kind in ("2", "kprobe") else "other"
+        out[key + "_runs"] += cnt - b[1]
+        out[key + "_ns"] += ns - b[2]
+    return out
+
+
+TRAP_BENCH_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+/* One call of this function is what a probed SSL_write is to the trap: an entry and a return. */
+__attribute__((noinline)) int probed(int x) { __asm__ volatile("" ::: "memory"); return x + 1; }
+int main(int argc, char **argv) {
+    long n = argc > 1 ? atol(argv[1]) : 200000;
+    struct rusage a, b;
+    int v = 0;
+    getrusage(RUSAGE_SELF, &a);
+    for (long i = 0; i < n; i++) v = probed(v);
+    getrusage(RUSAGE_SELF, &b);
+    double ns = ((b.ru_utime.tv_sec - a.ru_utime.tv_sec) + (b.ru_stime.tv_sec - a.ru_stime.tv_sec)) * 1e9
+              + ((b.ru_utime.tv_usec - a.ru_utime.tv_usec) + (b.ru_stime.tv_usec - a.ru_stime.tv_usec)) * 1e3;
+    printf("%.1f %d\n", ns / n, v);
+    return 0;
+}
+"""
+
+
+def measure_trap_cost(ctx, runs=7, calls=200000):
+    """CPU per probe run of an empty uprobe + uretprobe (bpftrace) on a function called in a
+    tight loop, against the same loop bare; alternating runs, median difference / 2. None
+    without bpftrace or a compiler."""
+    if not shutil.which("bpftrace") or not shutil.which("cc"):
+        return None
+    src = os.path.join(ctx.dir, "trap_bench.c")
+    exe = os.path.join(ctx.dir, "trap_bench")
+    with open(src, "w") as f:
+        f.write(TRAP_BENCH_C)
+    if subprocess.run(["cc", "-O2", "-o", exe, src]).returncode != 0:
+        return None
+
+    def loop():
+        out = subprocess.run([exe, str(calls)], capture_output=True, text=True).stdout.split()
+        return float(out[0]) if out else None
+
+    prog = (f"uprobe:{exe}:probed {{}} uretprobe:{exe}:probed {{}} "
+            'BEGIN { printf("trap ready\\n"); }')
+    bare, probed = [], []
+    for _ in range(runs):
+        bare.append(loop())
+        tracer = subprocess.Popen(["bpftrace", "-B", "line", "-e", prog], stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and "trap ready" not in (tracer.stdout.readline() or ""):
+                if tracer.poll() is not None:
+                    return None
+            probed.append(loop())
+        finally:
+            tracer.send_signal(signal.SIGINT)
+            try:
+                tracer.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                tracer.kill()
+                tracer.wait()
+    bare = [x for x in bare if x is not None]
+    probed = [x for x in probed if x is not None]
+    if not bare or not probed:
+        return None
+    per_run = [(p - med(bare)) / 2e3 for p in probed]  # µs per probe run (entry or return)
+    return {"bare_ns_per_call": bare, "probed_ns_per_call": probed, "trap_us_per_run": per_run}
+
+
+class BpfStats:
+    """kernel.bpf_stats_enabled on for the run (programs then count their runs and time),
+    restored at the end."""
+
+    PATH = "/proc/sys/kernel/bpf_stats_enabled"
+
+    def __init__(self):
+        self.saved = None
+
+    def enable(self):
+        try:
+            with open(self.PATH) as f:
+                self.saved = f.read().strip()
+            with open(self.PATH, "w") as f:
+                f.write("1")
+        except OSError as e:
+            log(f"bpf stats not available: {e}")
+
+    def restore(self):
+        if self.saved is not None:
+            with open(self.PATH, "w") as f:
+                f.write(self.saved)
+            self.saved = None
+
+
 def status_kb(pid, key):
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -695,6 +821,7 @@ def run_cell(ctx, agent, client, path, body, rate, requests):
     background = agent.background(ctx.args.background_seconds)
     metrics_before = agent.metrics()
     agent_before = agent.cpu_ns()
+    bpf_before = bpf_prog_stats(agent.pids)
     server_before = task_cpu_ns(server.pid)
     t0 = time.monotonic()
     with open(out_path, "w") as out:
@@ -706,6 +833,7 @@ def run_cell(ctx, agent, client, path, body, rate, requests):
     server_after = task_cpu_ns(server.pid)
     agent.drain(background)
     agent_after = agent.cpu_ns()
+    bpf = bpf_delta(bpf_before, bpf_prog_stats(agent.pids))
     agent_window = time.monotonic() - t0
     rss = agent.rss_kb()
     metrics_after = agent.metrics()
@@ -743,6 +871,9 @@ def run_cell(ctx, agent, client, path, body, rate, requests):
         "agent_cpu_raw_s": (agent_after - agent_before) / 1e9,
         "agent_background_cpu_per_s": background / 1e9, "agent_window_s": agent_window,
         "agent_rss_kb": rss,
+        # The agent's BPF programs over the cell (host-wide tracepoints count other processes'
+        # events too).
+        "bpf": bpf,
         # Both ends run here on the system libssl: a whole capture is what the client wrote
         # and read plus what the server read and wrote.
         "expected_bytes": 2 * (sent + received),
@@ -816,7 +947,8 @@ def completeness(cell, agent_counts):
     return got / cell["expected_bytes"]
 
 
-def build_report(args, machine, versions, setup_notes, cells, sessions, dd, started, ended):
+def build_report(args, machine, versions, setup_notes, cells, sessions, dd, started, ended,
+                 trap=None):
     lines = []
     w = lines.append
     w(f"### llmtap vs bcc sslsniff: {'SHORT (--quick) run, a smoke check only' if args.quick else 'full run'}")
@@ -871,6 +1003,65 @@ def build_report(args, machine, versions, setup_notes, cells, sessions, dd, star
               f"{spread(comp, 100, '{:.1f}') + ' %' if comp else '-'} |")
             if key[2] == 0 and mode != "bare" and added:
                 plot_rows.append((key[0], key[1], mode, med(added), med(agent)))
+    w("")
+    w("BPF work inside the traced processes, per request (client + server; `kernel.bpf_stats_enabled`, "
+      "the programs' own run counts and run time, which the VM's noise does not touch): uprobe "
+      "runs (each also costs the thread a trap into the kernel, the same for every tool) and "
+      "nanoseconds in those programs; tracepoint runs and ns (host-wide: other processes' "
+      "socket I/O adds a little). In-process estimate = uprobe runs x the trap cost + all "
+      "program ns, with the trap cost per run taken from the floor (its added CPU / its runs; "
+      "its programs are empty). The ratio compares that with the floor's own estimate.")
+    w("")
+    w("| client | body | mode | uprobe runs/req | uprobe prog ns/req | tracepoint runs/req | tracepoint prog ns/req | in-process µs/req (est.) | x floor |")
+    w("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    traps = []
+    measured_trap = med(trap["trap_us_per_run"]) if trap else None
+    for key in keys:
+        if key[2] != 0:
+            continue
+        def per_req(cs, field):
+            return [c["bpf"][field] / c["requests"] for c in cs if c.get("bpf")]
+        floor_cells = [c for c in cells if (c["client"], c["body"], c["rate"]) == key and c["mode"] == "noop"]
+        bare = [(c["client_cpu_s"] + c["server_cpu_s"]) / c["requests"] for c in cells
+                if (c["client"], c["body"], c["rate"]) == key and c["mode"] == "bare"]
+        floor_cpu = [(c["client_cpu_s"] + c["server_cpu_s"]) / c["requests"] for c in floor_cells]
+        floor_runs = med(per_req(floor_cells, "uprobe_runs"))
+        trap_us = measured_trap
+        if bare and floor_cpu and floor_runs:
+            from_floor = max(0.0, (med(floor_cpu) - med(bare)) * 1e6 / floor_runs)
+            traps.append(f"{key[0]} {size_name(key[1])} {from_floor:.2f}")
+            if trap_us is None:
+                trap_us = from_floor
+        floor_est = None
+        if trap_us is not None and floor_runs:
+            floor_est = floor_runs * trap_us + (med(per_req(floor_cells, "uprobe_ns")) or 0) / 1e3
+        for mode in args.modes:
+            if mode == "bare":
+                continue
+            cs = [c for c in cells if (c["client"], c["body"], c["rate"]) == key and c["mode"] == mode]
+            if not cs or not per_req(cs, "uprobe_runs"):
+                continue
+            ur, un = per_req(cs, "uprobe_runs"), per_req(cs, "uprobe_ns")
+            tr, tn = per_req(cs, "other_runs"), per_req(cs, "other_ns")
+            est, ratio = "-", "-"
+            if trap_us is not None:
+                e = [r * trap_us + (a + b) / 1e3 for r, a, b in zip(ur, un, tn)]
+                est = spread(e, fmt="{:.1f}")
+                if floor_est:
+                    ratio = spread([x / floor_est for x in e], fmt="x{:.2f}")
+            w(f"| {key[0]} | {size_name(key[1])} | {mode} | {spread(ur, fmt='{:.1f}')} | "
+              f"{spread(un)} | {spread(tr, fmt='{:.1f}')} | {spread(tn)} | {est} | {ratio} |")
+    if trap:
+        w("")
+        w("Trap cost per uprobe run, measured apart (a C loop calling a function with an empty "
+          "bpftrace uprobe + uretprobe on it, against the loop bare, "
+          f"{len(trap['trap_us_per_run'])} alternating runs): "
+          f"{spread(trap['trap_us_per_run'], fmt='{:.2f}')} µs; bare call "
+          f"{spread(trap['bare_ns_per_call'], fmt='{:.1f}')} ns. The estimate above uses its median.")
+    if traps:
+        w("")
+        w("The same cost inferred from the floor's added CPU per request / its uprobe runs (µs; "
+          "noisy: the per-request CPU of two processes on a VM): " + "; ".join(traps) + ".")
     w("")
     w("Per mode: the syscall tax (CPU of `dd if=/dev/zero of=/dev/null bs=512 "
       f"count={args.dd_count}`, rusage, seconds), the agent's peak RSS (VmHWM), and what the tool "
@@ -1083,8 +1274,10 @@ def main():
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGHUP, on_term)
     cells, sessions, dd = [], {}, {}
+    bpf_stats = BpfStats()
     try:
         setup.install(args.modes)
+        bpf_stats.enable()
         prepare(ctx, args, setup)
         machine = machine_description()
         versions = tool_versions(ctx.llmtap or args.llmtap)
@@ -1126,8 +1319,9 @@ def main():
         ended = {"load": " ".join(open("/proc/loadavg").read().split()[:3]),
                  "time": time.strftime("%Y-%m-%d %H:%M")}
         failed = [f"{s['mode']}: {s['error'][:300]}" for s in sessions.values() if s.get("error")]
+        trap = measure_trap_cost(ctx) if "noop" in args.modes else None
         report, plot_rows = build_report(args, machine, versions, setup.notes, cells, sessions, dd,
-                                         started, ended)
+                                         started, ended, trap)
         if failed:
             report += "\n\nFailed to start: " + "; ".join(failed)
         print(report)
@@ -1136,7 +1330,8 @@ def main():
                 f.write(report + "\n")
         if args.json:
             with open(args.json, "w") as f:
-                json.dump({"cells": cells, "sessions": sessions, "dd": dd, "machine": machine},
+                json.dump({"cells": cells, "sessions": sessions, "dd": dd, "machine": machine,
+                           "trap": trap},
                           f, indent=1, default=str)
         if draw_plot(args.plot, plot_rows, "Added CPU per request (traced processes + agent)"
                      + (" — SHORT run" if args.quick else "")):
@@ -1144,6 +1339,7 @@ def main():
     except KeyboardInterrupt:
         log("interrupted: cleaning up")
     finally:
+        bpf_stats.restore()
         cleanup(ctx, setup, args.keep)
     if interrupted:
         sys.exit(1)

@@ -912,12 +912,22 @@ static __always_inline long current_syscall_fd(void)
 	return -1;
 }
 
+/* A TCP/IP socket (Unix sockets and the rest carry no TLS we follow). */
+static __always_inline bool inet_socket(struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	return family == AF_INET || family == AF_INET6;
+}
+
 /* Socket I/O by the current thread on socket `sk` (NULL: the socket behind fd), descriptor
  * fd (-1 if unknown; with fd_from_syscall, read from the syscall once the thread turns out to
- * matter: a constant, so the syscall-tracepoint programs never contain that helper call):
- * attributes it to the thread's TLS call in progress, or to the connection whose call just
- * ended without one. */
-static __always_inline int note_socket_io(long fd, struct sock *sk, const bool fd_from_syscall)
+ * matter: a constant, so the syscall-tracepoint programs never contain that helper call;
+ * inet_only: `sk` is checked to be TCP/IP, also only then): attributes it to the thread's TLS
+ * call in progress, or to the connection whose call just ended without one. Threads that never
+ * made a TLS call, and calls whose socket is known, leave at once. */
+static __always_inline int note_socket_io(long fd, struct sock *sk, const bool fd_from_syscall,
+					  const bool inet_only)
 {
 	struct thread_tls *tt = current_thread_tls(false);
 	struct inflight_stack *stack;
@@ -932,8 +942,15 @@ static __always_inline int note_socket_io(long fd, struct sock *sk, const bool f
 		/* The innermost call does the I/O; outer calls on the same session share it. */
 		__u32 inner = stack->depth - 1;
 		struct inflight_call *innermost = stack_slot(stack, inner);
-		__u64 inner_ssl = innermost ? innermost->ssl : 0;
+		__u64 inner_ssl;
 
+		/* Its socket is known already (so is every outer call's on the same session:
+		 * they were set together, or the inner call inherited it). */
+		if (!innermost || innermost->sk)
+			return 0;
+		if (inet_only && !inet_socket(sk))
+			return 0;
+		inner_ssl = innermost->ssl;
 		if (fd_from_syscall)
 			fd = current_syscall_fd();
 		if (!sk)
@@ -951,6 +968,8 @@ static __always_inline int note_socket_io(long fd, struct sock *sk, const bool f
 	}
 	ssl = tt->pending_ssl;
 	if (!ssl)
+		return 0;
+	if (inet_only && !inet_socket(sk))
 		return 0;
 	if (fd_from_syscall)
 		fd = current_syscall_fd();
@@ -1014,7 +1033,7 @@ int BPF_KRETPROBE(ssl_call_return, int ret)
 	SEC("tracepoint/syscalls/sys_enter_" #name)                                          \
 	int tp_enter_##name(struct trace_event_raw_sys_enter *ctx)                           \
 	{                                                                                    \
-		return note_socket_io((long)ctx->args[0], NULL, false);                      \
+		return note_socket_io((long)ctx->args[0], NULL, false, false);               \
 	}
 
 SOCKET_SYSCALL_TRACEPOINT(write)
@@ -1034,11 +1053,7 @@ SOCKET_SYSCALL_TRACEPOINT(recvmsg)
  * family call (io_uring and sendfile leave it unknown: the socket is still bound). */
 static __always_inline int note_socket_layer_io(struct sock *sk)
 {
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-
-	if (family != AF_INET && family != AF_INET6)
-		return 0;
-	return note_socket_io(-1, sk, true);
+	return note_socket_io(-1, sk, true, true);
 }
 
 SEC("raw_tracepoint/sock_send_length")
