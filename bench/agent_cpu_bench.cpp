@@ -49,6 +49,7 @@
 #include <thread>
 #include <vector>
 
+#include "llm_call_bodies.h"
 #include "openssl_handles.h"
 #include "tls_test_server.h"
 #include "trace_session.h"
@@ -168,44 +169,9 @@ void wait_until_settled(pid_t pid) {
 
 // --- The client: LLM-shaped calls on one keep-alive TLS connection ----------------------------
 
-// Every call's bodies differ, as real prompts and answers do: a counter and words picked by it
-// (the agent's caches of equal texts then only serve the two ends of one call).
-const char* const kWords[] = {"planning", "budget", "roadmap", "hiring", "launch", "review",
-                              "design", "incident", "quarterly", "customer", "pricing", "support",
-                              "migration", "security", "release", "training"};
-
-void append_words(std::string& out, uint64_t seed, size_t until) {
-  for (uint64_t i = 0; out.size() < until; ++i) {
-    const std::string_view w = kWords[(seed * 7 + i * 13 + (seed >> 4)) % std::size(kWords)];
-    out.append(w.substr(0, std::min(w.size(), until - out.size())));
-    if (out.size() < until) out.push_back(' ');
-  }
-}
-
-std::string openai_request_body(size_t size, uint64_t n) {
-  std::string body =
-      R"({"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a helpful )"
-      R"(assistant that summarises meeting notes."},{"role":"user","content":"Summarise the )"
-      R"(notes of meeting )" + std::to_string(n) + ": ";
-  const std::string suffix = R"("}],"temperature":0.2,"max_tokens":256,"stream":false})";
-  append_words(body, n, size > suffix.size() ? size - suffix.size() : 0);
-  return body + suffix;
-}
-
 // An OpenAI chat.completion of `size` bytes for the call numbered `n`, with usage.
 llmtap::testing::HttpResponse chat_completion(size_t size, uint64_t n, bool close_after) {
-  std::string body = R"({"id":"chatcmpl-)" + std::to_string(1000000000 + n) +
-                     R"(","object":"chat.completion","created":)" +
-                     std::to_string(1764000000 + n) +
-                     R"(,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":)"
-                     R"({"role":"assistant","content":"Summary of meeting )" +
-                     std::to_string(n) + ": ";
-  const std::string suffix = R"("},"finish_reason":"stop"}],"usage":{"prompt_tokens":)" +
-                             std::to_string(200 + n % 50) + R"(,"completion_tokens":)" +
-                             std::to_string(150 + n % 40) + R"(,"total_tokens":)" +
-                             std::to_string(350 + n % 50 + n % 40) + "}}";
-  append_words(body, n + 99, size > suffix.size() ? size - suffix.size() : 0);
-  body += suffix;
+  const std::string body = llmtap::bench::chat_completion_body(size, n);
   llmtap::testing::HttpResponse response;
   response.close_after = close_after;
   response.bytes = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
@@ -239,7 +205,7 @@ class LlmClient {
   ~LlmClient() { SSL_shutdown(ssl_.get()); }
 
   void call() {
-    const std::string body = openai_request_body(body_bytes_, ++calls_);
+    const std::string body = llmtap::bench::openai_request_body(body_bytes_, ++calls_);
     request_ = "POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n"
                "User-Agent: OpenAI/Python 1.54.0\r\nAccept: application/json\r\n"
                "Authorization: Bearer sk-proj-benchbenchbenchbenchbenchbenchbench0000\r\n"
@@ -410,7 +376,7 @@ int main(int argc, char** argv) {
   }
   std::printf("request: %zu B of OpenAI chat JSON, response %zu B, different every call; both "
               "ends in this process (comm %s)\n",
-              openai_request_body(o.body, 1).size(), chat_completion(o.response, 1, false).bytes.size(),
+              llmtap::bench::openai_request_body(o.body, 1).size(), chat_completion(o.response, 1, false).bytes.size(),
               kComm);
 
   // (mode, binary index) -> results, runs alternating over both.

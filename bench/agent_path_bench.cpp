@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "capture/tls_call.h"
+#include "llm_call_bodies.h"
 #include "cli/agent_metrics.h"
 #include "enrich/process_identity_cache.h"
 #include "llm/catalog/provider_catalog.h"
@@ -41,26 +42,8 @@ using namespace llmtap;
 
 constexpr size_t kBodies = 64;
 
-const char* const kWords[] = {"planning", "budget",   "roadmap",   "hiring",   "launch",  "review",
-                              "design",   "incident", "quarterly", "customer", "pricing", "support",
-                              "migration", "security", "release",  "training"};
-
-void append_words(std::string& out, uint64_t seed, size_t until) {
-  for (uint64_t i = 0; out.size() < until; ++i) {
-    const std::string_view w = kWords[(seed * 7 + i * 13 + (seed >> 4)) % std::size(kWords)];
-    out.append(w.substr(0, std::min(w.size(), until - out.size())));
-    if (out.size() < until) out.push_back(' ');
-  }
-}
-
 std::string request_bytes(uint64_t n) {
-  std::string body =
-      R"({"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are a helpful )"
-      R"(assistant that summarises meeting notes."},{"role":"user","content":"Summarise the )"
-      R"(notes of meeting )" + std::to_string(n) + ": ";
-  const std::string suffix = R"("}],"temperature":0.2,"max_tokens":256,"stream":false})";
-  append_words(body, n, 1024 - suffix.size());
-  body += suffix;
+  const std::string body = bench::openai_request_body(1024, n);
   return "POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n"
          "User-Agent: OpenAI/Python 1.54.0\r\nAccept: application/json\r\n"
          "Authorization: Bearer sk-proj-benchbenchbenchbenchbenchbenchbench0000\r\n"
@@ -69,18 +52,7 @@ std::string request_bytes(uint64_t n) {
 }
 
 std::string response_bytes(uint64_t n) {
-  std::string body = R"({"id":"chatcmpl-)" + std::to_string(1000000000 + n) +
-                     R"(","object":"chat.completion","created":)" +
-                     std::to_string(1764000000 + n) +
-                     R"(,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":)"
-                     R"({"role":"assistant","content":"Summary of meeting )" +
-                     std::to_string(n) + ": ";
-  const std::string suffix = R"("},"finish_reason":"stop"}],"usage":{"prompt_tokens":)" +
-                             std::to_string(200 + n % 50) + R"(,"completion_tokens":)" +
-                             std::to_string(150 + n % 40) + R"(,"total_tokens":)" +
-                             std::to_string(350 + n % 50 + n % 40) + "}}";
-  append_words(body, n + 99, 1024 - suffix.size());
-  body += suffix;
+  const std::string body = bench::chat_completion_body(1024, n);
   return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
          std::to_string(body.size()) + "\r\nConnection: keep-alive\r\n\r\n" + body;
 }
