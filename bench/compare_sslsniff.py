@@ -475,12 +475,7 @@ def measure_trap_cost(ctx, runs=7, calls=200000):
                     return None
             probed.append(loop())
         finally:
-            tracer.send_signal(signal.SIGINT)
-            try:
-                tracer.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                tracer.kill()
-                tracer.wait()
+            interrupt_and_wait(tracer, 20)
     bare = [x for x in bare if x is not None]
     probed = [x for x in probed if x is not None]
     if not bare or not probed:
@@ -786,13 +781,18 @@ def start_server(ctx):
     return p, port
 
 
-def stop_server(p):
+def interrupt_and_wait(p, timeout):
+    """SIGINT, then SIGKILL if it has not exited within `timeout` seconds."""
     p.send_signal(signal.SIGINT)
     try:
-        p.wait(timeout=10)
+        p.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         p.kill()
         p.wait()
+
+
+def stop_server(p):
+    interrupt_and_wait(p, 10)
 
 
 def client_command(ctx, client, port, path, body_file, requests, rate):
