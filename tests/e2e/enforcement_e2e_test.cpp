@@ -318,11 +318,12 @@ TEST(EnforcementE2E, HoldNewConnectionsJudgesTheFirstCallToAnUnknownServer) {
   ASSERT_EQ(r.findings.size(), 1u) << r.err;
   EXPECT_EQ(r.findings[0]["unmapped"]["llmtap"]["action"]["prevented"], true);
   // One hold per upload connection, then exempted (the test server's answers on them are
-  // new connections of its own, held once too), and one for the LLM call.
+  // new connections of its own, held once too), and one for the LLM call. The daemon is
+  // host-wide: another process's new TLS connection during the run is held once and exempted
+  // as well, so the counts are bounded by each other rather than by constants.
   EXPECT_GE(r.summary.at("exempted_connections"), 3u) << r.err;
-  EXPECT_LE(r.summary.at("exempted_connections"), 6u) << r.err;
   EXPECT_GE(r.summary.at("held_writes"), 4u) << r.err;
-  EXPECT_LE(r.summary.at("held_writes"), 7u) << r.err;
+  EXPECT_LE(r.summary.at("held_writes"), r.summary.at("exempted_connections") + 1) << r.err;
 }
 
 // Process state letter from /proc/PID/stat ('T': stopped), or 0 when gone.
