@@ -113,9 +113,14 @@ TEST_F(FileIdentityE2E, NonTlsBinaryOnTheReusedInodeOfAnAttachedOneGetsNoStalePr
   for (int i = 0; i < 100 && count_lines(trace_->stderr_text(), "detached", x.string()) == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  const bool detached = count_lines(trace_->stderr_text(), "detached", x.string()) > 0;
   fs::remove(x);
+  // (A file still probed keeps its inode referenced: ext4 cannot hand its number out again.)
   ASSERT_TRUE(copy_onto_inode("/usr/bin/curl", x, reused))
-      << "the filesystem did not reuse inode " << reused << ": the test would prove nothing";
+      << "the filesystem did not reuse inode " << reused << " ("
+      << (detached ? "x was detached" : "x was never detached: its probes hold the inode")
+      << "): the test would prove nothing; llmtap's log:\n"
+      << trace_->stderr_text();
   pid_t pid = -1;
   const ChildResult r =
       run_child({x.string(), "-sSk", "--http1.1", "-o", "/dev/null", f.url()}, &pid);
