@@ -2,7 +2,11 @@
 // its gate (literal atoms, anchors, keywords, or the pattern itself when it has no literal),
 // and for each pattern-gated one the time a Hyperscan database of that pattern alone takes
 // over clean prompts, against the same database without it.
+// Then the whole scanner (built-in pack) with the run gate (pattern_runs.h) and without: time
+// per KiB and pattern databases passed per scan, over the clean prompts and over the bodies
+// bench/agent_cpu_bench sends (OpenAI request and answer, JSON-unescaped as the policy reads).
 //   build/bench/detector_gate_bench [--clean ../shared/dlp/clean.txt] [--piece 1024]
+//                                   [--only scanner]
 #include <hs/hs.h>
 #include <re2/filtered_re2.h>
 #include <re2/re2.h>
@@ -16,8 +20,11 @@
 #include <string>
 #include <vector>
 
+#include "llm_call_bodies.h"
+#include "policy/detection/content_scanner.h"
 #include "policy/detection/detector_catalog.h"
 #include "policy/detection/pattern_facts.h"
+#include "policy/scan_text.h"
 
 using Clock = std::chrono::steady_clock;
 using namespace llmtap;
@@ -66,14 +73,68 @@ double ns_per_kib(hs_database_t* db, const std::string& text, size_t piece, size
   return best;
 }
 
+// The scanner over `texts`, best of 7 passes: ns per KiB, and pattern passes per text.
+std::pair<double, double> scanner_figures(const policy::ContentScanner& scanner,
+                                          const std::vector<std::string>& texts) {
+  size_t bytes = 0;
+  for (const auto& t : texts) bytes += t.size();
+  double best = 1e18;
+  size_t passes = 0;
+  for (int pass = 0; pass < 7; ++pass) {
+    passes = 0;
+    const auto start = Clock::now();
+    for (const auto& t : texts) passes += scanner.scan(t).pattern_passes;
+    const double ns = std::chrono::duration<double, std::nano>(Clock::now() - start).count();
+    best = std::min(best, ns / (static_cast<double>(bytes) / 1024.0));
+  }
+  return {best, static_cast<double>(passes) / static_cast<double>(texts.size())};
+}
+
+void compare_run_gate(const std::string& clean, size_t piece) {
+  policy::ScannerLimits gated_limits;
+  policy::ScannerLimits ungated_limits;
+  ungated_limits.run_gate = false;
+  const auto gated = policy::ContentScanner::build(policy::builtin_detectors(), nullptr,
+                                                   gated_limits);
+  const auto ungated = policy::ContentScanner::build(policy::builtin_detectors(), nullptr,
+                                                     ungated_limits);
+  std::vector<std::string> pieces;
+  for (size_t at = 0; at < clean.size(); at += piece) pieces.push_back(clean.substr(at, piece));
+  std::vector<std::string> requests, answers;
+  for (uint64_t n = 0; n < 256; ++n) {
+    std::string text;
+    policy::json_unescaped(bench::openai_request_body(1024, n), text);
+    requests.push_back(text);
+    policy::json_unescaped(bench::chat_completion_body(1121, n), text);
+    answers.push_back(text);
+  }
+  std::printf("\nthe whole scanner (%zu detectors), ns per KiB and pattern databases passed per "
+              "text, best of 7; run gate on / off:\n",
+              gated->detector_count());
+  const std::pair<const char*, const std::vector<std::string>*> sets[] = {
+      {"clean prompts in pieces", &pieces},
+      {"agent bench requests", &requests},
+      {"agent bench answers", &answers}};
+  for (const auto& [name, texts] : sets) {
+    for (int round = 0; round < 3; ++round) {  // alternating
+      const auto on = scanner_figures(*gated, *texts);
+      const auto off = scanner_figures(*ungated, *texts);
+      std::printf("  %-26s %7.0f ns/KiB (%.2f passes)  /  %7.0f ns/KiB (%.2f passes)\n", name,
+                  on.first, on.second, off.first, off.second);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string clean_path = "../shared/dlp/clean.txt";
   size_t piece = 1024;
+  bool scanner_only = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--clean")) clean_path = argv[i + 1];
     if (!std::strcmp(argv[i], "--piece")) piece = static_cast<size_t>(std::atol(argv[i + 1]));
+    if (!std::strcmp(argv[i], "--only") && !std::strcmp(argv[i + 1], "scanner")) scanner_only = true;
   }
   std::ifstream in(clean_path, std::ios::binary);
   std::stringstream buffer;
@@ -82,6 +143,10 @@ int main(int argc, char** argv) {
   if (text.empty()) {
     std::fprintf(stderr, "no text in %s\n", clean_path.c_str());
     return 1;
+  }
+  if (scanner_only) {
+    compare_run_gate(text, piece);
+    return 0;
   }
   RE2::Options options;
   options.set_log_errors(false);
@@ -138,5 +203,6 @@ int main(int argc, char** argv) {
     if (one) hs_free_database(one);
     if (rest) hs_free_database(rest);
   }
+  compare_run_gate(text, piece);
   return 0;
 }

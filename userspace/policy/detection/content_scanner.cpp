@@ -16,7 +16,9 @@
 #include <stdexcept>
 
 #include "common/sha256.h"
+#include "policy/detection/byte_class_runs.h"
 #include "policy/detection/pattern_facts.h"
+#include "policy/detection/pattern_runs.h"
 #include "policy/detection/pii_validators.h"
 #include "policy/detection/scan_windows.h"
 
@@ -191,9 +193,15 @@ struct ContentScanner::Impl {
   HsDatabase literals;
   std::vector<std::vector<LiteralUse>> literal_uses;
   std::vector<uint8_t> literal_positions_wanted;  // some use opens windows: every hit counts
-  // The pattern database: detectors with no literal, matched by Hyperscan itself (id: index
-  // in `detectors`).
-  HsDatabase patterns;
+  // The pattern databases: one per detector with no literal, matched by Hyperscan itself
+  // (id: index in `detectors`), each passed over a text only when the text has the runs of
+  // bytes every match of its pattern holds (pattern_runs.h).
+  struct PatternDatabase {
+    HsDatabase db;
+    ClassRuns runs_needed{};
+  };
+  std::vector<PatternDatabase> patterns;
+  RunThresholds run_thresholds;  // per class, the runs the pattern databases need
   size_t database_bytes = 0;
   ScannerLimits limits;
   // Detectors every scan confirms (no gate at all), and those never read in windows: the
@@ -214,12 +222,14 @@ struct ContentScanner::Impl {
       }
     }
     hs_scratch_t* s = nullptr;
-    for (const auto* db : {literals.get(), patterns.get()}) {
+    auto grow = [&](const hs_database_t* db) {
       if (db != nullptr && hs_alloc_scratch(db, &s) != HS_SUCCESS) {
         if (s != nullptr) hs_free_scratch(s);
         throw std::bad_alloc();
       }
-    }
+    };
+    grow(literals.get());
+    for (const PatternDatabase& p : patterns) grow(p.db.get());
     return HsScratch(s);
   }
   void give_back(HsScratch s) const {
@@ -388,60 +398,48 @@ void ContentScanner::Impl::build_literal_database() {
   if (!texts.empty()) literals = compile_literals(texts, flags);
 }
 
-// Detectors with no literal and no keyword: one database of the patterns themselves (in a
-// byte form Hyperscan reads), each match end bounding a window, or, for a pattern of
-// unbounded width, its first match sending the detector to RE2 whole. A pattern Hyperscan
-// refuses is left to RE2 alone.
+// Detectors with no literal and no keyword: a database of each one's pattern (in a byte form
+// Hyperscan reads), each match end bounding a window, or, for a pattern of unbounded width,
+// its first match sending the detector to RE2 whole. One database per pattern, not one for
+// all: a scan passes only those whose runs the text has, and even all of them apart cost less
+// than together (bench/detector_gate_bench). A pattern Hyperscan refuses is left to RE2 alone.
 void ContentScanner::Impl::build_pattern_database(std::vector<DetectorProblem>* problems) {
-  std::vector<size_t> members;
-  std::vector<std::string> expressions;
   for (size_t i = 0; i < detectors.size(); ++i) {
-    if (detectors[i].gate != Gate::kHyperscan) continue;
-    auto bytes = hyperscan_byte_pattern(detectors[i].spec.pattern);
+    CompiledDetector& d = detectors[i];
+    if (d.gate != Gate::kHyperscan) continue;
+    const auto bytes = hyperscan_byte_pattern(d.spec.pattern);
     if (!bytes) {
-      detectors[i].gate = fallback_gate(detectors[i]);
+      d.gate = fallback_gate(d);
       continue;
     }
-    members.push_back(i);
-    expressions.push_back(std::move(*bytes));
-  }
-  while (!members.empty()) {
-    std::vector<const char*> data;
-    std::vector<unsigned> flags;
-    std::vector<unsigned> ids;
-    for (size_t m = 0; m < members.size(); ++m) {
-      data.push_back(expressions[m].c_str());
-      flags.push_back(detectors[members[m]].max_width ? 0u
-                                                      : static_cast<unsigned>(HS_FLAG_SINGLEMATCH));
-      ids.push_back(static_cast<unsigned>(members[m]));
-    }
+    const unsigned flags = d.max_width ? 0u : static_cast<unsigned>(HS_FLAG_SINGLEMATCH);
+    const auto id = static_cast<unsigned>(i);
+    const char* expression = bytes->c_str();
     hs_database_t* db = nullptr;
     hs_compile_error_t* error = nullptr;
-    if (hs_compile_multi(data.data(), flags.data(), ids.data(), static_cast<unsigned>(data.size()),
-                         HS_MODE_BLOCK, nullptr, &db, &error) == HS_SUCCESS) {
-      patterns.reset(db);
-      break;
+    if (hs_compile_multi(&expression, &flags, &id, 1, HS_MODE_BLOCK, nullptr, &db, &error) !=
+        HS_SUCCESS) {
+      const std::string message = error != nullptr ? error->message : "unknown error";
+      hs_free_compile_error(error);
+      d.gate = fallback_gate(d);
+      if (problems != nullptr && d.gate == Gate::kNone) {
+        problems->push_back(problem(d.spec, "Hyperscan cannot read it: " + message, false));
+      }
+      continue;
     }
-    const int bad = error != nullptr ? error->expression : -1;
-    const std::string message = error != nullptr ? error->message : "unknown error";
-    hs_free_compile_error(error);
-    // The refused pattern goes to RE2 alone and the rest are compiled again; a refusal of the
-    // whole set (no pattern named) sends them all.
-    const size_t from =
-        bad >= 0 && static_cast<size_t>(bad) < members.size() ? static_cast<size_t>(bad) : 0;
-    const size_t to =
-        bad >= 0 && static_cast<size_t>(bad) < members.size() ? from + 1 : members.size();
-    for (size_t m = from; m < to; ++m) {
-      detectors[members[m]].gate = fallback_gate(detectors[members[m]]);
-      if (problems != nullptr && detectors[members[m]].gate == Gate::kNone) {
-        problems->push_back(
-            problem(detectors[members[m]].spec, "Hyperscan cannot read it: " + message, false));
+    PatternDatabase p;
+    p.db.reset(db);
+    // Nothing readable guarantees nothing: the database is then passed over every text.
+    if (const auto runs = guaranteed_runs(d.spec.pattern, gate_classes())) {
+      for (size_t c = 0; c < kGateClassCount; ++c) p.runs_needed[c] = (*runs)[c];
+    }
+    for (size_t c = 0; c < kGateClassCount; ++c) {
+      auto& t = run_thresholds[c];
+      if (p.runs_needed[c] > 0 && std::find(t.begin(), t.end(), p.runs_needed[c]) == t.end()) {
+        t.insert(std::upper_bound(t.begin(), t.end(), p.runs_needed[c]), p.runs_needed[c]);
       }
     }
-    members.erase(members.begin() + static_cast<long>(from),
-                  members.begin() + static_cast<long>(to));
-    expressions.erase(expressions.begin() + static_cast<long>(from),
-                      expressions.begin() + static_cast<long>(to));
+    patterns.push_back(std::move(p));
   }
 }
 
@@ -525,10 +523,12 @@ std::shared_ptr<const ContentScanner> ContentScanner::build(std::vector<Detector
       report(d.spec, "no literal to prefilter on: RE2 reads every text for it", false);
     }
   }
-  for (const auto* db : {impl->literals.get(), impl->patterns.get()}) {
+  auto count_bytes = [&](const hs_database_t* db) {
     size_t bytes = 0;
     if (db != nullptr && hs_database_size(db, &bytes) == HS_SUCCESS) impl->database_bytes += bytes;
-  }
+  };
+  count_bytes(impl->literals.get());
+  for (const auto& p : impl->patterns) count_bytes(p.db.get());
   for (const auto& d : impl->detectors) impl->specs.push_back(d.spec);
   for (size_t i = 0; i < impl->detectors.size(); ++i) {
     if (impl->detectors[i].gate == Gate::kNone) impl->ungated.push_back(static_cast<uint32_t>(i));
@@ -612,7 +612,7 @@ ScanResult ContentScanner::scan(std::string_view text) const {
   HitCollector collector{buffers.hits, buffers.literal_seen, buffers.seen_ids};
   collector.positions_wanted = &impl.literal_positions_wanted;
   collector.pattern_base = static_cast<uint32_t>(impl.literal_uses.size());
-  if (!text.empty() && (impl.literals || impl.patterns)) {
+  if (!text.empty() && (impl.literals || !impl.patterns.empty())) {
     HsScratch scratch = impl.take_scratch();
     if (impl.literals) {
       hs_scan(
@@ -625,9 +625,20 @@ ScanResult ContentScanner::scan(std::string_view text) const {
           },
           &collector);
     }
-    if (impl.patterns) {
+    // The run gate: which pattern databases the text can match at all.
+    ClassRuns runs{};
+    if (!impl.patterns.empty() && impl.limits.run_gate) {
+      runs = class_runs_reached(text, impl.run_thresholds);
+    } else {
+      runs.fill(UINT32_MAX);
+    }
+    for (const Impl::PatternDatabase& p : impl.patterns) {
+      bool possible = true;
+      for (size_t c = 0; c < kGateClassCount; ++c) possible = possible && runs[c] >= p.runs_needed[c];
+      if (!possible) continue;
+      ++result.pattern_passes;
       hs_scan(
-          impl.patterns.get(), text.data(), length, 0, scratch.get(),
+          p.db.get(), text.data(), length, 0, scratch.get(),
           [](unsigned int id, unsigned long long, unsigned long long to, unsigned int, void* ctx) {
             auto& c = *static_cast<HitCollector*>(ctx);
             c.record(c.pattern_base + id, to);

@@ -5,7 +5,9 @@
 //    the literals any match must contain (RE2's FilteredRE2 derives them: "atoms"), or the
 //    spec's anchors or keywords; a pattern database holds the (byte-form) patterns of the
 //    detectors with none. A detector is a candidate when its prefilter formula holds on the
-//    atoms seen, or when one of its triggers was seen.
+//    atoms seen, or when one of its triggers was seen. A pattern database is passed over the
+//    text only when the text holds the runs of bytes every match of the pattern holds (14
+//    bytes of [0-9 -] in a row for a payment card): most texts pass none.
 // 2. Confirm, with RE2: only windows around the triggers' hits, as wide as the longest match
 //    the pattern allows (whole text for an unbounded pattern, or when a match reaches a
 //    window's edge); RE2 extracts the secret's capture group; then keywords, entropy floor,
@@ -37,12 +39,18 @@ struct ScannerLimits {
   // Gate and confirm in windows (false: RE2 reads every text whole for every detector; the
   // reference the tests hold the gates and windows to).
   bool prefilter = true;
+  // Pass a pattern-gated detector's database only over texts holding the runs its pattern
+  // needs (false: over every text; for benchmarks and tests).
+  bool run_gate = true;
 };
 
 struct ScanResult {
   std::vector<Detection> detections;  // in order of offset
   size_t dropped = 0;                 // over max_detections
   size_t bytes_confirmed = 0;         // bytes RE2 read to confirm candidates (all detectors)
+  // Hyperscan passes of pattern-gated detectors' databases: only those whose pattern's runs
+  // (pattern_runs.h) the text has.
+  size_t pattern_passes = 0;
 };
 
 class ContentScanner {
