@@ -8,10 +8,7 @@
 #include "common/wire_text.h"
 
 namespace llmtap::policy {
-namespace {
 
-// Reads "\x{HHHH}" or "\xHH" at p[i] == 'x'; returns the code point and moves i to the last
-// character read.
 std::optional<unsigned long> read_hex_escape(std::string_view p, size_t& i) {
   if (i + 1 < p.size() && p[i + 1] == '{') {
     const size_t close = p.find('}', i);
@@ -32,6 +29,8 @@ std::optional<unsigned long> read_hex_escape(std::string_view p, size_t& i) {
   i += 2;
   return static_cast<unsigned long>(hi * 16 + lo);
 }
+
+namespace {
 
 // Longest match in bytes, read from RE2 syntax by recursive descent: UTF-8 widths as RE2
 // matches them (`.`, negated classes, \W \S \D, \p: up to 4 bytes; under (?i) the ASCII
@@ -159,38 +158,17 @@ class WidthReader {
   }
 
   std::optional<size_t> group() {
-    if (pos_ < p_.size() && p_[pos_] == '?') {
-      ++pos_;
-      if (pos_ < p_.size() && (p_[pos_] == 'P' || p_[pos_] == '<')) {  // named
-        const size_t close = p_.find('>', pos_);
-        if (close == std::string_view::npos) return fail();
-        pos_ = close + 1;
-        return alternation(true);
-      }
-      // Flags: "(?i)" applies to the rest of the enclosing group, "(?i:...)" to its own.
-      bool on = true;
-      bool caseless = caseless_;
-      while (pos_ < p_.size() && p_[pos_] != ')' && p_[pos_] != ':') {
-        const char f = p_[pos_++];
-        if (f == '-')
-          on = false;
-        else if (f == 'i')
-          caseless = on;
-        else if (f != 's' && f != 'm' && f != 'U')
-          return fail();
-      }
-      if (pos_ >= p_.size()) return fail();
-      if (p_[pos_++] == ')') {
-        caseless_ = caseless;
-        return 0;
-      }
-      const bool saved = caseless_;
-      caseless_ = caseless;
-      auto w = alternation(true);
-      caseless_ = saved;
-      return w;
+    const auto opening = read_group_opening(p_, pos_, caseless_);
+    if (!opening) return fail();
+    if (opening->kind == GroupOpening::Kind::kFlagsOnly) {
+      caseless_ = opening->caseless;
+      return 0;
     }
-    return alternation(true);
+    const bool saved = caseless_;
+    caseless_ = opening->caseless;
+    auto w = alternation(true);
+    caseless_ = saved;
+    return w;
   }
 
   std::optional<size_t> escape(bool in_class) {
@@ -311,6 +289,31 @@ class WidthReader {
 };
 
 }  // namespace
+
+std::optional<GroupOpening> read_group_opening(std::string_view p, size_t& pos, bool caseless) {
+  if (pos >= p.size() || p[pos] != '?') return GroupOpening{GroupOpening::Kind::kGroup, caseless};
+  ++pos;
+  if (pos < p.size() && (p[pos] == 'P' || p[pos] == '<')) {  // named
+    const size_t close = p.find('>', pos);
+    if (close == std::string_view::npos) return std::nullopt;
+    pos = close + 1;
+    return GroupOpening{GroupOpening::Kind::kGroup, caseless};
+  }
+  bool on = true;
+  while (pos < p.size() && p[pos] != ')' && p[pos] != ':') {
+    const char f = p[pos++];
+    if (f == '-')
+      on = false;
+    else if (f == 'i')
+      caseless = on;
+    else if (f != 's' && f != 'm' && f != 'U')
+      return std::nullopt;
+  }
+  if (pos >= p.size()) return std::nullopt;
+  const bool flags_only = p[pos++] == ')';
+  return GroupOpening{flags_only ? GroupOpening::Kind::kFlagsOnly : GroupOpening::Kind::kGroup,
+                      caseless};
+}
 
 std::optional<size_t> max_match_bytes(const std::string& pattern) {
   return WidthReader(pattern).read();

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/wire_text.h"
+#include "policy/detection/pattern_facts.h"
 
 namespace llmtap::policy {
 namespace {
@@ -203,37 +204,17 @@ class TreeReader {
   }
 
   Node group() {
-    if (pos_ < p_.size() && p_[pos_] == '?') {
-      ++pos_;
-      if (pos_ < p_.size() && (p_[pos_] == 'P' || p_[pos_] == '<')) {  // named
-        const size_t close = p_.find('>', pos_);
-        if (close == std::string_view::npos) return fail();
-        pos_ = close + 1;
-        return alternation(true);
-      }
-      bool on = true;
-      bool caseless = caseless_;
-      while (pos_ < p_.size() && p_[pos_] != ')' && p_[pos_] != ':') {
-        const char f = p_[pos_++];
-        if (f == '-')
-          on = false;
-        else if (f == 'i')
-          caseless = on;
-        else if (f != 's' && f != 'm' && f != 'U')
-          return fail();
-      }
-      if (pos_ >= p_.size()) return fail();
-      if (p_[pos_++] == ')') {  // "(?i)": the rest of the enclosing group
-        caseless_ = caseless;
-        return empty();
-      }
-      const bool saved = caseless_;
-      caseless_ = caseless;
-      Node n = alternation(true);
-      caseless_ = saved;
-      return n;
+    const auto opening = read_group_opening(p_, pos_, caseless_);
+    if (!opening) return fail();
+    if (opening->kind == GroupOpening::Kind::kFlagsOnly) {  // the rest of the enclosing group
+      caseless_ = opening->caseless;
+      return empty();
     }
-    return alternation(true);
+    const bool saved = caseless_;
+    caseless_ = opening->caseless;
+    Node n = alternation(true);
+    caseless_ = saved;
+    return n;
   }
 
   Node escape() {
@@ -294,24 +275,9 @@ class TreeReader {
   // "\x{HHHH}" or "\xHH", after the 'x'.
   std::optional<unsigned long> code_point() {
     size_t i = pos_ - 1;
-    if (i + 1 < p_.size() && p_[i + 1] == '{') {
-      const size_t close = p_.find('}', i);
-      if (close == std::string_view::npos || close == i + 2 || close - i > 10) return std::nullopt;
-      unsigned long cp = 0;
-      for (size_t k = i + 2; k < close; ++k) {
-        const int v = common::hex_digit_value(p_[k]);
-        if (v < 0) return std::nullopt;
-        cp = cp * 16 + static_cast<unsigned long>(v);
-      }
-      pos_ = close + 1;
-      return cp;
-    }
-    if (i + 2 >= p_.size()) return std::nullopt;
-    const int hi = common::hex_digit_value(p_[i + 1]);
-    const int lo = common::hex_digit_value(p_[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    pos_ = i + 3;
-    return static_cast<unsigned long>(hi * 16 + lo);
+    const auto cp = read_hex_escape(p_, i);
+    if (cp) pos_ = i + 1;
+    return cp;
   }
 
   // One member's byte (a literal or an escape), or nullopt when it is not one ASCII byte.
