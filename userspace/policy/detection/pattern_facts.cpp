@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "common/wire_text.h"
+#include "policy/detection/pattern_tree.h"
 
 namespace llmtap::policy {
 
@@ -32,261 +33,42 @@ std::optional<unsigned long> read_hex_escape(std::string_view p, size_t& i) {
 
 namespace {
 
-// Longest match in bytes, read from RE2 syntax by recursive descent: UTF-8 widths as RE2
-// matches them (`.`, negated classes, \W \S \D, \p: up to 4 bytes; under (?i) the ASCII
-// letters k and s also match U+212A and U+017F, so 3). nullopt: unbounded or unreadable.
-class WidthReader {
- public:
-  explicit WidthReader(std::string_view p) : p_(p) {}
+constexpr size_t kWidthLimit = size_t{1} << 24;  // wider counts as unbounded
 
-  std::optional<size_t> read() {
-    auto w = alternation(false);
-    if (!w || pos_ != p_.size()) return std::nullopt;
-    return w;
-  }
-
- private:
-  static constexpr size_t kLimit = size_t{1} << 24;  // wider counts as unbounded
-
-  static std::optional<size_t> times(std::optional<size_t> w, size_t n) {
-    if (!w) return std::nullopt;
-    if (n != 0 && *w > kLimit / n) return std::nullopt;
-    return *w * n;
-  }
-  static std::optional<size_t> plus(std::optional<size_t> a, std::optional<size_t> b) {
-    if (!a || !b || *a + *b > kLimit) return std::nullopt;
-    return *a + *b;
-  }
-  static size_t utf8_length(unsigned long cp) {
-    return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-  }
-  size_t letter_width(char c) const {
-    const char lower = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return caseless_ && (lower == 'k' || lower == 's') ? 3 : 1;
-  }
-
-  // Alternatives up to ')' (inside a group) or the end.
-  std::optional<size_t> alternation(bool in_group) {
-    const bool saved = caseless_;
-    std::optional<size_t> widest = 0;
-    while (true) {
-      auto w = concatenation();
-      if (!w) widest = std::nullopt;
-      if (widest && w) widest = std::max(*widest, *w);
-      if (pos_ < p_.size() && p_[pos_] == '|') {
-        ++pos_;
-        continue;
-      }
-      break;
-    }
-    if (in_group) {
-      if (pos_ >= p_.size() || p_[pos_] != ')') return fail();
-      ++pos_;
-    }
-    caseless_ = saved;  // flags set inside a group end with it
-    return failed_ ? std::nullopt : widest;
-  }
-
-  std::optional<size_t> concatenation() {
-    std::optional<size_t> total = 0;
-    while (pos_ < p_.size() && p_[pos_] != '|' && p_[pos_] != ')') {
-      auto w = atom();
-      if (failed_) return std::nullopt;
-      w = quantified(w);
-      if (failed_) return std::nullopt;
-      total = plus(total, w);
-    }
-    return total;
-  }
-
-  std::optional<size_t> quantified(std::optional<size_t> w) {
-    while (pos_ < p_.size()) {
-      const char c = p_[pos_];
-      if (c == '*' || c == '+') {
-        ++pos_;
-        w = std::nullopt;
-      } else if (c == '?') {
-        ++pos_;
-      } else if (c == '{') {
-        size_t k = pos_ + 1;
-        size_t lo = 0, hi = 0;
-        bool has_lo = false, comma = false, has_hi = false;
-        while (k < p_.size() && std::isdigit(static_cast<unsigned char>(p_[k]))) {
-          lo = lo * 10 + static_cast<size_t>(p_[k++] - '0');
-          has_lo = true;
-          if (lo > kLimit) return fail();
-        }
-        if (k < p_.size() && p_[k] == ',') {
-          comma = true;
-          ++k;
-          while (k < p_.size() && std::isdigit(static_cast<unsigned char>(p_[k]))) {
-            hi = hi * 10 + static_cast<size_t>(p_[k++] - '0');
-            has_hi = true;
-            if (hi > kLimit) return fail();
-          }
-        }
-        if (!has_lo || k >= p_.size() || p_[k] != '}') return w;  // a literal '{'
-        pos_ = k + 1;
-        w = comma ? (has_hi ? times(w, hi) : std::nullopt) : times(w, lo);
-      } else {
-        return w;
-      }
-      if (pos_ < p_.size() && p_[pos_] == '?') ++pos_;  // lazy
-    }
-    return w;
-  }
-
-  std::optional<size_t> atom() {
-    const char c = p_[pos_++];
-    switch (c) {
-      case '(':
-        return group();
-      case '[':
-        return char_class();
-      case '.':
-        return 4;
-      case '^':
-      case '$':
-        return 0;
-      case '\\':
-        return escape(false);
-      default:
-        if (static_cast<unsigned char>(c) >= 0x80) return 1;  // one byte of a literal
-        if (c == '{') return 1;
-        return letter_width(c);
-    }
-  }
-
-  std::optional<size_t> group() {
-    const auto opening = read_group_opening(p_, pos_, caseless_);
-    if (!opening) return fail();
-    if (opening->kind == GroupOpening::Kind::kFlagsOnly) {
-      caseless_ = opening->caseless;
+std::optional<size_t> widest(const PatternNode& n) {
+  switch (n.kind) {
+    case PatternNode::Kind::kEmpty:
       return 0;
+    case PatternNode::Kind::kBytes:
+      return n.width;
+    case PatternNode::Kind::kConcat: {
+      size_t total = 0;
+      for (const PatternNode& k : n.kids) {
+        const auto w = widest(k);
+        if (!w || total + *w > kWidthLimit) return std::nullopt;
+        total += *w;
+      }
+      return total;
     }
-    const bool saved = caseless_;
-    caseless_ = opening->caseless;
-    auto w = alternation(true);
-    caseless_ = saved;
-    return w;
-  }
-
-  std::optional<size_t> escape(bool in_class) {
-    if (pos_ >= p_.size()) return fail();
-    const char e = p_[pos_++];
-    switch (e) {
-      case 'd':
-      case 's':
-      case 'w':
-      case 'n':
-      case 't':
-      case 'r':
-      case 'f':
-      case 'v':
-      case 'a':
-        return 1;
-      case 'D':
-      case 'S':
-      case 'W':
-        return 4;
-      case 'p':
-      case 'P':
-        if (pos_ < p_.size() && p_[pos_] == '{') {
-          const size_t close = p_.find('}', pos_);
-          if (close == std::string_view::npos) return fail();
-          pos_ = close + 1;
-        } else {
-          ++pos_;
-        }
-        return 4;
-      case 'C':
-        return 1;
-      case 'b':
-      case 'B':
-      case 'A':
-      case 'z':
-        return in_class ? fail() : std::optional<size_t>(0);
-      case 'Q': {
-        const size_t close = p_.find("\\E", pos_);
-        const size_t end = close == std::string_view::npos ? p_.size() : close;
-        const size_t n = end - pos_;
-        pos_ = close == std::string_view::npos ? p_.size() : close + 2;
-        return caseless_ ? n * 3 : n;
+    case PatternNode::Kind::kAlternation: {
+      size_t most = 0;
+      for (const PatternNode& k : n.kids) {
+        const auto w = widest(k);
+        if (!w) return std::nullopt;
+        most = std::max(most, *w);
       }
-      case 'x': {
-        size_t i = pos_ - 1;
-        const auto cp = read_hex_escape(p_, i);
-        if (!cp) return fail();
-        pos_ = i + 1;
-        return utf8_length(*cp);
-      }
-      default:
-        if (std::isdigit(static_cast<unsigned char>(e))) {  // octal \123
-          while (pos_ < p_.size() && std::isdigit(static_cast<unsigned char>(p_[pos_]))) ++pos_;
-          return 1;
-        }
-        return letter_width(e);
+      return most;
+    }
+    case PatternNode::Kind::kRepeat: {
+      if (!n.max_count) return std::nullopt;
+      if (*n.max_count == 0) return 0;
+      const auto w = widest(n.kids.front());
+      if (!w || (*w != 0 && *w > kWidthLimit / *n.max_count)) return std::nullopt;
+      return *w * *n.max_count;
     }
   }
-
-  std::optional<size_t> char_class() {
-    size_t widest = 1;
-    if (pos_ < p_.size() && p_[pos_] == '^') {
-      ++pos_;
-      widest = 4;  // any code point outside the set
-    }
-    bool first = true;
-    while (pos_ < p_.size() && (p_[pos_] != ']' || first)) {
-      first = false;
-      if (p_.substr(pos_, 2) == "[:") {
-        const size_t close = p_.find(":]", pos_ + 2);
-        if (close == std::string_view::npos) return fail();
-        if (p_[pos_ + 2] == '^') widest = 4;
-        pos_ = close + 2;
-        continue;
-      }
-      size_t w = 1;
-      const char c = p_[pos_++];
-      if (c == '\\') {
-        const auto e = escape(true);
-        if (!e) return fail();
-        w = *e;
-      } else if (static_cast<unsigned char>(c) >= 0x80) {
-        w = 4;  // part of a non-ASCII member
-      } else {
-        w = letter_width(c);
-      }
-      // A range a-z: as wide as its upper end.
-      if (pos_ + 1 < p_.size() && p_[pos_] == '-' && p_[pos_ + 1] != ']') {
-        ++pos_;
-        const char h = p_[pos_++];
-        if (h == '\\') {
-          const auto e = escape(true);
-          if (!e) return fail();
-          w = std::max(w, *e);
-        } else if (static_cast<unsigned char>(h) >= 0x80) {
-          w = 4;
-        } else if (caseless_ && std::isalpha(static_cast<unsigned char>(h))) {
-          w = 3;  // a caseless range of letters may span k or s
-        }
-      }
-      widest = std::max(widest, w);
-    }
-    if (pos_ >= p_.size()) return fail();
-    ++pos_;  // ']'
-    return widest;
-  }
-
-  std::optional<size_t> fail() {
-    failed_ = true;
-    return std::nullopt;
-  }
-
-  std::string_view p_;
-  size_t pos_ = 0;
-  bool caseless_ = false;
-  bool failed_ = false;
-};
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -316,7 +98,9 @@ std::optional<GroupOpening> read_group_opening(std::string_view p, size_t& pos, 
 }
 
 std::optional<size_t> max_match_bytes(const std::string& pattern) {
-  return WidthReader(pattern).read();
+  const auto tree = read_pattern_tree(pattern);
+  if (!tree) return std::nullopt;
+  return widest(*tree);
 }
 
 namespace {

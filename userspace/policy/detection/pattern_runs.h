@@ -10,14 +10,13 @@
 // which can only lower them. 0 means "nothing guaranteed".
 
 #include <array>
-#include <bitset>
 #include <cstdint>
 #include <optional>
 #include <string_view>
 
-namespace llmtap::policy {
+#include "policy/detection/pattern_tree.h"
 
-using ByteSet = std::bitset<256>;
+namespace llmtap::policy {
 
 // For each class, the longest run of consecutive bytes of that class every match of `pattern`
 // contains (saturated at 65535). nullopt when the pattern cannot be read (nothing guaranteed).
