@@ -48,6 +48,10 @@ TEST(PatternFacts, BytePatternsForHyperscan) {
   EXPECT_EQ(hyperscan_byte_pattern(R"(\x{E9})"), R"(\xC3\xA9)");
   EXPECT_EQ(hyperscan_byte_pattern(R"([^a])"), R"((?:[^\x80-\xFFa]|(?:[\x80-\xFF]{1,4})))");
   EXPECT_EQ(hyperscan_byte_pattern(R"([]a])"), R"([]a])");
+  // Hyperscan reads a C string: a NUL (or any control byte) is written as an escape, so the
+  // alternatives after it are not lost (a fuzzer found "a\0b| " missing the " ").
+  EXPECT_EQ(hyperscan_byte_pattern(std::string("a\0b| ", 5)), R"(a\x00b| )");
+  EXPECT_EQ(hyperscan_byte_pattern(std::string("[\0\x1F]", 4)), R"([\x00\x1F])");
   // What bytes cannot carry.
   EXPECT_FALSE(hyperscan_byte_pattern(R"(\pL)"));
   EXPECT_FALSE(hyperscan_byte_pattern("[\xC3\xA9]"));

@@ -199,7 +199,13 @@ std::optional<std::string> hyperscan_byte_pattern(std::string_view p) {
       continue;
     }
     if (c != '[') {
-      out += static_cast<char>(c);
+      // Control bytes written: Hyperscan reads the pattern as a C string, so a NUL would end it
+      // (and cut off the alternatives after it).
+      if (c < 0x20 || c == 0x7F) {
+        append_byte_escaped(out, c);
+      } else {
+        out += static_cast<char>(c);
+      }
       continue;
     }
     // A character class, copied; wide when RE2 can match a non-ASCII code point with it.
@@ -246,7 +252,11 @@ std::optional<std::string> hyperscan_byte_pattern(std::string_view p) {
         cls += e;
         continue;
       }
-      cls += static_cast<char>(m);
+      if (m < 0x20 || m == 0x7F) {
+        append_byte_escaped(cls, m);
+      } else {
+        cls += static_cast<char>(m);
+      }
     }
     if (!closed) return std::nullopt;
     cls += ']';
