@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <string>
+#include <vector>
+
 namespace llmtap::llm {
 namespace {
 
@@ -131,4 +135,92 @@ TEST(LlmCallBuilder, AStreamedResponseIsDecodedByItsContentType) {
 }
 
 }  // namespace
+
+// What a call says that comes from its bodies.
+std::string body_facts(const LlmCall& c) {
+  return c.request_model + "|" + c.response_model + "|" + std::to_string(c.tokens.input.value_or(0)) +
+         "|" + std::to_string(c.tokens.output.value_or(0)) + "|" + c.error_type + "|" +
+         c.error_message + "|" + c.finish_reason + "|" + c.response_id + "|" +
+         c.prompt_text.value_or("-") + "|" + c.completion_text.value_or("-") + "|" +
+         (c.stream ? "s" : "");
+}
+
+TEST(LlmCallBuilder, TheOtherEndOfACallReusesTheExtractionOfItsBodies) {
+  auto client = exchange("/v1/chat/completions", "api.openai.com",
+                         R"({"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]})");
+  answer(client, 200, "application/json",
+         R"({"id":"c-1","model":"gpt-4o-2024-08-06","choices":[{"message":{"content":"yo"},)"
+         R"("finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":4}})");
+  http::HttpExchange served = client;  // the same bytes, read by the server's end
+  served.request_first_ns = 1100;
+  ExtractOptions options;
+  options.capture_text = true;
+  LlmCallBuilder builder(options);
+  const LlmCall a = builder.build(client, match(ApiFamily::kOpenAiChatCompletions));
+  EXPECT_EQ(builder.extraction_memo_hits(), 0u);
+  const LlmCall b = builder.build(served, match(ApiFamily::kOpenAiChatCompletions));
+  EXPECT_EQ(builder.extraction_memo_hits(), 2u);  // request and response
+  EXPECT_EQ(body_facts(a), body_facts(b));
+  EXPECT_EQ(b.response_id, "c-1");
+  EXPECT_EQ(b.completion_text, "yo");
+  EXPECT_EQ(b.tokens.total, 7u);
+}
+
+TEST(LlmCallBuilder, OnlyAnEqualBodyOfTheSameFamilyAndStatusIsReused) {
+  LlmCallBuilder builder;
+  auto first = exchange("/v1/chat/completions", "api.openai.com", R"({"model":"gpt-4o"})");
+  answer(first, 200, "application/json", R"({"model":"m-1","usage":{"prompt_tokens":1}})");
+  (void)builder.build(first, match(ApiFamily::kOpenAiChatCompletions));
+  auto other = exchange("/v1/chat/completions", "api.openai.com", R"({"model":"gpt-4p"})");
+  answer(other, 200, "application/json", R"({"model":"m-2","usage":{"prompt_tokens":1}})");
+  const LlmCall b = builder.build(other, match(ApiFamily::kOpenAiChatCompletions));
+  EXPECT_EQ(b.request_model, "gpt-4p");
+  EXPECT_EQ(b.response_model, "m-2");
+  EXPECT_EQ(builder.extraction_memo_hits(), 0u);
+  // Same response body, another status: an error is read from it, not the success.
+  auto failed = first;
+  failed.response.status = 500;
+  const LlmCall c = builder.build(failed, match(ApiFamily::kOpenAiChatCompletions));
+  EXPECT_EQ(builder.extraction_memo_hits(), 1u);  // the request only
+  EXPECT_FALSE(c.error_type.empty());
+  // Bedrock reads its token counts from headers: never reused.
+  auto bedrock = exchange("/model/m/converse", "bedrock-runtime.us-east-1.amazonaws.com",
+                          R"({"messages":[]})");
+  answer(bedrock, 200, "application/json", R"({"output":{},"stopReason":"end_turn"})");
+  bedrock.response.headers.push_back({"x-amzn-bedrock-input-token-count", "11"});
+  auto bedrock2 = bedrock;
+  bedrock2.response.headers.back().value = "12";
+  const LlmCall d = builder.build(bedrock, match(ApiFamily::kBedrockConverse, "bedrock"));
+  const LlmCall e = builder.build(bedrock2, match(ApiFamily::kBedrockConverse, "bedrock"));
+  EXPECT_EQ(d.tokens.input, 11u);
+  EXPECT_EQ(e.tokens.input, 12u);
+}
+
+// A builder that reuses extractions says exactly what fresh builders say, call for call, over a
+// shuffled stream of a few bodies (both ends, errors, other families).
+TEST(LlmCallBuilder, ReusedExtractionsEqualFreshOnes) {
+  const std::vector<std::string> requests = {
+      R"({"model":"gpt-4o","messages":[{"role":"user","content":"a"}]})",
+      R"({"model":"gpt-4o","messages":[{"role":"user","content":"b"}]})",
+      R"({"model":"o3","stream":true})", "not json", ""};
+  const std::vector<std::string> responses = {
+      R"({"model":"gpt-4o-1","choices":[{"message":{"content":"x"},"finish_reason":"stop"}]})",
+      R"({"error":{"type":"rate_limit","message":"slow down"}})",
+      R"({"model":"gpt-4o-2","usage":{"prompt_tokens":9,"completion_tokens":1}})", "{broken"};
+  const ApiFamily families[] = {ApiFamily::kOpenAiChatCompletions, ApiFamily::kAnthropicMessages};
+  const int statuses[] = {200, 429};
+  ExtractOptions options;
+  options.capture_text = true;
+  LlmCallBuilder reusing(options);
+  std::mt19937 random(9);
+  for (int i = 0; i < 400; ++i) {
+    auto e = exchange("/v1/chat/completions", "api.openai.com", requests[random() % requests.size()]);
+    answer(e, statuses[random() % 2], "application/json", responses[random() % responses.size()]);
+    const CatalogMatch m = match(families[random() % 2]);
+    LlmCallBuilder fresh(options);
+    ASSERT_EQ(body_facts(reusing.build(e, m)), body_facts(fresh.build(e, m))) << i;
+  }
+  EXPECT_GT(reusing.extraction_memo_hits(), 200u);  // 10 (body, family) pairs, 4 entries each side
+}
+
 }  // namespace llmtap::llm

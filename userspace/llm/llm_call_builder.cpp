@@ -38,7 +38,7 @@ std::string_view request_authority(const http::HttpMessage& request) {
   return split_target(request.target).authority;  // absolute form, through a proxy
 }
 
-LlmCallBuilder::LlmCallBuilder(ExtractOptions options) : options_(options) {}
+LlmCallBuilder::LlmCallBuilder(ExtractOptions options) : options_(options), memo_(options) {}
 
 LlmCall LlmCallBuilder::build(const http::HttpExchange& exchange, const CatalogMatch& match) {
   ++stats_.calls;
@@ -76,7 +76,7 @@ LlmCall LlmCallBuilder::build(const http::HttpExchange& exchange, const CatalogM
   call.response_truncated = exchange.has_response && response.body_truncated;
   call.response_incomplete = exchange.response_incomplete;
 
-  const RequestFacts asked = extract_request(match.family, request.body, options_);
+  const RequestFacts asked = memo_.request(match.family, request.body);
   if (!asked.parsed && request.body_bytes != 0) ++stats_.request_parse_failures;
   // The path routes the call where it names the model (Gemini, Bedrock), so it wins over the
   // body; Gemini bodies that repeat it say "models/NAME".
@@ -103,8 +103,7 @@ LlmCall LlmCallBuilder::build(const http::HttpExchange& exchange, const CatalogM
     answer = extract_stream(match.family, events, options_);
     if (!answer.saw_stream_end && response.status < 400) ++stats_.streams_without_end;
   } else {
-    answer =
-        extract_response(match.family, response.status, response.headers, response.body, options_);
+    answer = memo_.response(match.family, response.status, response.headers, response.body);
   }
   if (!answer.parsed && response.body_bytes != 0) ++stats_.response_parse_failures;
   call.response_model = std::move(answer.model);

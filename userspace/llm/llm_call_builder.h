@@ -6,6 +6,7 @@
 #include "http/http_exchange.h"
 #include "llm/api/extract.h"
 #include "llm/catalog/provider_catalog.h"
+#include "llm/extraction_memo.h"
 #include "llm/llm_call.h"
 
 namespace llmtap::llm {
@@ -26,10 +27,13 @@ class LlmCallBuilder {
   LlmCall build(const http::HttpExchange& exchange, const CatalogMatch& match);
 
   const LlmCallBuilderStats& stats() const { return stats_; }
+  // Extractions reused for a body equal to a recent one's (the other end of a call).
+  uint64_t extraction_memo_hits() const { return memo_.hits(); }
 
  private:
   ExtractOptions options_;
   LlmCallBuilderStats stats_;
+  ExtractionMemo memo_;
 };
 
 // The host name of an authority, lowercase: "api.openai.com" from "API.openai.com:443",

@@ -131,6 +131,8 @@ void read_plain_error(JsonElement root, ResponseBuilder& out) {
 
 }  // namespace
 
+bool response_facts_read_headers(ApiFamily family) { return is_bedrock(family); }
+
 ResponseFacts extract_response(ApiFamily family, int status,
                                const std::vector<http::HttpHeader>& headers, std::string_view body,
                                const ExtractOptions& options) {

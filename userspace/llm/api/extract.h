@@ -59,6 +59,10 @@ struct ResponseFacts {
 RequestFacts extract_request(ApiFamily family, std::string_view body,
                              const ExtractOptions& options);
 
+// Whether extract_response reads the response's headers for `family` (Bedrock's token counts
+// and error kind); for the others it reads only the status and the body.
+bool response_facts_read_headers(ApiFamily family);
+
 // A whole non-streamed response body (error bodies included, any status). Headers are given
 // because Bedrock reports tokens in x-amzn-bedrock-input-token-count /
 // x-amzn-bedrock-output-token-count (preferred over the body) and errors in x-amzn-errortype.
