@@ -72,31 +72,6 @@ std::optional<size_t> widest(const PatternNode& n) {
 
 }  // namespace
 
-std::optional<GroupOpening> read_group_opening(std::string_view p, size_t& pos, bool caseless) {
-  if (pos >= p.size() || p[pos] != '?') return GroupOpening{GroupOpening::Kind::kGroup, caseless};
-  ++pos;
-  if (pos < p.size() && (p[pos] == 'P' || p[pos] == '<')) {  // named
-    const size_t close = p.find('>', pos);
-    if (close == std::string_view::npos) return std::nullopt;
-    pos = close + 1;
-    return GroupOpening{GroupOpening::Kind::kGroup, caseless};
-  }
-  bool on = true;
-  while (pos < p.size() && p[pos] != ')' && p[pos] != ':') {
-    const char f = p[pos++];
-    if (f == '-')
-      on = false;
-    else if (f == 'i')
-      caseless = on;
-    else if (f != 's' && f != 'm' && f != 'U')
-      return std::nullopt;
-  }
-  if (pos >= p.size()) return std::nullopt;
-  const bool flags_only = p[pos++] == ')';
-  return GroupOpening{flags_only ? GroupOpening::Kind::kFlagsOnly : GroupOpening::Kind::kGroup,
-                      caseless};
-}
-
 std::optional<size_t> max_match_bytes(const std::string& pattern) {
   const auto tree = read_pattern_tree(pattern);
   if (!tree) return std::nullopt;

@@ -28,18 +28,6 @@ std::optional<std::string> hyperscan_byte_pattern(std::string_view pattern);
 // moves i to the last character read. nullopt when malformed.
 std::optional<unsigned long> read_hex_escape(std::string_view p, size_t& i);
 
-// How a group of RE2 syntax opens, read after its '(' (readers of patterns share it):
-// "(?P<name>" or "(?<name>", a flag group "(?i)" (its flags hold for the rest of the
-// enclosing group) or "(?i:" (for its own), or a plain group. `caseless` is the (?i) state
-// before; the result says what it is inside (or after, for "(?i)"). nullopt: malformed or an
-// unknown flag. `pos` ends after what was read.
-struct GroupOpening {
-  enum class Kind { kGroup, kFlagsOnly };
-  Kind kind = Kind::kGroup;
-  bool caseless = false;
-};
-std::optional<GroupOpening> read_group_opening(std::string_view p, size_t& pos, bool caseless);
-
 // "\xF3\xA0" -> the two bytes; "\\" -> one backslash; anything else as written. For anchors
 // given in YAML. nullopt on a malformed escape.
 std::optional<std::string> decode_byte_escapes(std::string_view text);

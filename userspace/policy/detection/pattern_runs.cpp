@@ -1,10 +1,6 @@
 #include "policy/detection/pattern_runs.h"
 
 #include <algorithm>
-#include <cctype>
-#include <memory>
-#include <string>
-#include <vector>
 
 #include "policy/detection/pattern_tree.h"
 

@@ -207,15 +207,36 @@ class TreeReader {
     return byte_set(s);
   }
 
+  // After '(': a named group "(?P<name>" / "(?<name>", flags for the rest of the enclosing
+  // group "(?i)", flags for its own "(?i:", or a plain group.
   Node group() {
-    const auto opening = read_group_opening(p_, pos_, caseless_);
-    if (!opening) return fail();
-    if (opening->kind == GroupOpening::Kind::kFlagsOnly) {  // the rest of the enclosing group
-      caseless_ = opening->caseless;
-      return empty();
+    bool caseless = caseless_;
+    if (pos_ < p_.size() && p_[pos_] == '?') {
+      ++pos_;
+      if (pos_ < p_.size() && (p_[pos_] == 'P' || p_[pos_] == '<')) {
+        const size_t close = p_.find('>', pos_);
+        if (close == std::string_view::npos) return fail();
+        pos_ = close + 1;
+      } else {
+        bool on = true;
+        while (pos_ < p_.size() && p_[pos_] != ')' && p_[pos_] != ':') {
+          const char f = p_[pos_++];
+          if (f == '-')
+            on = false;
+          else if (f == 'i')
+            caseless = on;
+          else if (f != 's' && f != 'm' && f != 'U')
+            return fail();
+        }
+        if (pos_ >= p_.size()) return fail();
+        if (p_[pos_++] == ')') {
+          caseless_ = caseless;
+          return empty();
+        }
+      }
     }
     const bool saved = caseless_;
-    caseless_ = opening->caseless;
+    caseless_ = caseless;
     Node n = alternation(true);
     caseless_ = saved;
     return n;
