@@ -190,14 +190,56 @@ TEST(ByteClassRuns, ThresholdsReachedAgreeWithCountingByteByByte) {
         t += alphabet[random() % alphabet.size()];
       }
     }
-    const ClassRuns got = class_runs_reached(t, thresholds);
-    for (size_t c = 0; c < kGateClassCount; ++c) {
-      const uint32_t longest = reference_longest(t, text_classes()[c]);
-      uint32_t expected = 0;
-      for (const uint32_t th : thresholds[c]) {
-        if (longest >= th) expected = th;
+    for (const ByteClassKernel kernel : byte_class_kernels()) {
+      const ClassRuns got = class_runs_reached(t, thresholds, kernel);
+      for (size_t c = 0; c < kGateClassCount; ++c) {
+        const uint32_t longest = reference_longest(t, text_classes()[c]);
+        uint32_t expected = 0;
+        for (const uint32_t th : thresholds[c]) {
+          if (longest >= th) expected = th;
+        }
+        ASSERT_EQ(got[c], expected) << "kernel " << static_cast<int>(kernel) << " class " << c
+                                    << " longest " << longest << " text " << t;
       }
-      ASSERT_EQ(got[c], expected) << "class " << c << " longest " << longest << " text " << t;
+    }
+  }
+}
+
+// Every byte value, through each way of classifying this CPU has: the same runs as counting
+// byte by byte (bytes with the top bit set must fall outside every class, whatever the
+// vector instructions make of them).
+TEST(ByteClassRuns, EveryKernelAgreesOnArbitraryBytes) {
+  std::mt19937 random(11);
+  RunThresholds thresholds;
+  for (auto& t : thresholds) t = {1, 2, 4, 7, 8, 15, 16, 31, 32, 33, 63, 64, 65, 127, 128, 200};
+  const std::vector<ByteClassKernel> kernels = byte_class_kernels();
+  ASSERT_FALSE(kernels.empty());
+  EXPECT_EQ(kernels.front(), ByteClassKernel::kScalar);
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx2")) {
+    EXPECT_EQ(kernels.back(), ByteClassKernel::kAvx2);
+  }
+#endif
+  for (int i = 0; i < 3000; ++i) {
+    std::string t;
+    const size_t n = random() % 600;
+    // Either any byte, or a few bytes around one class's edge, with long runs now and then.
+    const std::string edge = "/09:@AFGZ[`afgz{-_+. ()\x7f\x80\xb0\xff";
+    const bool any = random() % 2 == 0;
+    for (size_t k = 0; k < n; ++k) {
+      const char b = any ? static_cast<char>(random() % 256) : edge[random() % edge.size()];
+      t += random() % 40 == 0 ? std::string(random() % 140, b) : std::string(1, b);
+    }
+    for (const ByteClassKernel kernel : kernels) {
+      const ClassRuns got = class_runs_reached(t, thresholds, kernel);
+      for (size_t c = 0; c < kGateClassCount; ++c) {
+        const uint32_t longest = reference_longest(t, text_classes()[c]);
+        uint32_t expected = 0;
+        for (const uint32_t th : thresholds[c]) {
+          if (longest >= th) expected = th;
+        }
+        ASSERT_EQ(got[c], expected) << "kernel " << static_cast<int>(kernel) << " class " << c;
+      }
     }
   }
 }

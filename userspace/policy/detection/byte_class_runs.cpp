@@ -43,6 +43,7 @@ std::array<ByteSet, kGateClassCount> make_classes() {
 // both lo[b & 15] and hi[b >> 4], so a part is a rectangle of the byte table. A class is one
 // part or the union of two: [A-Za-z0-9_-] as the rectangle 0x30-0x7F plus the one byte '-'.
 // Eight parts, one byte of bits.
+constexpr size_t kParts = 8;
 struct NibbleTables {
   std::array<uint8_t, 16> lo{};
   std::array<uint8_t, 16> hi{};
@@ -87,31 +88,37 @@ const NibbleTables& nibble_tables() {
   return tables;
 }
 
-// masks[c] bit i: block[i] is in (text) class c, for the classes in `wanted`.
-void class_masks_scalar(const unsigned char* block, uint32_t wanted,
-                        uint64_t (&masks)[kGateClassCount]) {
+// masks[p] bit i: block[i] is in part p, for the 8 parts.
+void part_masks_scalar(const unsigned char* block, uint64_t (&masks)[kParts]) {
   const NibbleTables& t = nibble_tables();
-  uint8_t parts[64];
-  for (size_t i = 0; i < 64; ++i) parts[i] = t.bits[block[i]];
-  for (uint32_t rest = wanted; rest != 0; rest &= rest - 1) {
-    const auto c = static_cast<size_t>(std::countr_zero(rest));
-    uint64_t m = 0;
-    for (size_t i = 0; i < 64; ++i) {
-      m |= static_cast<uint64_t>((parts[i] & t.parts_of_class[c]) != 0) << i;
+  for (uint64_t& m : masks) m = 0;
+  for (size_t i = 0; i < 64; ++i) {
+    for (uint32_t bits = t.bits[block[i]]; bits != 0; bits &= bits - 1) {
+      masks[std::countr_zero(bits)] |= uint64_t{1} << i;
     }
-    masks[c] = m;
   }
 }
 
 #if defined(LLMTAP_HAVE_SSSE3_PATH)
-__attribute__((target("ssse3"))) void class_masks_ssse3(const unsigned char* block,
-                                                        uint32_t wanted,
-                                                        uint64_t (&masks)[kGateClassCount]) {
+// A byte's part bits are one byte of a vector: shifting the 16-bit lanes left by 7 - p brings
+// bit p of every byte to the byte's top, where a movemask reads it (bits from the lane's low
+// byte land in the high byte's low bits, never its top for these shifts).
+template <int P>
+__attribute__((target("ssse3"))) inline uint64_t part_mask_ssse3(const __m128i (&parts)[4]) {
+  uint64_t m = 0;
+  for (size_t q = 0; q < 4; ++q) {
+    const __m128i top = P == 7 ? parts[q] : _mm_slli_epi16(parts[q], 7 - P);
+    m |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(top))) << (16 * q);
+  }
+  return m;
+}
+
+__attribute__((target("ssse3"))) void part_masks_ssse3(const unsigned char* block,
+                                                       uint64_t (&masks)[kParts]) {
   const NibbleTables& t = nibble_tables();
   const __m128i lo_table = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t.lo.data()));
   const __m128i hi_table = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t.hi.data()));
   const __m128i low_nibble = _mm_set1_epi8(0x0F);
-  const __m128i zero = _mm_setzero_si128();
   __m128i parts[4];
   for (size_t q = 0; q < 4; ++q) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 16 * q));
@@ -120,45 +127,100 @@ __attribute__((target("ssse3"))) void class_masks_ssse3(const unsigned char* blo
         _mm_shuffle_epi8(hi_table, _mm_and_si128(_mm_srli_epi16(v, 4), low_nibble));
     parts[q] = _mm_and_si128(lo, hi);
   }
-  for (uint32_t rest = wanted; rest != 0; rest &= rest - 1) {
-    const auto c = static_cast<size_t>(std::countr_zero(rest));
-    const __m128i select = _mm_set1_epi8(static_cast<char>(t.parts_of_class[c]));
-    uint64_t m = 0;
-    for (size_t q = 0; q < 4; ++q) {
-      const __m128i outside = _mm_cmpeq_epi8(_mm_and_si128(parts[q], select), zero);
-      m |= static_cast<uint64_t>(static_cast<uint16_t>(~_mm_movemask_epi8(outside))) << (16 * q);
-    }
-    masks[c] = m;
-  }
+  masks[0] = part_mask_ssse3<0>(parts);
+  masks[1] = part_mask_ssse3<1>(parts);
+  masks[2] = part_mask_ssse3<2>(parts);
+  masks[3] = part_mask_ssse3<3>(parts);
+  masks[4] = part_mask_ssse3<4>(parts);
+  masks[5] = part_mask_ssse3<5>(parts);
+  masks[6] = part_mask_ssse3<6>(parts);
+  masks[7] = part_mask_ssse3<7>(parts);
 }
+
+template <int P>
+__attribute__((target("avx2"))) inline uint64_t part_mask_avx2(__m256i low, __m256i high) {
+  if constexpr (P != 7) {
+    low = _mm256_slli_epi16(low, 7 - P);
+    high = _mm256_slli_epi16(high, 7 - P);
+  }
+  return static_cast<uint32_t>(_mm256_movemask_epi8(low)) |
+         static_cast<uint64_t>(static_cast<uint32_t>(_mm256_movemask_epi8(high))) << 32;
+}
+
+__attribute__((target("avx2"))) void part_masks_avx2(const unsigned char* block,
+                                                     uint64_t (&masks)[kParts]) {
+  const NibbleTables& t = nibble_tables();
+  const __m256i lo_table = _mm256_broadcastsi128_si256(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(t.lo.data())));
+  const __m256i hi_table = _mm256_broadcastsi128_si256(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(t.hi.data())));
+  const __m256i low_nibble = _mm256_set1_epi8(0x0F);
+  __m256i parts[2];
+  for (size_t h = 0; h < 2; ++h) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 32 * h));
+    const __m256i lo = _mm256_shuffle_epi8(lo_table, _mm256_and_si256(v, low_nibble));
+    const __m256i hi =
+        _mm256_shuffle_epi8(hi_table, _mm256_and_si256(_mm256_srli_epi16(v, 4), low_nibble));
+    parts[h] = _mm256_and_si256(lo, hi);
+  }
+  masks[0] = part_mask_avx2<0>(parts[0], parts[1]);
+  masks[1] = part_mask_avx2<1>(parts[0], parts[1]);
+  masks[2] = part_mask_avx2<2>(parts[0], parts[1]);
+  masks[3] = part_mask_avx2<3>(parts[0], parts[1]);
+  masks[4] = part_mask_avx2<4>(parts[0], parts[1]);
+  masks[5] = part_mask_avx2<5>(parts[0], parts[1]);
+  masks[6] = part_mask_avx2<6>(parts[0], parts[1]);
+  masks[7] = part_mask_avx2<7>(parts[0], parts[1]);
+}
+
 
 bool have_ssse3() {
   static const bool have = __builtin_cpu_supports("ssse3");
   return have;
 }
+bool have_avx2() {
+  static const bool have = __builtin_cpu_supports("avx2");
+  return have;
+}
 #endif
 
-void class_masks(const unsigned char* block, uint32_t wanted,
-                 uint64_t (&masks)[kGateClassCount]) {
+using PartMasks = void (*)(const unsigned char*, uint64_t (&)[kParts]);
+
+PartMasks part_masks_for(ByteClassKernel kernel) {
+  switch (kernel) {
 #if defined(LLMTAP_HAVE_SSSE3_PATH)
-  if (have_ssse3()) {
-    class_masks_ssse3(block, wanted, masks);
-    return;
-  }
+    case ByteClassKernel::kAvx2:
+      if (have_avx2()) return part_masks_avx2;
+      break;
+    case ByteClassKernel::kSsse3:
+      if (have_ssse3()) return part_masks_ssse3;
+      break;
 #endif
-  class_masks_scalar(block, wanted, masks);
+    default:
+      break;
+  }
+  return part_masks_scalar;
 }
 
-// Cheap necessary condition for has_run: a run of `length` bits holds a whole aligned field
+
+// A cheap necessary condition for has_run: a run of `length` bits holds a whole aligned field
 // of g bits for the largest power of two g with 2g - 1 <= length; "some field of ~w is zero"
-// is the classic borrow test, exact as a yes/no. Most words of prose fail it at once.
-bool may_have_run(uint64_t w, uint32_t length) {
-  const uint64_t v = ~w;
-  if (length >= 31) return ((v - 0x0001000100010001ULL) & w & 0x8000800080008000ULL) != 0;
-  if (length >= 15) return ((v - 0x0101010101010101ULL) & w & 0x8080808080808080ULL) != 0;
-  if (length >= 7) return ((v - 0x1111111111111111ULL) & w & 0x8888888888888888ULL) != 0;
-  if (length >= 3) return ((v - 0x5555555555555555ULL) & w & 0xAAAAAAAAAAAAAAAAULL) != 0;
-  return w != 0;
+// is the classic borrow test, exact as a yes/no: ((~w - low) & w & high) != 0, with low the
+// fields' lowest bits and high their highest. Most words of prose fail it at once. For runs
+// of 1 or 2 the test is w != 0, which low = high = ~0 gives (~w + 1 is -w, and w & -w is w's
+// lowest set bit); a word holds no run of 64 or more inside (low = high = 0: no).
+struct BorrowTest {
+  uint64_t low = 0;
+  uint64_t high = 0;
+};
+
+constexpr BorrowTest borrow_test(uint32_t length) {
+  if (length >= 64) return {};
+  if (length >= 31) return {0x0001000100010001ULL, 0x8000800080008000ULL};
+  if (length >= 15) return {0x0101010101010101ULL, 0x8080808080808080ULL};
+  if (length >= 7) return {0x1111111111111111ULL, 0x8888888888888888ULL};
+  if (length >= 3) return {0x5555555555555555ULL, 0xAAAAAAAAAAAAAAAAULL};
+  return {~0ULL, ~0ULL};
 }
 
 // Whether w holds `length` (1-64) set bits in a row: after the loop, bit i of y is set when
@@ -182,15 +244,53 @@ const std::array<ByteSet, kGateClassCount>& gate_classes() {
 
 const std::array<ByteSet, kGateClassCount>& text_classes() { return nibble_tables().classes; }
 
+std::vector<ByteClassKernel> byte_class_kernels() {
+  std::vector<ByteClassKernel> kernels{ByteClassKernel::kScalar};
+#if defined(LLMTAP_HAVE_SSSE3_PATH)
+  if (have_ssse3()) kernels.push_back(ByteClassKernel::kSsse3);
+  if (have_avx2()) kernels.push_back(ByteClassKernel::kAvx2);
+#endif
+  return kernels;
+}
+
 ClassRuns class_runs_reached(std::string_view text, const RunThresholds& thresholds) {
-  std::array<size_t, kGateClassCount> reached{};    // thresholds met, per class
-  std::array<uint32_t, kGateClassCount> current{};  // the run reaching the block's end
+  static const ByteClassKernel best = byte_class_kernels().back();
+  return class_runs_reached(text, thresholds, best);
+}
+
+ClassRuns class_runs_reached(std::string_view text, const RunThresholds& thresholds,
+                             ByteClassKernel kernel) {
+  const PartMasks part_masks = part_masks_for(kernel);
+  const NibbleTables& tables = nibble_tables();
+  // Per class: the next threshold to meet and its borrow test (zero when the threshold cannot
+  // be inside one word); the run reaching the block's end.
+  struct Follow {
+    uint32_t need = 0;
+    uint32_t current = 0;
+    uint64_t borrow_low = 0;
+    uint64_t borrow_high = 0;
+    size_t reached = 0;  // thresholds met
+    uint8_t part_a = 0;
+    uint8_t part_b = 0;
+  };
+  std::array<Follow, kGateClassCount> follow{};
+  auto aim = [](Follow& f, uint32_t need) {
+    f.need = need;
+    const BorrowTest test = borrow_test(need);
+    f.borrow_low = test.low;
+    f.borrow_high = test.high;
+  };
   uint32_t open = 0;  // classes with thresholds still to meet
   for (size_t c = 0; c < kGateClassCount; ++c) {
-    if (!thresholds[c].empty()) open |= 1u << c;
+    if (thresholds[c].empty()) continue;
+    open |= 1u << c;
+    aim(follow[c], thresholds[c][0]);
+    const uint32_t parts = tables.parts_of_class[c];
+    follow[c].part_a = static_cast<uint8_t>(std::countr_zero(parts));
+    follow[c].part_b = static_cast<uint8_t>(31 - std::countl_zero(parts));
   }
   // A byte outside every part (0x00) pads the last block.
-  alignas(16) unsigned char tail[64];
+  alignas(32) unsigned char tail[64];
   for (size_t at = 0; at < text.size() && open != 0; at += 64) {
     const size_t n = std::min<size_t>(64, text.size() - at);
     const auto* block = reinterpret_cast<const unsigned char*>(text.data() + at);
@@ -199,31 +299,40 @@ ClassRuns class_runs_reached(std::string_view text, const RunThresholds& thresho
       std::memset(tail + n, 0, 64 - n);
       block = tail;
     }
-    uint64_t masks[kGateClassCount];
-    class_masks(block, open, masks);
+    uint64_t parts[kParts];
+    part_masks(block, parts);
     for (uint32_t rest = open; rest != 0; rest &= rest - 1) {
       const auto c = static_cast<size_t>(std::countr_zero(rest));
-      const std::vector<uint32_t>& t = thresholds[c];
-      size_t& r = reached[c];
-      const uint64_t w = masks[c];
+      Follow& f = follow[c];
+      const uint64_t w = parts[f.part_a] | parts[f.part_b];
       uint32_t longest;  // a run known to be in the text so far
       if (w == ~uint64_t{0}) {
-        current[c] += 64;
-        longest = current[c];
+        f.current += 64;
+        longest = f.current;
       } else {
-        longest = current[c] + static_cast<uint32_t>(std::countr_one(w));
-        current[c] = static_cast<uint32_t>(std::countl_one(w));
-        longest = std::max(longest, current[c]);
+        longest = f.current + static_cast<uint32_t>(std::countr_one(w));
+        f.current = static_cast<uint32_t>(std::countl_one(w));
+        longest = std::max(longest, f.current);
       }
+      if (longest < f.need) {
+        // The next threshold is neither met across words nor inside this one: none is.
+        if (((~w - f.borrow_low) & w & f.borrow_high) == 0 || !has_run(w, f.need)) continue;
+      }
+      // Thresholds met: count them, across words or inside this one.
+      const std::vector<uint32_t>& t = thresholds[c];
+      size_t& r = f.reached;
       while (r < t.size() && longest >= t[r]) ++r;
-      // Runs inside the word.
-      while (r < t.size() && t[r] < 64 && may_have_run(w, t[r]) && has_run(w, t[r])) ++r;
-      if (r == t.size()) open &= ~(1u << c);
+      while (r < t.size() && t[r] < 64 && has_run(w, t[r])) ++r;
+      if (r == t.size()) {
+        open &= ~(1u << c);
+      } else {
+        aim(f, t[r]);
+      }
     }
   }
   ClassRuns out{};
   for (size_t c = 0; c < kGateClassCount; ++c) {
-    out[c] = reached[c] > 0 ? thresholds[c][reached[c] - 1] : 0;
+    out[c] = follow[c].reached > 0 ? thresholds[c][follow[c].reached - 1] : 0;
   }
   return out;
 }

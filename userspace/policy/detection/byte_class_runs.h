@@ -1,8 +1,8 @@
 #pragma once
 // The text side of the scanner's run gate (pattern_runs.h is the pattern side): which runs of
-// consecutive bytes of each gate class a text holds, in one pass of two nibble-table lookups
-// per 16 bytes (SSSE3, or a byte table elsewhere) and a few word operations per 64 bytes and
-// class.
+// consecutive bytes of each gate class a text holds, in one pass: two nibble-table lookups per
+// 32 bytes (AVX2; per 16 with SSSE3; a byte table elsewhere), a shift and a movemask per part
+// of the classes, and a few word operations per 64 bytes and class.
 
 #include <array>
 #include <cstdint>
@@ -36,5 +36,12 @@ using RunThresholds = std::array<std::vector<uint32_t>, kGateClassCount>;
 // at least that long, 0 when none: "is there a run of 14 of [0-9 ().+-/]?" for every threshold
 // at once. A class stops being followed once its largest threshold is reached.
 ClassRuns class_runs_reached(std::string_view text, const RunThresholds& thresholds);
+
+// The ways of classifying the text's bytes: the same answers, chosen at run time by what the
+// CPU has. Tests run each this machine has against the others.
+enum class ByteClassKernel { kScalar, kSsse3, kAvx2 };
+std::vector<ByteClassKernel> byte_class_kernels();  // this CPU's, slowest first
+ClassRuns class_runs_reached(std::string_view text, const RunThresholds& thresholds,
+                             ByteClassKernel kernel);
 
 }  // namespace llmtap::policy
