@@ -177,6 +177,35 @@ TEST(TrafficPipeline, HundredCallsOnOneKeepAliveConnectionGiveHundredRecords) {
   EXPECT_EQ(h.pipeline().open_connections(), 0u);
 }
 
+// The catalog's match of a request head is taken again at the exchange's end from where the
+// head filter left it; heads that waited longer than the kept matches are matched again, to
+// the same answer.
+TEST(TrafficPipeline, EachExchangeGetsItsOwnHeadsMatch) {
+  const auto cases = corpus();
+  PipelineHarness h;
+  constexpr size_t kConnections = 100;
+  for (size_t i = 0; i < kConnections; ++i) {
+    h.send(i + 1, Direction::kWrite, cases[i % cases.size()].request_bytes);
+  }
+  for (size_t i = kConnections; i-- > 0;) {
+    h.send(i + 1, Direction::kRead, cases[i % cases.size()].response_bytes);
+  }
+  ASSERT_EQ(h.calls.size(), kConnections);
+  for (size_t k = 0; k < kConnections; ++k) {
+    expect_matches(h.calls[k], cases[(kConnections - 1 - k) % cases.size()]);
+  }
+  // 64 matches kept: the last 64 heads' were still there, the first 36 were matched again.
+  EXPECT_EQ(h.pipeline().stats().head_matches_reused, 64u);
+  EXPECT_EQ(h.pipeline().stats().unmatched_exchanges, 0u);
+
+  PipelineHarness one_by_one;
+  for (const auto& c : cases) {
+    one_by_one.send(1, Direction::kWrite, c.request_bytes);
+    one_by_one.send(1, Direction::kRead, c.response_bytes);
+  }
+  EXPECT_EQ(one_by_one.pipeline().stats().head_matches_reused, cases.size());
+}
+
 TEST(TrafficPipeline, AServerProcessReportsTheCallsItAnswered) {
   const auto c = corpus().front();
   PipelineHarness h;

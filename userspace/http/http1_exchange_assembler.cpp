@@ -44,14 +44,14 @@ Http1ExchangeAssembler::Http1ExchangeAssembler(HttpConnectionOptions options)
       requests_(Http1StreamParser::Role::kRequest, framer_limits(options_)),
       responses_(Http1StreamParser::Role::kResponse, framer_limits(options_)) {
   requests_.set_request_head_filter(
-      [this](const HttpMessage& head) { return on_request_head(head); });
+      [this](HttpMessage& head) { return on_request_head(head); });
 }
 
 std::string_view Http1ExchangeAssembler::error() const {
   return !requests_.error().empty() ? requests_.error() : responses_.error();
 }
 
-bool Http1ExchangeAssembler::on_request_head(const HttpMessage& head) {
+bool Http1ExchangeAssembler::on_request_head(HttpMessage& head) {
   const bool keep = !options_.request_filter || options_.request_filter(head);
   if (!keep) ++filtered_;
   // The response framer evicts its oldest expected method at the same bound, so both stay

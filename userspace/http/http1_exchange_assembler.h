@@ -49,7 +49,7 @@ class Http1ExchangeAssembler {
 
   class Feed;
 
-  bool on_request_head(const HttpMessage& head);
+  bool on_request_head(HttpMessage& head);
   // A message a framer just completed, handed over (through a Feed) before the framer reads
   // on: the slots the next request head finds depend only on the bytes before it.
   void on_framed(bool request_side, HttpMessage message, std::vector<HttpExchange>& out,

@@ -46,7 +46,7 @@ class Http1StreamParser {
 
   // Request side: called once a request's header section is complete; returning false
   // means "do not keep this body" (it is still framed and counted in body_bytes).
-  using KeepBodyFilter = std::function<bool(const HttpMessage& head)>;
+  using KeepBodyFilter = std::function<bool(HttpMessage& head)>;
   void set_request_head_filter(KeepBodyFilter filter) { request_head_filter_ = std::move(filter); }
 
   // Feeds the next bytes of the stream; returns the messages they completed, in order.

@@ -22,7 +22,7 @@ Http2ExchangeAssembler::Http2ExchangeAssembler(HttpConnectionOptions options)
     : options_(std::move(options)),
       client_(Http2StreamParser::Side::kClient, parser_limits(options_)),
       server_(Http2StreamParser::Side::kServer, parser_limits(options_)) {
-  client_.set_head_filter([this](const HttpMessage& head) { return on_request_head(head); });
+  client_.set_head_filter([this](HttpMessage& head) { return on_request_head(head); });
   // A response body is kept only when its request was; pushed streams have no slot.
   server_.set_head_filter([this](const HttpMessage& head) {
     const auto it = slots_.find(head.stream_id);
@@ -34,7 +34,7 @@ std::string_view Http2ExchangeAssembler::error() const {
   return !client_.error().empty() ? client_.error() : server_.error();
 }
 
-bool Http2ExchangeAssembler::on_request_head(const HttpMessage& head) {
+bool Http2ExchangeAssembler::on_request_head(HttpMessage& head) {
   const bool keep = !options_.request_filter || options_.request_filter(head);
   if (!keep) ++filtered_;
   if (!slots_.contains(head.stream_id) && slots_.size() >= kMaxStreams) {

@@ -44,7 +44,7 @@ class Http2ExchangeAssembler {
 
   class Feed;
 
-  bool on_request_head(const HttpMessage& head);
+  bool on_request_head(HttpMessage& head);
   // One direction's output, applied as the stream parser reads it (through a Feed), so that
   // the slots the head filters see depend only on the bytes before them.
   void on_request(HttpMessage request, std::vector<HttpExchange>& out, HttpConnectionStats& stats);

@@ -72,7 +72,7 @@ class Http2StreamParser : private Http2FrameSink {
     size_t max_open_body_kept = 16 << 20;        // body bytes kept across all open streams
     uint32_t max_header_table_size = 1 << 20;    // HPACK table the peer may make us keep
   };
-  using KeepBodyFilter = std::function<bool(const HttpMessage& head)>;
+  using KeepBodyFilter = std::function<bool(HttpMessage& head)>;
 
   explicit Http2StreamParser(Side side);
   Http2StreamParser(Side side, Limits limits);

@@ -21,7 +21,8 @@ struct HttpConnectionOptions {
   size_t max_connection_body_kept = 16 << 20;
   // Called once per request when its header section is complete. Returning false drops the
   // exchange: neither body is kept or decoded and nothing is emitted (filtered_requests).
-  std::function<bool(const HttpMessage& request_head)> request_filter;
+  // It may set the head's filter_tag, which the exchange's request then carries.
+  std::function<bool(HttpMessage& request_head)> request_filter;
 };
 
 // Per connection; add them up across connections with +=.

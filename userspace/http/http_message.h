@@ -41,6 +41,9 @@ struct HttpMessage {
   uint32_t stream_id = 0;  // HTTP/2 stream; 0 for HTTP/1.x
   // A keep-body decision said not to store the body: it was framed and counted, not kept.
   bool body_skipped = false;
+  // Requests: what the request filter (HttpConnectionOptions) noted on the head, carried to
+  // the exchange (0: nothing).
+  uint64_t filter_tag = 0;
   bool operator==(const HttpMessage&) const = default;
 };
 

@@ -50,14 +50,32 @@ TrafficPipeline::TrafficPipeline(const llm::ProviderCatalog& catalog, PipelineOp
       on_call_(std::move(on_call)),
       builder_(options_.extract) {
   // Non-LLM requests are dropped at their head: bodies never kept, never decoded.
-  options_.http.request_filter = [this](const http::HttpMessage& head) { return wanted(head); };
+  options_.http.request_filter = [this](http::HttpMessage& head) { return wanted(head); };
 }
 
 TrafficPipeline::~TrafficPipeline() = default;
 
-bool TrafficPipeline::wanted(const http::HttpMessage& head) const {
-  return catalog_.match(llm::request_authority(head), head.method, head.target, head.headers)
-      .has_value();
+bool TrafficPipeline::wanted(http::HttpMessage& head) {
+  std::optional<llm::CatalogMatch> match =
+      catalog_.match(llm::request_authority(head), head.method, head.target, head.headers);
+  if (!match) return false;
+  head.filter_tag = ++head_tags_;
+  HeadMatch& slot = head_matches_[head.filter_tag % kHeadMatches];
+  slot.tag = head.filter_tag;
+  slot.match = std::move(*match);
+  return true;
+}
+
+std::optional<llm::CatalogMatch> TrafficPipeline::match_of(const http::HttpMessage& request) {
+  // The same head, catalog and headers: the filter's answer is the answer.
+  HeadMatch& slot = head_matches_[request.filter_tag % kHeadMatches];
+  if (request.filter_tag != 0 && slot.tag == request.filter_tag) {
+    slot.tag = 0;
+    ++stats_.head_matches_reused;
+    return std::move(slot.match);
+  }
+  return catalog_.match(llm::request_authority(request), request.method, request.target,
+                        request.headers);
 }
 
 TrafficPipeline::Connection& TrafficPipeline::connection_for(const capture::TlsCall& call) {
@@ -192,8 +210,7 @@ void TrafficPipeline::emit(Connection& connection, std::vector<http::HttpExchang
   for (const http::HttpExchange& exchange : exchanges) {
     ++stats_.exchanges;
     const http::HttpMessage& request = exchange.request;
-    const auto match = catalog_.match(llm::request_authority(request), request.method,
-                                      request.target, request.headers);
+    const std::optional<llm::CatalogMatch> match = match_of(request);
     if (!match) {
       ++stats_.unmatched_exchanges;
       continue;

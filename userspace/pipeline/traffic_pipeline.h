@@ -4,9 +4,11 @@
 // Single-threaded: the capture poll loop drives it. State per open connection is small and
 // freed when the capture stage reports the connection's end or its process's exit.
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -53,6 +55,7 @@ struct PipelineStats {
   uint64_t exchanges = 0;    // HTTP exchanges of LLM APIs
   uint64_t llm_calls = 0;
   uint64_t unmatched_exchanges = 0;  // filtered at the head but unmatched at the end (should be 0)
+  uint64_t head_matches_reused = 0;  // exchanges given their head's catalog match, not a new one
 };
 
 class TrafficPipeline {
@@ -89,7 +92,10 @@ class TrafficPipeline {
   void quiet_if_not_llm(Connection& connection);
   void emit(Connection& connection, std::vector<http::HttpExchange>& exchanges);
   void evict_least_recent();
-  bool wanted(const http::HttpMessage& request_head) const;
+  // The request filter: whether the head is an LLM API call by the catalog. Its match is kept
+  // for the exchange's emit (head_matches_), the head tagged with where.
+  bool wanted(http::HttpMessage& request_head);
+  std::optional<llm::CatalogMatch> match_of(const http::HttpMessage& request);
 
   const llm::ProviderCatalog& catalog_;
   PipelineOptions options_;
@@ -100,6 +106,16 @@ class TrafficPipeline {
   std::unordered_map<uint32_t, ProcessConnections> by_process_;
   size_t connection_count_ = 0;
   uint64_t sequence_ = 0;
+  // The catalog's matches of recent request heads, by tag (the slot is tag % size, and holds
+  // that tag while not overwritten): the exchange's emit takes its head's match from here
+  // rather than matching the same head again.
+  struct HeadMatch {
+    uint64_t tag = 0;
+    llm::CatalogMatch match;
+  };
+  static constexpr size_t kHeadMatches = 64;
+  std::array<HeadMatch, kHeadMatches> head_matches_;
+  uint64_t head_tags_ = 0;
   uint64_t use_clock_ = 0;  // increases on every call; orders connections for eviction
   PipelineStats stats_;
   http::HttpConnectionStats closed_http_stats_;
