@@ -4,7 +4,6 @@
 #include <vector>
 
 #include "common/credential_shapes.h"
-#include "common/sha256.h"
 #include "llm/catalog/auth_style.h"
 #include "llm/catalog/request_host.h"
 #include "llm/catalog/request_target.h"
@@ -51,7 +50,7 @@ LlmCall LlmCallBuilder::build(const http::HttpExchange& exchange, const CatalogM
   call.auth_style = match.auth_style;
   if (const std::string_view key = api_key_of(request.headers, split_target(request.target).query);
       !key.empty()) {
-    call.api_key_sha256 = sha256_hex(key);
+    call.api_key_sha256 = key_fingerprints_.sha256_hex_of(key);
   }
   call.method = request.method;
   call.path = std::string(split_target(request.target).path);  // never the query: it can carry keys

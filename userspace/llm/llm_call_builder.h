@@ -7,6 +7,7 @@
 #include "llm/api/extract.h"
 #include "llm/catalog/provider_catalog.h"
 #include "llm/extraction_memo.h"
+#include "llm/key_fingerprint_memo.h"
 #include "llm/llm_call.h"
 
 namespace llmtap::llm {
@@ -34,6 +35,7 @@ class LlmCallBuilder {
   ExtractOptions options_;
   LlmCallBuilderStats stats_;
   ExtractionMemo memo_;
+  KeyFingerprintMemo key_fingerprints_;
 };
 
 // The host name of an authority, lowercase: "api.openai.com" from "API.openai.com:443",
