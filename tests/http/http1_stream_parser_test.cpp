@@ -429,6 +429,29 @@ TEST(Http1StreamParser, MalformedStartLinesAndFieldsAreErrors) {
   }
 }
 
+// Field values are read eight bytes at a time: every byte value, at every place in a value
+// longer than a word, in a value made of any bytes around it (obs-text, HTAB, 0x7F, DEL's
+// neighbours), is accepted or refused as RFC 9110 5.5 says.
+TEST(Http1StreamParser, EveryByteOfAFieldValueIsJudgedWhereverItIs) {
+  const std::string filler = "ab\x80\xff~ \t\x7e\x21\x20\xc3\xa9x";
+  for (int b = 0; b < 256; ++b) {
+    if (b == '\r' || b == '\n') continue;  // these end the line instead
+    const bool allowed = b == '\t' || (b >= 0x20 && b != 0x7f);
+    for (size_t at = 0; at < 19; ++at) {
+      std::string value = filler + filler.substr(0, 6);  // 19 bytes: two words and a tail
+      value[at] = static_cast<char>(b);
+      if (at == 0 && (b == ' ' || b == '\t')) continue;  // leading whitespace is trimmed
+      const std::string request = "GET / HTTP/1.1\r\nX: v" + value + "v\r\n\r\n";
+      const Outcome o = parse_whole(Role::kRequest, request);
+      ASSERT_EQ(o.state == State::kOk, allowed) << "byte " << b << " at " << at;
+      if (allowed) {
+        ASSERT_EQ(o.messages.size(), 1u);
+        EXPECT_EQ(o.messages[0].headers[0].value, "v" + value + "v");
+      }
+    }
+  }
+}
+
 TEST(Http1StreamParser, LenientLineEndingsAndStatusLines) {
   Outcome o = parse_whole(Role::kResponse, "\r\n\nHTTP/1.1 200\nContent-Length: 1\n\nx", {});
   ASSERT_EQ(o.messages.size(), 1u);

@@ -1,44 +1,75 @@
 #include "http/http1_stream_parser.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 namespace llmtap::http {
 namespace {
 
-constexpr std::string_view kWhitespace = " \t";
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-// RFC 9110 5.6.2 token characters.
-bool is_tchar(char c) {
-  if (is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+// What each byte may be part of, one table lookup per byte of a header section.
+enum ByteRole : uint8_t {
+  kTokenByte = 1,      // RFC 9110 5.6.2 token characters
+  kFieldTextByte = 2,  // field values, reason phrases: visible, SP, HTAB, obs-text
+  kTargetByte = 4,     // request-target: no whitespace or controls
+};
+
+struct ByteRoles {
+  uint8_t role[256] = {};
+  constexpr ByteRoles() {
+    for (int c = 0; c < 256; ++c) {
+      const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+      bool token = alnum;
+      for (const char t : std::string_view("!#$%&'*+-.^_`|~")) token = token || c == t;
+      role[c] = static_cast<uint8_t>((token ? kTokenByte : 0) |
+                                     (c == '\t' || (c >= 0x20 && c != 0x7f) ? kFieldTextByte : 0) |
+                                     (c > 0x20 && c != 0x7f ? kTargetByte : 0));
+    }
+  }
+};
+constexpr ByteRoles kByteRoles;
+
+bool all_bytes(std::string_view s, ByteRole role) {
+  for (const char c : s) {
+    if ((kByteRoles.role[static_cast<unsigned char>(c)] & role) == 0) return false;
+  }
+  return true;
 }
 
-bool is_token(std::string_view s) { return !s.empty() && std::ranges::all_of(s, is_tchar); }
+bool is_token(std::string_view s) { return !s.empty() && all_bytes(s, kTokenByte); }
 
 // Field values and reason phrases: visible bytes, SP, HTAB and obs-text; never CR, LF, NUL.
+// Eight bytes at a time: a word with no byte below 0x20 and none equal to 0x7F is all field
+// text; a word that has one is looked at byte by byte (HTAB is allowed).
 bool is_field_text(std::string_view s) {
-  return std::ranges::all_of(s, [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u == '\t' || (u >= 0x20 && u != 0x7f);
-  });
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHighs = 0x8080808080808080ULL;
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    // Bytes below 0x20 (the high bits of w are set apart: obs-text is allowed), and 0x7F.
+    const uint64_t low = (w & ~kHighs) - 0x20 * kOnes;
+    const uint64_t del = (w ^ 0x7F * kOnes) - kOnes;
+    if (((low | del) & ~w & kHighs) != 0 && !all_bytes(s.substr(i, 8), kFieldTextByte)) {
+      return false;
+    }
+  }
+  return all_bytes(s.substr(i), kFieldTextByte);
 }
 
 // request-target: no whitespace or controls, whatever form (origin, absolute, authority, *).
-bool is_target(std::string_view s) {
-  return !s.empty() && std::ranges::all_of(s, [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return u > 0x20 && u != 0x7f;
-  });
-}
+bool is_target(std::string_view s) { return !s.empty() && all_bytes(s, kTargetByte); }
+
+bool is_ows(char c) { return c == ' ' || c == '\t'; }
 
 std::string_view trim_ows(std::string_view s) {
-  const size_t first = s.find_first_not_of(kWhitespace);
-  if (first == std::string_view::npos) return {};
-  const size_t last = s.find_last_not_of(kWhitespace);
-  return s.substr(first, last - first + 1);
+  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
+  return s;
 }
 
 // "HTTP/1.x" -> x; HTTP/2+ never arrives as text and HTTP/0.9 has no version.
@@ -412,7 +443,9 @@ bool Http1StreamParser::add_field(std::string_view line, std::vector<HttpHeader>
   if (fields.size() >= limits_.max_headers) return fail("too many header fields"), false;
   // Room for a typical header section at once, not regrown field by field.
   if (fields.empty()) fields.reserve(std::min<size_t>(limits_.max_headers, 16));
-  fields.push_back({std::string(line.substr(0, colon)), std::string(value)});
+  HttpHeader& field = fields.emplace_back();
+  field.name.assign(line.data(), colon);
+  field.value.assign(value);
   return true;
 }
 
