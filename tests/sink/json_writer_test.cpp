@@ -34,6 +34,29 @@ TEST(JsonWriter, PlacesCommasAndSkipsAbsentValues) {
       R"({"n":18446744073709551615,"empty":{},"o":{"b":false,"s":"a\"\u0001"},"a":["x","y"]})");
 }
 
+// Keys of every length (each way of copying a key), many of them (the buffer grows under
+// them): every byte where it belongs.
+TEST(JsonWriter, KeysOfEveryLengthAreWrittenWhole) {
+  std::string out;
+  std::string expected = "{";
+  {
+    JsonWriter w(out);
+    w.begin_object();
+    for (int round = 0; round < 60; ++round) {
+      for (size_t n = 0; n <= 40; ++n) {
+        std::string key;
+        for (size_t i = 0; i < n; ++i) key += static_cast<char>('a' + (i + n + round) % 26);
+        w.number(key, n);
+        if (expected.size() > 1) expected += ',';
+        expected += "\"" + key + "\":" + std::to_string(n);
+      }
+    }
+    w.end_object();
+  }
+  expected += "}";
+  EXPECT_EQ(out, expected);
+}
+
 TEST(JsonWriter, WritesFixedPointNumbers) {
   std::string out;
   JsonWriter w(out);

@@ -33,6 +33,8 @@ JsonWriter::JsonWriter(std::string& out) : out_(out) {
   Buffer& shared = thread_buffer();
   buffer_ = shared.busy ? &own_ : &shared;
   buffer_->busy = true;
+  pos_ = buffer_->data.get();
+  limit_ = pos_ + buffer_->capacity;
 }
 
 JsonWriter::~JsonWriter() {
@@ -45,31 +47,21 @@ JsonWriter::~JsonWriter() {
 }
 
 void JsonWriter::finish() {
-  if (len_ == 0) return;
-  out_.append(buffer_->data.get(), len_);
-  len_ = 0;
+  const size_t len = written();
+  if (len == 0) return;
+  out_.append(buffer_->data.get(), len);
+  pos_ = buffer_->data.get();
 }
 
 void JsonWriter::grow(size_t n) {
-  const size_t capacity = std::max({len_ + n, 2 * buffer_->capacity, size_t{4096}});
+  const size_t len = written();
+  const size_t capacity = std::max({len + n, 2 * buffer_->capacity, size_t{4096}});
   auto data = std::make_unique<char[]>(capacity);
-  if (len_ != 0) std::memcpy(data.get(), buffer_->data.get(), len_);
+  if (len != 0) std::memcpy(data.get(), buffer_->data.get(), len);
   buffer_->data = std::move(data);
   buffer_->capacity = capacity;
-}
-
-void JsonWriter::key(std::string_view key) {
-  const uint64_t bit = uint64_t{1} << depth_;
-  const bool comma = (has_member_ & bit) != 0;
-  has_member_ |= bit;
-  char* p = room(key.size() + 4);
-  if (comma) *p++ = ',';
-  *p++ = '"';
-  std::memcpy(p, key.data(), key.size());
-  p += key.size();
-  *p++ = '"';
-  *p++ = ':';
-  len_ = static_cast<size_t>(p - buffer_->data.get());
+  pos_ = buffer_->data.get() + len;
+  limit_ = buffer_->data.get() + capacity;
 }
 
 // As append_json_escaped (json_text.h): the same bytes, written in place.
@@ -120,7 +112,7 @@ void JsonWriter::escaped(std::string_view text) {
     }
     ++i;
   }
-  len_ += static_cast<size_t>(p - start);
+  pos_ = p;
 }
 
 void JsonWriter::open(char bracket) {
@@ -176,7 +168,7 @@ void JsonWriter::string_parts(std::string_view k, std::initializer_list<std::str
 void JsonWriter::number(std::string_view k, uint64_t value) {
   key(k);
   char* p = room(20);
-  len_ += static_cast<size_t>(std::to_chars(p, p + 20, value).ptr - p);
+  pos_ = std::to_chars(p, p + 20, value).ptr;
 }
 
 void JsonWriter::number_fixed(std::string_view k, double value, int decimals) {
