@@ -4,6 +4,8 @@
 
 #include <limits>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "sink/json_text.h"
 
@@ -81,11 +83,24 @@ TEST(JsonWriter, WritesFixedPointNumbers) {
 
 TEST(JsonWriter, StringsAreEscapedAsJsonTextEscapesThem) {
   std::mt19937 rng(9);
-  for (int round = 0; round < 2000; ++round) {
+  for (int round = 0; round < 3000; ++round) {
     std::string value(rng() % 300, '\0');
-    for (char& c : value) {
+    // Any bytes; printable text with 1 in 8 any byte; long runs of printable text with 1 in
+    // 64 a quote, a backslash, a control byte, DEL or a UTF-8 sequence (whole or cut).
+    const std::vector<std::string> rare = {"\"", "\\", "\n", "\x01", "\x7f", "\xc3\xa9",
+                                           "\xe2\x82\xac", "\xe2\x82", "\xf0\x9f\x98\x80", "\xff"};
+    for (size_t i = 0; i < value.size(); ++i) {
       const unsigned r = rng();
-      c = static_cast<char>(round % 2 ? r & 0xFF : (r % 8 == 0 ? r & 0xFF : 0x20 + r % 95));
+      if (round % 3 == 2 && r % 64 == 0) {
+        const std::string& s = rare[(r >> 6) % rare.size()];
+        value.replace(i, std::min(s.size(), value.size() - i), s.substr(0, value.size() - i));
+        i += s.size() - 1;
+        continue;
+      }
+      value[i] = static_cast<char>(round % 3 == 0   ? r & 0xFF
+                                   : round % 3 == 1 ? (r % 8 == 0 ? r & 0xFF : 0x20 + r % 95)
+                                                    : 0x20 + r % 95);
+      if (round % 3 == 2 && (value[i] == '"' || value[i] == '\\')) value[i] = 'q';
     }
     std::string out = "before ";
     {
