@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <random>
 #include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
 
 namespace llmtap::policy {
 namespace {
@@ -135,6 +139,75 @@ TEST(ContentScanner, Entropy) {
   EXPECT_DOUBLE_EQ(shannon_entropy("aaaa"), 0.0);
   EXPECT_DOUBLE_EQ(shannon_entropy("ab"), 1.0);
   EXPECT_NEAR(shannon_entropy("0123456789abcdef"), 4.0, 1e-9);
+}
+
+}  // namespace
+}  // namespace llmtap::policy
+
+namespace llmtap::policy {
+namespace {
+
+// A detector whose prefilter formula needs atoms of two groups (an AND of two ORs, 20 atoms):
+// the scanner remembers the formula's answers per set of atoms seen. Over texts made of
+// random words of both groups (many sets, the same sets again, entries replaced), scanned by
+// four threads at once, it finds exactly what RE2 reading every text whole finds.
+TEST(ContentScanner, RememberedFormulaAnswersAgreeWithReadingWhole) {
+  const std::vector<std::string> verbs = {"ignore", "forget", "disregard", "bypass", "override",
+                                          "skip",   "drop",   "erase",     "remove", "cancel"};
+  const std::vector<std::string> objects = {"rules",   "guards",  "filters", "limits",
+                                            "checks",  "prompts", "orders",  "policies",
+                                            "systems", "safeties"};
+  std::string pattern = "(?i)(";
+  for (size_t i = 0; i < verbs.size(); ++i) pattern += (i ? "|" : "") + verbs[i];
+  pattern += R"()\s+(?:all\s+)?(?:the\s+)?(?:previous\s+)?()";
+  for (size_t i = 0; i < objects.size(); ++i) pattern += (i ? "|" : "") + objects[i];
+  pattern += ")";
+  std::vector<DetectorSpec> specs = {detector("two-groups", pattern)};
+  ScannerLimits whole_limits;
+  whole_limits.prefilter = false;
+  const auto whole = ContentScanner::build(specs, nullptr, whole_limits);
+  const auto windowed = ContentScanner::build(specs);
+
+  std::vector<std::string> texts;
+  std::mt19937 random(5);
+  const std::vector<std::string> glue = {" ", " all the ", " the previous ", ", ", " and "};
+  for (int i = 0; i < 600; ++i) {
+    std::string t;
+    const size_t words = 1 + random() % 12;
+    for (size_t w = 0; w < words; ++w) {
+      const auto& group = random() % 2 ? verbs : objects;
+      t += group[random() % (random() % 3 == 0 ? group.size() : 3)];
+      t += glue[random() % glue.size()];
+    }
+    texts.push_back(t);
+  }
+  auto key = [](const ScanResult& r) {
+    std::vector<std::tuple<std::string, size_t, size_t>> out;
+    for (const auto& d : r.detections) out.emplace_back(d.detector_id, d.offset, d.length);
+    return out;
+  };
+  std::vector<std::vector<std::tuple<std::string, size_t, size_t>>> expected;
+  size_t found = 0;
+  for (const auto& t : texts) {
+    expected.push_back(key(whole->scan(t)));
+    found += expected.back().empty() ? 0 : 1;
+  }
+  ASSERT_GT(found, 100u);
+  ASSERT_LT(found, texts.size() - 50);  // and many texts where the formula fails
+  std::atomic<size_t> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 3; ++round) {
+        for (size_t i = 0; i < texts.size(); ++i) {
+          const size_t k = (i * (t + 1) + round) % texts.size();
+          if (key(windowed->scan(texts[k])) != expected[k]) ++mismatches;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches.load(), 0u);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cctype>
 #include <climits>
 #include <cmath>
@@ -80,6 +81,11 @@ struct CompiledDetector {
   // atoms holding it does too). Scans then ask FilteredRE2, which allocates on every call,
   // only about sets of atoms none of which suffices alone.
   std::vector<uint8_t> atom_suffices;
+  // For a detector of 2 to 32 atoms, the formula's answers for the sets of atoms last asked
+  // about (texts repeat the same words): kAtomSetAnswers entries, direct-mapped by the set
+  // (bit a: atom a seen), each (set + 1) << 1 | holds, 0 when empty. Every thread that asks
+  // about a set writes the same answer, and an entry is one word: relaxed atomics suffice.
+  std::unique_ptr<std::atomic<uint64_t>[]> atom_set_answers;
   std::vector<std::unique_ptr<RE2>> allow;
   Gate gate = Gate::kNone;
   // The longest a match can be, when known: then only windows around the triggers' hits are
@@ -87,6 +93,30 @@ struct CompiledDetector {
   std::optional<size_t> max_width;
   bool windowed = false;
 };
+
+constexpr size_t kMaxAtomsRemembered = 32;
+constexpr size_t kAtomSetAnswers = 64;
+
+// Whether the detector's prefilter formula holds on `atoms` (its own indices, ascending):
+// remembered when it can be, else FilteredRE2's answer (`passed` is scratch).
+bool formula_holds(const CompiledDetector& d, const std::vector<int>& atoms,
+                   std::vector<int>& passed) {
+  if (d.atom_set_answers) {
+    uint64_t set = 0;
+    for (const int a : atoms) set |= uint64_t{1} << a;
+    std::atomic<uint64_t>& entry =
+        d.atom_set_answers[(set * 0x9E3779B97F4A7C15ULL) >> 58];  // 64 entries: 6 bits
+    const uint64_t known = entry.load(std::memory_order_relaxed);
+    if ((known >> 1) == set + 1) return (known & 1) != 0;
+    passed.clear();
+    d.filter->AllPotentials(atoms, &passed);
+    entry.store((set + 1) << 1 | (passed.empty() ? 0 : 1), std::memory_order_relaxed);
+    return !passed.empty();
+  }
+  passed.clear();
+  d.filter->AllPotentials(atoms, &passed);
+  return !passed.empty();
+}
 
 // One detector's use of a literal of the literal database.
 struct LiteralUse {
@@ -503,6 +533,12 @@ std::shared_ptr<const ContentScanner> ContentScanner::build(std::vector<Detector
       d.filter->AllPotentials({static_cast<int>(a)}, &passed);
       d.atom_suffices[a] = passed.empty() ? 0 : 1;
     }
+    if (d.atoms.size() >= 2 && d.atoms.size() <= kMaxAtomsRemembered) {
+      d.atom_set_answers = std::make_unique<std::atomic<uint64_t>[]>(kAtomSetAnswers);
+      for (size_t e = 0; e < kAtomSetAnswers; ++e) {
+        d.atom_set_answers[e].store(0, std::memory_order_relaxed);
+      }
+    }
     // With no literal, Hyperscan's own match of a bounded pattern is the tightest gate (it
     // opens windows only where the pattern matches); keywords, often short, come next.
     if (!d.spec.anchors.empty()) {
@@ -677,9 +713,7 @@ ScanResult ContentScanner::scan(std::string_view text) const {
       suffices = suffices || d.atom_suffices[static_cast<size_t>(seen_atoms[k].second)] != 0;
     }
     if (!suffices && atoms.size() > 1) {  // one atom alone: its answer is atom_suffices
-      passed.clear();
-      d.filter->AllPotentials(atoms, &passed);
-      suffices = !passed.empty();
+      suffices = formula_holds(d, atoms, passed);
     }
     if (suffices) windows.want(di);
   }
