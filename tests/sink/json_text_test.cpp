@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 #include <random>
+#include <vector>
 
 #include "common/utf8.h"
 
@@ -117,6 +118,53 @@ TEST(Base64, AsOpenSslEncodesAnyBytes) {
     std::string out = "x";
     append_base64(out, bytes);
     ASSERT_EQ(out, "x" + expected) << size;
+    for (const Base64Kernel kernel : base64_kernels()) {
+      out = "x";
+      append_base64(out, bytes, kernel);
+      ASSERT_EQ(out, "x" + expected) << size << " kernel " << static_cast<int>(kernel);
+    }
+  }
+}
+
+// Every byte value in every position of a 24-byte step (the vector kernel's sextet ranges,
+// from the first to the last byte of each lane), and long inputs of all remainders.
+TEST(Base64, EveryKernelEncodesEveryByteEverywhere) {
+  const std::vector<Base64Kernel> kernels = base64_kernels();
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx2")) {
+    EXPECT_EQ(kernels.back(), Base64Kernel::kAvx2);
+  }
+#endif
+  auto openssl = [](const std::string& bytes) {
+    std::string encoded(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                                  reinterpret_cast<const unsigned char*>(bytes.data()),
+                                  static_cast<int>(bytes.size()));
+    encoded.resize(static_cast<size_t>(n));
+    return encoded;
+  };
+  std::mt19937 rng(8);
+  for (int b = 0; b < 256; ++b) {
+    for (size_t at = 0; at < 56; ++at) {
+      std::string bytes(60, '\0');
+      for (char& c : bytes) c = static_cast<char>(rng());
+      bytes[at] = static_cast<char>(b);
+      const std::string expected = openssl(bytes);
+      for (const Base64Kernel kernel : kernels) {
+        std::string out;
+        append_base64(out, bytes, kernel);
+        ASSERT_EQ(out, expected) << "byte " << b << " at " << at;
+      }
+    }
+  }
+  for (size_t size = 1000; size < 1100; ++size) {
+    std::string bytes(size, '\0');
+    for (char& c : bytes) c = static_cast<char>(rng());
+    for (const Base64Kernel kernel : kernels) {
+      std::string out = "prefix";
+      append_base64(out, bytes, kernel);
+      ASSERT_EQ(out, "prefix" + openssl(bytes)) << size;
+    }
   }
 }
 
