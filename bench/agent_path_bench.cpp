@@ -6,8 +6,11 @@
 // the time per call; run it under callgrind for a count that does not move with the machine's
 // load (docs/benchmarks.md):
 //
-//   agent_path_bench [CALLS]
+//   agent_path_bench [CALLS] [--one-end]
 //   valgrind --tool=callgrind agent_path_bench 1500   (minus the same with 500, over 1000)
+//
+// --one-end: only the client's end is on the host (a remote provider, the usual case): two
+// TLS calls and one record per call.
 //
 // Valgrind cannot run it while an llmtap on the host has probes in ld.so (their breakpoints
 // reach the program under valgrind as SIGTRAP): run it with no llmtap running. Asserts nothing.
@@ -85,6 +88,7 @@ capture::TlsCall tls_call(bool client, capture::Direction direction, const std::
 
 int main(int argc, char** argv) {
   const int calls = argc > 1 ? std::atoi(argv[1]) : 2000;
+  const bool one_end = argc > 2 && std::string(argv[2]) == "--one-end";
   std::vector<std::string> requests;
   std::vector<std::string> responses;
   for (uint64_t n = 0; n < kBodies; ++n) {
@@ -123,15 +127,16 @@ int main(int argc, char** argv) {
     ++n;
     using capture::Direction;
     pipeline.on_tls_call(tls_call(true, Direction::kWrite, request, now += 1000));
-    pipeline.on_tls_call(tls_call(false, Direction::kRead, request, now += 1000));
-    pipeline.on_tls_call(tls_call(false, Direction::kWrite, response, now += 1000));
+    if (!one_end) pipeline.on_tls_call(tls_call(false, Direction::kRead, request, now += 1000));
+    if (!one_end) pipeline.on_tls_call(tls_call(false, Direction::kWrite, response, now += 1000));
     pipeline.on_tls_call(tls_call(true, Direction::kRead, response, now += 1000));
   };
   for (int i = 0; i < 50; ++i) one_call();  // warm: connections, caches, series
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < calls; ++i) one_call();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("%llu records; %.2f us per call (both ends, two records)\n",
+  std::printf(one_end ? "%llu records; %.2f us per call (one end, one record)\n"
+                      : "%llu records; %.2f us per call (both ends, two records)\n",
               static_cast<unsigned long long>(records), seconds * 1e6 / calls);
   return 0;
 }
