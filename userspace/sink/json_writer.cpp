@@ -32,6 +32,22 @@ struct PlainBytes {
 };
 constexpr PlainBytes kPlain;
 
+// Bit 7 of each byte of w (bytes in memory order, little-endian) set when the byte is not
+// plain: from 0x80, below 0x20, 0x7F, '"' or '\\'. Exact byte by byte: no step carries
+// into the next byte (each adds to at most seven bits).
+inline uint64_t special_bytes8(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHighs = 0x8080808080808080ULL;
+  const uint64_t low7 = w & ~kHighs;
+  const uint64_t below_space = ~(low7 + 0x60 * kOnes) & kHighs;  // 0x00-0x1F
+  const uint64_t del = (low7 + kOnes) & kHighs;                    // 0x7F
+  const uint64_t quote = low7 ^ ('"' * kOnes);
+  const uint64_t backslash = low7 ^ ('\\' * kOnes);
+  const uint64_t is_quote = ~((quote + 0x7F * kOnes) | quote) & kHighs;
+  const uint64_t is_backslash = ~((backslash + 0x7F * kOnes) | backslash) & kHighs;
+  return (w & kHighs) | below_space | del | is_quote | is_backslash;
+}
+
 #if defined(__SSE2__)
 // The plain bytes at the start of 16: bytes below 0x20 or from 0x80 (signed, both are below
 // 0x20), '"', '\\' and 0x7F end the run.
@@ -101,15 +117,20 @@ void JsonWriter::escaped(std::string_view text) {
     }
     if (i >= text.size()) break;
 #endif
-    const auto c = static_cast<uint8_t>(text[i]);
-    if (kPlain.plain[c]) {
-      size_t run = i + 1;
-      while (run < text.size() && kPlain.plain[static_cast<uint8_t>(text[run])]) ++run;
-      std::memcpy(p, text.data() + i, run - i);
-      p += run - i;
-      i = run;
-      continue;
+    // Then eight at a time, and the last few one by one, copied as they are read.
+    if (i + 8 <= text.size()) {
+      uint64_t w;
+      std::memcpy(&w, text.data() + i, 8);
+      std::memcpy(p, &w, 8);
+      const uint64_t special = special_bytes8(w);
+      const unsigned run = special == 0 ? 8 : static_cast<unsigned>(std::countr_zero(special)) / 8;
+      p += run;
+      i += run;
+      if (run == 8) continue;
     }
+    while (i < text.size() && kPlain.plain[static_cast<uint8_t>(text[i])]) *p++ = text[i++];
+    if (i >= text.size()) break;
+    const auto c = static_cast<uint8_t>(text[i]);  // not plain
     if (c == '"' || c == '\\') {
       *p++ = '\\';
       *p++ = static_cast<char>(c);
