@@ -28,7 +28,7 @@ class Http1ExchangeAssembler::Feed final : public Http1MessageSink {
        HttpConnectionStats& stats)
       : assembler_(assembler), request_side_(request_side), out_(out), stats_(stats) {}
 
-  void on_message(HttpMessage message) override {
+  void on_message(HttpMessage&& message) override {
     assembler_.on_framed(request_side_, std::move(message), out_, stats_);
   }
 
@@ -122,7 +122,7 @@ void Http1ExchangeAssembler::on_close(std::vector<HttpExchange>& out, HttpConnec
   slots_.clear();
 }
 
-void Http1ExchangeAssembler::on_framed(bool request_side, HttpMessage message,
+void Http1ExchangeAssembler::on_framed(bool request_side, HttpMessage&& message,
                                        std::vector<HttpExchange>& out, HttpConnectionStats& stats) {
   if (request_side) {
     add_request(std::move(message), false);
@@ -132,7 +132,7 @@ void Http1ExchangeAssembler::on_framed(bool request_side, HttpMessage message,
   emit_ready(out, stats);
 }
 
-void Http1ExchangeAssembler::add_request(HttpMessage request, bool cut) {
+void Http1ExchangeAssembler::add_request(HttpMessage&& request, bool cut) {
   // Pipelined requests wait for their responses with their bodies: bounded per connection.
   size_t waiting = 0;
   for (const Slot& slot : slots_) {
@@ -153,7 +153,7 @@ void Http1ExchangeAssembler::add_request(HttpMessage request, bool cut) {
   // The slot was evicted: nobody waits for this request any more.
 }
 
-void Http1ExchangeAssembler::add_response(HttpMessage response, bool cut,
+void Http1ExchangeAssembler::add_response(HttpMessage&& response, bool cut,
                                           HttpConnectionStats& stats) {
   if (is_interim(response)) return;
   for (Slot& slot : slots_) {

@@ -52,10 +52,10 @@ class Http1ExchangeAssembler {
   bool on_request_head(HttpMessage& head);
   // A message a framer just completed, handed over (through a Feed) before the framer reads
   // on: the slots the next request head finds depend only on the bytes before it.
-  void on_framed(bool request_side, HttpMessage message, std::vector<HttpExchange>& out,
+  void on_framed(bool request_side, HttpMessage&& message, std::vector<HttpExchange>& out,
                  HttpConnectionStats& stats);
-  void add_request(HttpMessage request, bool cut);
-  void add_response(HttpMessage response, bool cut, HttpConnectionStats& stats);
+  void add_request(HttpMessage&& request, bool cut);
+  void add_response(HttpMessage&& response, bool cut, HttpConnectionStats& stats);
   void emit_ready(std::vector<HttpExchange>& out, HttpConnectionStats& stats);
   void emit(Slot& slot, std::vector<HttpExchange>& out, HttpConnectionStats& stats);
   void check_state(HttpConnectionStats& stats);

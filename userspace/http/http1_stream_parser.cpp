@@ -158,7 +158,7 @@ TransferCoding transfer_coding(const std::vector<HttpHeader>& headers) {
 class AppendTo final : public Http1MessageSink {
  public:
   explicit AppendTo(std::vector<HttpMessage>& out) : out_(out) {}
-  void on_message(HttpMessage message) override { out_.push_back(std::move(message)); }
+  void on_message(HttpMessage&& message) override { out_.push_back(std::move(message)); }
 
  private:
   std::vector<HttpMessage>& out_;
@@ -538,13 +538,12 @@ void Http1StreamParser::append_body(std::string_view bytes) {
 
 void Http1StreamParser::complete_message(Http1MessageSink& out, Phase next) {
   ++messages_;
-  HttpMessage message = std::move(current_);
-  message.last_ns = now_ns_;
-  current_ = {};
+  current_.last_ns = now_ns_;
   keep_body_ = true;
   body_remaining_ = 0;
   phase_ = next;
-  out.on_message(std::move(message));
+  out.on_message(std::move(current_));
+  current_ = {};
 }
 
 void Http1StreamParser::fail(std::string_view why) {

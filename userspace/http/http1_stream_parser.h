@@ -24,7 +24,7 @@ namespace llmtap::http {
 class Http1MessageSink {
  public:
   virtual ~Http1MessageSink() = default;
-  virtual void on_message(HttpMessage message) = 0;
+  virtual void on_message(HttpMessage&& message) = 0;
 };
 
 class Http1StreamParser {

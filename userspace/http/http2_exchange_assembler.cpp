@@ -52,7 +52,7 @@ class Http2ExchangeAssembler::Feed final : public Http2OutputSink {
        HttpConnectionStats& stats)
       : assembler_(assembler), client_(client), out_(out), stats_(stats) {}
 
-  void on_message(HttpMessage message) override {
+  void on_message(HttpMessage&& message) override {
     if (client_) {
       assembler_.on_request(std::move(message), out_, stats_);
     } else {

@@ -35,7 +35,7 @@ class Http2OutputSink {
  public:
   virtual ~Http2OutputSink() = default;
   // A message ended by END_STREAM.
-  virtual void on_message(HttpMessage message) = 0;
+  virtual void on_message(HttpMessage&& message) = 0;
   // A RST_STREAM frame this direction sent.
   virtual void on_reset(Http2StreamReset reset) = 0;
   // A SETTINGS frame (not ack) this direction sent, with its SETTINGS_HEADER_TABLE_SIZE if
@@ -53,7 +53,7 @@ struct Http2Output final : Http2OutputSink {
     resets.clear();
     settings.clear();
   }
-  void on_message(HttpMessage message) override { messages.push_back(std::move(message)); }
+  void on_message(HttpMessage&& message) override { messages.push_back(std::move(message)); }
   void on_reset(Http2StreamReset reset) override { resets.push_back(std::move(reset)); }
   void on_settings(std::optional<uint32_t> header_table_size) override {
     settings.push_back(header_table_size);
