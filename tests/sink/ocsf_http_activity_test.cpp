@@ -3,10 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <memory>
+#include <random>
 #include <set>
 
 #include "event_json_checks.h"
 #include "llm_call_samples.h"
+#include "sink/json_writer.h"
+#include "sink/ocsf_objects.h"
 
 namespace llmtap::sink {
 namespace {
@@ -423,6 +427,64 @@ TEST(OcsfHttpActivity, ApiKeyFingerprintIsTwelveHexDigitsOfTheKeysHash) {
   EXPECT_EQ(json::parse(line)["unmapped"]["llmtap"]["api_key_fingerprint"], "9f86d081884c");
   EXPECT_EQ(line.find(call.api_key_sha256), std::string::npos) << "never the whole hash";
   EXPECT_FALSE(event_of(full_call())["unmapped"]["llmtap"].contains("api_key_fingerprint"));
+}
+
+}  // namespace
+}  // namespace llmtap::sink
+
+namespace llmtap::sink {
+namespace {
+
+// The actor object is kept for the last few processes and copied: over many processes in
+// turn (more than are kept, each field changed alone, the same container's identity in a new
+// object or changed), every event's actor is exactly what writing it afresh gives.
+TEST(OcsfHttpActivity, KeptActorsAreTheProcessesOwn) {
+  std::vector<llm::ProcessIdentity> processes;
+  auto workload = [](std::string id, std::string pod) {
+    auto w = std::make_shared<llm::WorkloadIdentity>();
+    w->container_id = std::move(id);
+    w->container_runtime = "containerd";
+    w->pod_uid = "0f0e0d0c-0b0a-0908-0706-050403020100";
+    w->pod_name = std::move(pod);
+    w->pod_namespace = "team";
+    return std::shared_ptr<const llm::WorkloadIdentity>(std::move(w));
+  };
+  llm::ProcessIdentity base = full_call().process;
+  base.workload = nullptr;
+  for (int i = 0; i < 3; ++i) {
+    processes.push_back(base);
+    processes.back().pid += static_cast<uint32_t>(i);
+  }
+  processes.push_back(base);
+  processes.back().uid += 1;
+  processes.push_back(base);
+  processes.back().comm += "x";
+  processes.push_back(base);
+  processes.back().exe += "2";
+  processes.push_back(base);
+  processes.back().cmdline += " --flag";
+  processes.push_back(base);
+  processes.back().workload = workload(std::string(64, 'a'), "web-1");
+  processes.push_back(base);
+  processes.back().workload = workload(std::string(64, 'a'), "web-1");  // equal, not the same
+  processes.push_back(base);
+  processes.back().workload = workload(std::string(64, 'b'), "web-2");
+  std::mt19937 random(4);
+  for (int round = 0; round < 400; ++round) {
+    const llm::ProcessIdentity& p =
+        processes[round % 3 == 0 ? random() % processes.size() : random() % 3];
+    llm::LlmCall call = full_call();
+    call.process = p;
+    const json e = event_of(call);
+    std::string expected;
+    {
+      JsonWriter w(expected);
+      w.begin_object();
+      ocsf::write_process(w, "process", p);
+      w.end_object();
+    }
+    ASSERT_EQ(e["actor"], json::parse(expected)) << round;
+  }
 }
 
 }  // namespace

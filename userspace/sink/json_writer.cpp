@@ -241,6 +241,13 @@ void JsonWriter::boolean(std::string_view k, bool value) {
   put(value ? std::string_view("true") : std::string_view("false"));
 }
 
+void JsonWriter::member_text(std::string_view member) {
+  const uint64_t bit = uint64_t{1} << depth_;
+  if (has_member_ & bit) put(',');
+  has_member_ |= bit;
+  put(member);
+}
+
 void JsonWriter::element(std::string_view value) {
   const uint64_t bit = uint64_t{1} << depth_;
   if (has_member_ & bit) put(',');

@@ -41,6 +41,8 @@ class JsonWriter {
   void number_fixed(std::string_view key, double value, int decimals);
   void boolean(std::string_view key, bool value);
   void element(std::string_view value);  // a string in the array being written
+  // A member already written as JSON text (`"key":value`, e.g. kept from an earlier event).
+  void member_text(std::string_view member);
 
   // Appends what was written so far to the string (the writer can go on after it).
   void finish();

@@ -4,7 +4,10 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
+#include <memory>
+#include <string>
 
 namespace llmtap::sink::ocsf {
 
@@ -131,10 +134,57 @@ void add_container_profile(JsonWriter& w, const llm::ProcessIdentity& process) {
   if (process.workload) w.element("container");
 }
 
+namespace {
+
+// The actor object of the last few processes, as written: a process's calls repeat it
+// (pid, names, command line, user, container), so it is written once and copied after.
+// The workload is held, so its address cannot be another's while it is kept here.
+struct RenderedActor {
+  uint32_t pid = 0;
+  uint32_t uid = 0;
+  std::string comm;
+  std::string exe;
+  std::string cmdline;
+  std::shared_ptr<const llm::WorkloadIdentity> workload;
+  std::string member;  // "actor":{...}
+};
+
+bool same_actor(const RenderedActor& a, const llm::ProcessIdentity& p) {
+  return !a.member.empty() && a.pid == p.pid && a.uid == p.uid && a.workload == p.workload &&
+         a.comm == p.comm && a.exe == p.exe && a.cmdline == p.cmdline;
+}
+
+}  // namespace
+
 void write_actor(JsonWriter& w, const llm::ProcessIdentity& process) {
-  w.begin_object("actor");
-  write_process(w, "process", process);
-  w.end_object();
+  constexpr size_t kKept = 4;
+  constexpr size_t kMaxKeptBytes = 16 << 10;  // a longer object is written each time
+  thread_local std::array<RenderedActor, kKept> kept;
+  thread_local size_t next = 0;
+  for (const RenderedActor& a : kept) {
+    if (same_actor(a, process)) return w.member_text(a.member);
+  }
+  std::string object;
+  {
+    JsonWriter inner(object);
+    inner.begin_object();
+    inner.begin_object("actor");
+    write_process(inner, "process", process);
+    inner.end_object();
+    inner.end_object();
+  }
+  const std::string_view member = std::string_view(object).substr(1, object.size() - 2);
+  w.member_text(member);
+  if (member.size() > kMaxKeptBytes) return;
+  RenderedActor& a = kept[next];
+  next = (next + 1) % kKept;
+  a.pid = process.pid;
+  a.uid = process.uid;
+  a.comm = process.comm;
+  a.exe = process.exe;
+  a.cmdline = process.cmdline;
+  a.workload = process.workload;
+  a.member.assign(member);
 }
 
 void write_device(JsonWriter& w, const OcsfContext& context) {

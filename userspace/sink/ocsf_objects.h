@@ -97,7 +97,7 @@ void write_pod(JsonWriter& w, const llm::WorkloadIdentity& workload);
 // Appends "container" to the open `profiles` array when the process runs in a container.
 void add_container_profile(JsonWriter& w, const llm::ProcessIdentity& process);
 
-// `actor`: {process}.
+// `actor`: {process}. The last few processes' objects are kept as written and copied.
 void write_actor(JsonWriter& w, const llm::ProcessIdentity& process);
 
 // `device`: the host llmtap runs on.
