@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -76,6 +77,52 @@ TEST(PolicyEngine, ModelGovernance) {
   auto renamed = call("openai", "o3-pro", 6);
   renamed.response_model = "gpt-4o-2024-08-06";
   EXPECT_TRUE(rules_of(engine.judge(renamed, "", "")).contains("sanctioned"));
+}
+
+// The deny and allow lists' verdicts are kept for recent (rule, provider, models): over many
+// providers and models in turn (more than are kept, each pair on a new connection so no
+// finding is a repeat), then after the policy is swapped for one that judges them otherwise,
+// every call gets exactly the findings a fresh engine gives it.
+TEST(PolicyEngine, KeptModelVerdictsJudgeAsAFreshEngine) {
+  const char* kOther = R"(
+rules:
+  - id: sanctioned
+    severity: medium
+    model:
+      allow: [{provider: openai, models: ["o3*"]}]
+  - id: deepseek
+    severity: high
+    model:
+      deny: [{models: ["gpt-4o*"]}]
+)";
+  const std::vector<std::pair<std::string, std::string>> calls = {
+      {"openai", "gpt-4o-mini"},      {"openai", "o3-mini"},       {"openai", "gpt-5"},
+      {"anthropic", "claude-4"},      {"deepseek", "deepseek-chat"}, {"openai", ""},
+      {"openai-compatible", "llama-3-r1-distill-8b"}, {"openai", "GPT-4O"},
+      {"google", "gemini-2.5-pro"},   {"openai", "gpt-4o"},        {"mistral", "deepseek-v3"},
+      {"anthropic", ""}};
+  const auto first = compile(kSanctioned);
+  const auto second = compile(kOther);
+  PolicyEngine engine(first);
+  std::mt19937 random(6);
+  uint64_t conn = 100;
+  for (const auto& policy : {first, second, first}) {
+    engine.set_policy(policy);
+    for (int i = 0; i < 300; ++i) {
+      const auto& [provider, model] = calls[random() % calls.size()];
+      llm::LlmCall c = call(provider, model, ++conn);
+      if (i % 5 == 0) c.response_model = calls[random() % calls.size()].second;
+      PolicyEngine fresh(policy);
+      const auto got = engine.judge(c, "", "");
+      const auto expected = fresh.judge(c, "", "");
+      ASSERT_EQ(got.size(), expected.size()) << provider << " " << model;
+      for (size_t k = 0; k < got.size(); ++k) {
+        EXPECT_EQ(got[k].rule_id, expected[k].rule_id);
+        EXPECT_EQ(got[k].title, expected[k].title);
+        EXPECT_EQ(got[k].reason, expected[k].reason);
+      }
+    }
+  }
 }
 
 TEST(PolicyEngine, OrganisationKeysFindPersonalKeys) {

@@ -155,6 +155,10 @@ std::vector<Finding> PolicyEngine::judge(const llm::LlmCall& call, std::string_v
   for (CachedScan& e : scan_cache_) {
     if (e.scanner && e.scanner != policy->scanner) e = CachedScan();
   }
+  for (ModelVerdict& v : model_verdicts_) {
+    if (v.policy && v.policy != policy) v = ModelVerdict();
+  }
+  judging_ = policy;
   auto scan = [&](std::string_view body, std::string& text, std::vector<Evidence>& hits,
                   EvidenceSource source) {
     json_unescaped(body, text);
@@ -186,7 +190,36 @@ std::vector<Finding> PolicyEngine::judge(const llm::LlmCall& call, std::string_v
     }
   }
   for (const Finding& f : out) stats_.findings += f.update ? 0 : 1;
+  judging_.reset();
   return out;
+}
+
+const PolicyEngine::ModelVerdict& PolicyEngine::model_verdict(const CompiledRule& r,
+                                                              const llm::LlmCall& call) {
+  for (const ModelVerdict& v : model_verdicts_) {
+    if (v.rule == &r && v.policy == judging_ && v.provider == call.provider &&
+        v.request_model == call.request_model && v.response_model == call.response_model) {
+      return v;
+    }
+  }
+  const auto& m = std::get<ModelRule>(r.rule.body);
+  ModelVerdict& v = model_verdicts_[model_verdicts_next_];
+  model_verdicts_next_ = (model_verdicts_next_ + 1) % kModelVerdicts;
+  v.policy = judging_;
+  v.rule = &r;
+  v.provider = call.provider;
+  v.request_model = call.request_model;
+  v.response_model = call.response_model;
+  v.deny = -1;
+  for (size_t i = 0; i < m.deny.size(); ++i) {
+    if (pattern_matches(m.deny[i], call, /*either_model=*/true)) {
+      v.deny = static_cast<int>(i);
+      break;
+    }
+  }
+  v.allowed = std::any_of(m.allow.begin(), m.allow.end(),
+                          [&](const ModelPattern& p) { return pattern_matches(p, call, false); });
+  return v;
 }
 
 void PolicyEngine::scan_text(const std::shared_ptr<const ContentScanner>& scanner,
@@ -226,17 +259,14 @@ void PolicyEngine::judge_model(const CompiledRule& r, const llm::LlmCall& call,
   const auto& m = std::get<ModelRule>(r.rule.body);
   std::string title;
   std::string reason;
-  for (const ModelPattern& p : m.deny) {
-    if (pattern_matches(p, call, /*either_model=*/true)) {
-      title = "Denied model " + model_text(call);
-      reason = "deny: " + (p.provider.empty() ? std::string() : "provider " + p.provider + " ") +
-               (p.models.empty() ? std::string() : "models " + p.models.front());
-      break;
-    }
+  const ModelVerdict& verdict = model_verdict(r, call);
+  if (verdict.deny >= 0) {
+    const ModelPattern& p = m.deny[static_cast<size_t>(verdict.deny)];
+    title = "Denied model " + model_text(call);
+    reason = "deny: " + (p.provider.empty() ? std::string() : "provider " + p.provider + " ") +
+             (p.models.empty() ? std::string() : "models " + p.models.front());
   }
-  if (title.empty() && !m.allow.empty() &&
-      std::none_of(m.allow.begin(), m.allow.end(),
-                   [&](const ModelPattern& p) { return pattern_matches(p, call, false); })) {
+  if (title.empty() && !m.allow.empty() && !verdict.allowed) {
     title = "Unsanctioned model " + model_text(call);
     reason = "not in allow";
   }

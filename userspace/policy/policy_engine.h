@@ -83,6 +83,21 @@ class PolicyEngine {
   };
   using DedupeKey = std::tuple<std::string, uint64_t, std::string>;  // rule, connection, what
 
+  // A model rule's deny and allow lists, judged for one provider and pair of models: a host's
+  // calls repeat a few, and the lists can be long. Entries hold their policy, so a rule's
+  // address is never another policy's while kept; a policy swapped out drops them.
+  struct ModelVerdict {
+    std::shared_ptr<const CompiledPolicy> policy;  // null: the entry is empty
+    const CompiledRule* rule = nullptr;
+    std::string provider;
+    std::string request_model;
+    std::string response_model;
+    int deny = -1;         // the first deny pattern that matched, -1 for none
+    bool allowed = false;  // an allow pattern matched (meaningful when the rule has some)
+  };
+  static constexpr size_t kModelVerdicts = 8;
+  const ModelVerdict& model_verdict(const CompiledRule& r, const llm::LlmCall& call);
+
   void judge_model(const CompiledRule& r, const llm::LlmCall& call, std::vector<Finding>& out);
   void judge_data(const CompiledRule& r, const CompiledPolicy& p, const llm::LlmCall& call,
                   std::vector<Finding>& out);
@@ -116,6 +131,9 @@ class PolicyEngine {
   // copies of recent bodies, as the two text buffers above do of the last call's.
   std::array<CachedScan, kScanCacheEntries> scan_cache_;
   size_t scan_cache_next_ = 0;
+  std::shared_ptr<const CompiledPolicy> judging_;  // the policy of the call being judged
+  std::array<ModelVerdict, kModelVerdicts> model_verdicts_;
+  size_t model_verdicts_next_ = 0;
 };
 
 }  // namespace llmtap::policy
