@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <fstream>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "common/yaml_reader.h"
 #include "llm/catalog/builtin_catalog_text.h"
@@ -241,6 +243,42 @@ std::string table_with(const std::string& models) {
          "    cached_included_in_input: true\n"
          "    models:\n" +
          models;
+}
+
+// A memo of recent lookups gives what looking up every time gives: over many models (more
+// than it keeps), after the table takes overrides, and when the table at the same address is
+// replaced by another (assigned over, or destroyed and built again in its place).
+TEST(PriceTable, AMemoGivesWhatLookingUpGives) {
+  const TempFile file(R"(version: 1
+as_of: 2027-01-15
+providers:
+  - provider: openai
+    source: https://example.com/our-contract
+    cached_included_in_input: true
+    models:
+      - {match: gpt-4o*, input: 100, output: 200}
+)");
+  const PriceTable user = PriceTable::from_file(file.path());
+  const std::vector<std::pair<std::string, std::string>> models = {
+      {"openai", "gpt-4o-mini"}, {"openai", "gpt-4o-2024-08-06"}, {"openai", "gpt-5"},
+      {"openai", "o3-mini"},     {"anthropic", "claude-sonnet-4-5"}, {"anthropic", "nope"},
+      {"google", "gemini-2.5-pro"}, {"openai", "GPT-4O-MINI"},  {"mistral", "mistral-large"},
+      {"openai", "unknown-model"}, {"deepseek", "deepseek-chat"}, {"openai", "gpt-4.1"}};
+  auto same = [](const std::optional<CallCost>& a, const std::optional<CallCost>& b) {
+    return a.has_value() == b.has_value() && (!a || (a->usd == b->usd && a->partial == b->partial));
+  };
+  PriceMemo memo;
+  for (int round = 0; round < 3; ++round) {
+    PriceTable table = PriceTable::builtin();
+    if (round == 1) table.add_overrides(user);
+    for (int i = 0; i < 200; ++i) {
+      if (round == 2 && i == 100) table = PriceTable::builtin(), table.add_overrides(user);
+      const auto& [provider, model] = models[(i * 7 + round) % models.size()];
+      LlmCall c = call(provider, model, 1000 + i, 10 * i);
+      if (i % 3 == 0) std::swap(c.request_model, c.response_model);
+      ASSERT_TRUE(same(table.cost_of(c, memo), table.cost_of(c))) << provider << " " << model;
+    }
+  }
 }
 
 TEST(PriceTable, ErrorsNameTheFileLineAndColumn) {

@@ -3,6 +3,7 @@
 #include "common/glob.h"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cmath>
 #include <set>
@@ -206,6 +207,7 @@ void PriceTable::add_overrides(const PriceTable& user) {
   merged.insert(merged.end(), std::make_move_iterator(blocks_.begin()),
                 std::make_move_iterator(blocks_.end()));
   blocks_ = std::move(merged);
+  generation_ = next_generation();
   if (as_of_.empty() || (!user.as_of_.empty() && user.as_of_ < as_of_)) as_of_ = user.as_of_;
 }
 
@@ -223,54 +225,110 @@ std::vector<std::string> PriceTable::providers() const {
   return {ids.begin(), ids.end()};
 }
 
+uint64_t PriceTable::next_generation() {
+  static std::atomic<uint64_t> generations{0};
+  return generations.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+PriceTable& PriceTable::operator=(const PriceTable& other) {
+  as_of_ = other.as_of_;
+  blocks_ = other.blocks_;
+  generation_ = next_generation();
+  return *this;
+}
+
+PriceTable& PriceTable::operator=(PriceTable&& other) noexcept {
+  as_of_ = std::move(other.as_of_);
+  blocks_ = std::move(other.blocks_);
+  generation_ = next_generation();
+  other.generation_ = next_generation();
+  return *this;
+}
+
 std::optional<CallCost> PriceTable::cost_of(const LlmCall& call) const {
+  PriceMemo none;
+  return cost_of(call, none);
+}
+
+std::optional<CallCost> PriceTable::cost_of(const LlmCall& call, PriceMemo& memo) const {
   const TokenUsage& t = call.tokens;
   if (!t.input && !t.output && !t.cached && !t.cache_creation && !t.reasoning) return std::nullopt;
   if (!call.response_model.empty()) {
-    if (auto cost = cost_for_model(call, call.response_model)) return cost;
+    if (const Match m = match(call.provider, call.response_model, &memo); m.block) {
+      return cost_at(m, t);
+    }
   }
   if (!call.request_model.empty() && call.request_model != call.response_model) {
-    return cost_for_model(call, call.request_model);
+    if (const Match m = match(call.provider, call.request_model, &memo); m.block) {
+      return cost_at(m, t);
+    }
   }
   return std::nullopt;
 }
 
-std::optional<CallCost> PriceTable::cost_for_model(const LlmCall& call,
-                                                   std::string_view model) const {
+PriceTable::Match PriceTable::match(std::string_view provider, std::string_view model,
+                                    PriceMemo* memo) const {
+  if (memo->table_ != this || memo->generation_ != generation_) {
+    *memo = PriceMemo();
+    memo->table_ = this;
+    memo->generation_ = generation_;
+  }
+  for (const PriceMemo::Entry& e : memo->entries_) {
+    if (e.used && e.provider == provider && e.model == model) {
+      return {static_cast<const ProviderPrices*>(e.block),
+              static_cast<const ModelPrice*>(e.price)};
+    }
+  }
+  const Match m = match(provider, model);
+  PriceMemo::Entry& e = memo->entries_[memo->next_];
+  memo->next_ = (memo->next_ + 1) % PriceMemo::kEntries;
+  e.used = true;
+  e.provider.assign(provider);
+  e.model.assign(model);
+  e.block = m.block;
+  e.price = m.price;
+  return m;
+}
+
+PriceTable::Match PriceTable::match(std::string_view provider, std::string_view model) const {
   for (const ProviderPrices& block : blocks_) {
-    if (std::find(block.providers.begin(), block.providers.end(), call.provider) ==
+    if (std::find(block.providers.begin(), block.providers.end(), provider) ==
         block.providers.end()) {
       continue;
     }
     for (const ModelPrice& price : block.models) {
-      if (std::none_of(price.globs.begin(), price.globs.end(), [&](const std::string& glob) {
+      if (std::any_of(price.globs.begin(), price.globs.end(), [&](const std::string& glob) {
             return glob_match(glob, model, GlobCase::kIgnoreAscii);
           })) {
-        continue;
+        return {&block, &price};
       }
-      const TokenUsage& t = call.tokens;
-      CallCost cost;
-      auto charge = [&](uint64_t tokens, const std::optional<double>& per_million) {
-        if (tokens == 0) return;
-        if (!per_million) {
-          cost.partial = true;
-          return;
-        }
-        cost.usd += static_cast<double>(tokens) * *per_million / 1e6;
-      };
-      const uint64_t cached = t.cached.value_or(0);
-      uint64_t input = t.input.value_or(0);
-      if (block.cached_included_in_input) input -= std::min(cached, input);
-      uint64_t output = t.output.value_or(0);
-      if (!block.reasoning_included_in_output) output += t.reasoning.value_or(0);
-      charge(input, price.input);
-      charge(cached, price.cached_input);
-      charge(t.cache_creation.value_or(0), price.cache_write);
-      charge(output, price.output);
-      return cost;
     }
   }
-  return std::nullopt;
+  return {};
+}
+
+CallCost PriceTable::cost_at(const Match& m, const TokenUsage& t) {
+  const ProviderPrices& block = *m.block;
+  const ModelPrice& price = *m.price;
+  CallCost cost;
+  auto charge = [&](uint64_t tokens, const std::optional<double>& per_million) {
+    if (tokens == 0) return;
+    if (!per_million) {
+      cost.partial = true;
+      return;
+    }
+    cost.usd += static_cast<double>(tokens) * *per_million / 1e6;
+  };
+  const uint64_t cached = t.cached.value_or(0);
+  uint64_t input = t.input.value_or(0);
+  if (block.cached_included_in_input) input -= std::min(cached, input);
+  uint64_t output = t.output.value_or(0);
+  if (!block.reasoning_included_in_output) output += t.reasoning.value_or(0);
+  charge(input, price.input);
+  charge(cached, price.cached_input);
+  charge(t.cache_creation.value_or(0), price.cache_write);
+  charge(output, price.output);
+  return cost;
 }
 
 }  // namespace llmtap::llm

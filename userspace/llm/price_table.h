@@ -4,6 +4,7 @@
 // files); its header describes the format. An estimate from list prices, never a bill.
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,9 +20,41 @@ struct CallCost {
   bool partial = false;  // the call reported tokens of a kind its model has no price for
 };
 
+class PriceTable;
+
+// One caller's recent lookups of a table, (provider, model) -> its price entry: a host's
+// calls repeat a few models, and a provider's globs are tried in order. Not for sharing
+// between threads; bound to one table (cleared when used with another, or after the table
+// took overrides).
+class PriceMemo {
+ private:
+  friend class PriceTable;
+  struct Entry {
+    bool used = false;
+    std::string provider;
+    std::string model;
+    const void* block = nullptr;  // PriceTable::ProviderPrices, null: no price
+    const void* price = nullptr;  // PriceTable::ModelPrice
+  };
+  static constexpr size_t kEntries = 8;
+  const PriceTable* table_ = nullptr;
+  uint64_t generation_ = 0;
+  Entry entries_[kEntries];
+  size_t next_ = 0;
+};
+
 class PriceTable {
  public:
   PriceTable() = default;
+  // Every table, copy or state of one has its own generation: a memo never takes one's
+  // entries for another's, even at the same address.
+  PriceTable(const PriceTable& other) : as_of_(other.as_of_), blocks_(other.blocks_) {}
+  PriceTable(PriceTable&& other) noexcept
+      : as_of_(std::move(other.as_of_)), blocks_(std::move(other.blocks_)) {
+    other.generation_ = next_generation();
+  }
+  PriceTable& operator=(const PriceTable& other);
+  PriceTable& operator=(PriceTable&& other) noexcept;
 
   // policies/prices.yaml as compiled into the binary (parsed once).
   static PriceTable builtin();
@@ -36,6 +69,8 @@ class PriceTable {
   // Nullopt when the call reported no token counts or no model of its provider matches (the
   // response model is tried first, then the request model).
   std::optional<CallCost> cost_of(const LlmCall& call) const;
+  // The same, looking models up through `memo` first.
+  std::optional<CallCost> cost_of(const LlmCall& call, PriceMemo& memo) const;
 
   std::string as_of() const { return as_of_; }  // "YYYY-MM-DD", "" for an empty table
   size_t size() const;                          // model entries, over all providers
@@ -60,10 +95,18 @@ class PriceTable {
   PriceTable(std::string as_of, std::vector<ProviderPrices> blocks)
       : as_of_(std::move(as_of)), blocks_(std::move(blocks)) {}
 
-  std::optional<CallCost> cost_for_model(const LlmCall& call, std::string_view model) const;
+  struct Match {
+    const ProviderPrices* block = nullptr;  // null: no price
+    const ModelPrice* price = nullptr;
+  };
+  Match match(std::string_view provider, std::string_view model) const;
+  Match match(std::string_view provider, std::string_view model, PriceMemo* memo) const;
+  static CallCost cost_at(const Match& m, const TokenUsage& t);
 
   std::string as_of_;
   std::vector<ProviderPrices> blocks_;  // in the order they are tried
+  static uint64_t next_generation();
+  uint64_t generation_ = next_generation();  // new whenever blocks_ may be (memos start over)
 };
 
 }  // namespace llmtap::llm

@@ -116,6 +116,7 @@ class TrafficPipeline {
   static constexpr size_t kHeadMatches = 64;
   std::array<HeadMatch, kHeadMatches> head_matches_;
   uint64_t head_tags_ = 0;
+  llm::PriceMemo price_memo_;
   uint64_t use_clock_ = 0;  // increases on every call; orders connections for eviction
   PipelineStats stats_;
   http::HttpConnectionStats closed_http_stats_;
