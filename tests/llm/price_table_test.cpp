@@ -249,16 +249,11 @@ std::string table_with(const std::string& models) {
 // than it keeps), after the table takes overrides, and when the table at the same address is
 // replaced by another (assigned over, or destroyed and built again in its place).
 TEST(PriceTable, AMemoGivesWhatLookingUpGives) {
-  const TempFile file(R"(version: 1
-as_of: 2027-01-15
-providers:
-  - provider: openai
-    source: https://example.com/our-contract
-    cached_included_in_input: true
-    models:
-      - {match: gpt-4o*, input: 100, output: 200}
-)");
-  const PriceTable user = PriceTable::from_file(file.path());
+  const PriceTable user = PriceTable::from_yaml(
+      "version: 1\nas_of: 2027-01-15\nproviders:\n  - {provider: openai, source: "
+      "https://example.com/c, cached_included_in_input: true, models: [{match: gpt-4o*, "
+      "input: 100, output: 200}]}\n",
+      "user.yaml");
   const std::vector<std::pair<std::string, std::string>> models = {
       {"openai", "gpt-4o-mini"}, {"openai", "gpt-4o-2024-08-06"}, {"openai", "gpt-5"},
       {"openai", "o3-mini"},     {"anthropic", "claude-sonnet-4-5"}, {"anthropic", "nope"},

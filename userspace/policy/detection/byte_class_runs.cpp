@@ -100,79 +100,58 @@ void part_masks_scalar(const unsigned char* block, uint64_t (&masks)[kParts]) {
 }
 
 #if defined(LLMTAP_HAVE_SSSE3_PATH)
-// A byte's part bits are one byte of a vector: shifting the 16-bit lanes left by 7 - p brings
-// bit p of every byte to the byte's top, where a movemask reads it (bits from the lane's low
-// byte land in the high byte's low bits, never its top for these shifts).
-template <int P>
-__attribute__((target("ssse3"))) inline uint64_t part_mask_ssse3(const __m128i (&parts)[4]) {
-  uint64_t m = 0;
-  for (size_t q = 0; q < 4; ++q) {
-    const __m128i top = P == 7 ? parts[q] : _mm_slli_epi16(parts[q], 7 - P);
-    m |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(top))) << (16 * q);
-  }
-  return m;
-}
-
+// A byte's part bits are one byte of a vector (the AND of its two nibbles' table entries):
+// shifting the 16-bit lanes left by 7 - p brings bit p of every byte to the byte's top, where
+// a movemask reads it (the lane's low byte's bits land in the high byte's low bits, never its
+// top for these shifts). SSSE3: four vectors of 16 bytes; AVX2: two of 32.
 __attribute__((target("ssse3"))) void part_masks_ssse3(const unsigned char* block,
                                                        uint64_t (&masks)[kParts]) {
   const NibbleTables& t = nibble_tables();
   const __m128i lo_table = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t.lo.data()));
   const __m128i hi_table = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t.hi.data()));
-  const __m128i low_nibble = _mm_set1_epi8(0x0F);
+  const __m128i nibble = _mm_set1_epi8(0x0F);
   __m128i parts[4];
   for (size_t q = 0; q < 4; ++q) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 16 * q));
-    const __m128i lo = _mm_shuffle_epi8(lo_table, _mm_and_si128(v, low_nibble));
-    const __m128i hi =
-        _mm_shuffle_epi8(hi_table, _mm_and_si128(_mm_srli_epi16(v, 4), low_nibble));
-    parts[q] = _mm_and_si128(lo, hi);
+    parts[q] = _mm_and_si128(_mm_shuffle_epi8(lo_table, _mm_and_si128(v, nibble)),
+                             _mm_shuffle_epi8(hi_table, _mm_and_si128(_mm_srli_epi16(v, 4), nibble)));
   }
-  masks[0] = part_mask_ssse3<0>(parts);
-  masks[1] = part_mask_ssse3<1>(parts);
-  masks[2] = part_mask_ssse3<2>(parts);
-  masks[3] = part_mask_ssse3<3>(parts);
-  masks[4] = part_mask_ssse3<4>(parts);
-  masks[5] = part_mask_ssse3<5>(parts);
-  masks[6] = part_mask_ssse3<6>(parts);
-  masks[7] = part_mask_ssse3<7>(parts);
-}
-
-template <int P>
-__attribute__((target("avx2"))) inline uint64_t part_mask_avx2(__m256i low, __m256i high) {
-  if constexpr (P != 7) {
-    low = _mm256_slli_epi16(low, 7 - P);
-    high = _mm256_slli_epi16(high, 7 - P);
+  for (unsigned p = 0; p < kParts; ++p) {
+    const __m128i shift = _mm_cvtsi32_si128(static_cast<int>(7 - p));
+    uint64_t m = 0;
+    for (size_t q = 0; q < 4; ++q) {
+      const auto bits = static_cast<uint16_t>(_mm_movemask_epi8(_mm_sll_epi16(parts[q], shift)));
+      m |= static_cast<uint64_t>(bits) << (16 * q);
+    }
+    masks[p] = m;
   }
-  return static_cast<uint32_t>(_mm256_movemask_epi8(low)) |
-         static_cast<uint64_t>(static_cast<uint32_t>(_mm256_movemask_epi8(high))) << 32;
 }
 
 __attribute__((target("avx2"))) void part_masks_avx2(const unsigned char* block,
                                                      uint64_t (&masks)[kParts]) {
   const NibbleTables& t = nibble_tables();
-  const __m256i lo_table = _mm256_broadcastsi128_si256(
-      _mm_loadu_si128(reinterpret_cast<const __m128i*>(t.lo.data())));
-  const __m256i hi_table = _mm256_broadcastsi128_si256(
-      _mm_loadu_si128(reinterpret_cast<const __m128i*>(t.hi.data())));
-  const __m256i low_nibble = _mm256_set1_epi8(0x0F);
-  __m256i parts[2];
-  for (size_t h = 0; h < 2; ++h) {
-    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 32 * h));
-    const __m256i lo = _mm256_shuffle_epi8(lo_table, _mm256_and_si256(v, low_nibble));
-    const __m256i hi =
-        _mm256_shuffle_epi8(hi_table, _mm256_and_si256(_mm256_srli_epi16(v, 4), low_nibble));
-    parts[h] = _mm256_and_si256(lo, hi);
+  const __m256i lo_table =
+      _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(t.lo.data())));
+  const __m256i hi_table =
+      _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(t.hi.data())));
+  const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block));
+  const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + 32));
+  auto classify = [&](__m256i v) __attribute__((target("avx2"))) {
+    const __m256i nibble = _mm256_set1_epi8(0x0F);
+    return _mm256_and_si256(
+        _mm256_shuffle_epi8(lo_table, _mm256_and_si256(v, nibble)),
+        _mm256_shuffle_epi8(hi_table, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble)));
+  };
+  const __m256i low = classify(v0);
+  const __m256i high = classify(v1);
+  for (unsigned p = 0; p < kParts; ++p) {
+    const __m128i shift = _mm_cvtsi32_si128(static_cast<int>(7 - p));
+    masks[p] = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_sll_epi16(low, shift))) |
+               static_cast<uint64_t>(static_cast<uint32_t>(
+                   _mm256_movemask_epi8(_mm256_sll_epi16(high, shift))))
+                   << 32;
   }
-  masks[0] = part_mask_avx2<0>(parts[0], parts[1]);
-  masks[1] = part_mask_avx2<1>(parts[0], parts[1]);
-  masks[2] = part_mask_avx2<2>(parts[0], parts[1]);
-  masks[3] = part_mask_avx2<3>(parts[0], parts[1]);
-  masks[4] = part_mask_avx2<4>(parts[0], parts[1]);
-  masks[5] = part_mask_avx2<5>(parts[0], parts[1]);
-  masks[6] = part_mask_avx2<6>(parts[0], parts[1]);
-  masks[7] = part_mask_avx2<7>(parts[0], parts[1]);
 }
-
 
 bool have_ssse3() {
   static const bool have = __builtin_cpu_supports("ssse3");
