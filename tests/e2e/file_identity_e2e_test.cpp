@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "bpf_gate.h"
 #include "child_process.h"
@@ -25,19 +27,36 @@ ino_t inode_of(const fs::path& path) {
   return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
 }
 
-// Copies `source` to `target` until the copy lands on inode `wanted` (ext4 gives a freed
-// number back at once, but a number is freed only once nothing holds the old inode: the
-// probes of a detached file go a little later). False if it never does.
-// The inode is free only once nothing holds it (a uprobe does, until its link is gone, which
-// takes an RCU grace period or more on a loaded machine): up to 30 s.
+// Copies `source` to `target` so that the copy lands on inode `wanted`; false if it never
+// does. ext4 gives a new file the lowest free number of its group, so a freed number comes
+// back at once unless a lower one was freed too (by anything else on the machine): each miss
+// keeps an empty placeholder on the number it got, next to `target`, until the wanted
+// number is the lowest free one. And a number is free only once nothing holds the old inode
+// (a uprobe does, until its link is gone, which takes an RCU grace period or more on a loaded
+// machine): up to 30 s.
 bool copy_onto_inode(const fs::path& source, const fs::path& target, ino_t wanted) {
-  for (int attempt = 0; attempt < 150; ++attempt) {
-    fs::copy_file(source, target, fs::copy_options::overwrite_existing);
-    if (inode_of(target) == wanted) return true;
-    fs::remove(target);
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const std::string stem = target.string();
+  const fs::path probe = stem + ".probe";
+  std::vector<fs::path> holders;  // files only: a directory would take a number too
+  bool landed = false;
+  for (int attempt = 0; attempt < 150 && !landed; ++attempt) {
+    for (int n = 0; n < 64 && !landed; ++n) {
+      { std::ofstream create(probe); }
+      const ino_t got = inode_of(probe);
+      if (got != wanted) {  // keep the lower number taken
+        holders.push_back(stem + ".held-" + std::to_string(got));
+        fs::rename(probe, holders.back());
+        continue;
+      }
+      fs::remove(probe);  // the wanted number is the lowest free one now: the copy takes it
+      fs::copy_file(source, target, fs::copy_options::overwrite_existing);
+      landed = inode_of(target) == wanted;
+      if (!landed) fs::remove(target);
+    }
+    if (!landed) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  return false;
+  for (const fs::path& h : holders) fs::remove(h);
+  return landed;
 }
 
 // Lines of `log` that contain both `what` and `path` (llmtap names a file by the path it
