@@ -271,7 +271,7 @@ TEST(PriceTable, AMemoGivesWhatLookingUpGives) {
       const auto& [provider, model] = models[(i * 7 + round) % models.size()];
       LlmCall c = call(provider, model, 1000 + i, 10 * i);
       if (i % 3 == 0) std::swap(c.request_model, c.response_model);
-      ASSERT_TRUE(same(table.cost_of(c, memo), table.cost_of(c))) << provider << " " << model;
+      ASSERT_TRUE(same(table.cost_of(c, &memo), table.cost_of(c))) << provider << " " << model;
     }
   }
 }

@@ -246,20 +246,19 @@ PriceTable& PriceTable::operator=(PriceTable&& other) noexcept {
 }
 
 std::optional<CallCost> PriceTable::cost_of(const LlmCall& call) const {
-  PriceMemo none;
-  return cost_of(call, none);
+  return cost_of(call, nullptr);
 }
 
-std::optional<CallCost> PriceTable::cost_of(const LlmCall& call, PriceMemo& memo) const {
+std::optional<CallCost> PriceTable::cost_of(const LlmCall& call, PriceMemo* memo) const {
   const TokenUsage& t = call.tokens;
   if (!t.input && !t.output && !t.cached && !t.cache_creation && !t.reasoning) return std::nullopt;
   if (!call.response_model.empty()) {
-    if (const Match m = match(call.provider, call.response_model, &memo); m.block) {
+    if (const Match m = match(call.provider, call.response_model, memo); m.block) {
       return cost_at(m, t);
     }
   }
   if (!call.request_model.empty() && call.request_model != call.response_model) {
-    if (const Match m = match(call.provider, call.request_model, &memo); m.block) {
+    if (const Match m = match(call.provider, call.request_model, memo); m.block) {
       return cost_at(m, t);
     }
   }
@@ -268,6 +267,7 @@ std::optional<CallCost> PriceTable::cost_of(const LlmCall& call, PriceMemo& memo
 
 PriceTable::Match PriceTable::match(std::string_view provider, std::string_view model,
                                     PriceMemo* memo) const {
+  if (memo == nullptr) return match(provider, model);
   if (memo->table_ != this || memo->generation_ != generation_) {
     *memo = PriceMemo();
     memo->table_ = this;
@@ -275,8 +275,9 @@ PriceTable::Match PriceTable::match(std::string_view provider, std::string_view 
   }
   for (const PriceMemo::Entry& e : memo->entries_) {
     if (e.used && e.provider == provider && e.model == model) {
-      return {static_cast<const ProviderPrices*>(e.block),
-              static_cast<const ModelPrice*>(e.price)};
+      if (e.block_index == PriceMemo::kNone) return {};
+      const ProviderPrices& block = blocks_[e.block_index];
+      return {&block, &block.models[e.model_index]};
     }
   }
   const Match m = match(provider, model);
@@ -285,8 +286,9 @@ PriceTable::Match PriceTable::match(std::string_view provider, std::string_view 
   e.used = true;
   e.provider.assign(provider);
   e.model.assign(model);
-  e.block = m.block;
-  e.price = m.price;
+  e.block_index = m.block ? static_cast<size_t>(m.block - blocks_.data()) : PriceMemo::kNone;
+  e.model_index =
+      m.block ? static_cast<size_t>(m.price - m.block->models.data()) : PriceMemo::kNone;
   return m;
 }
 

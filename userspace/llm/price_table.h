@@ -33,10 +33,11 @@ class PriceMemo {
     bool used = false;
     std::string provider;
     std::string model;
-    const void* block = nullptr;  // PriceTable::ProviderPrices, null: no price
-    const void* price = nullptr;  // PriceTable::ModelPrice
+    size_t block_index = kNone;  // into the table's blocks and that block's models
+    size_t model_index = kNone;
   };
   static constexpr size_t kEntries = 8;
+  static constexpr size_t kNone = SIZE_MAX;  // no price
   const PriceTable* table_ = nullptr;
   uint64_t generation_ = 0;
   Entry entries_[kEntries];
@@ -69,8 +70,8 @@ class PriceTable {
   // Nullopt when the call reported no token counts or no model of its provider matches (the
   // response model is tried first, then the request model).
   std::optional<CallCost> cost_of(const LlmCall& call) const;
-  // The same, looking models up through `memo` first.
-  std::optional<CallCost> cost_of(const LlmCall& call, PriceMemo& memo) const;
+  // The same, looking models up through `memo` first (null: no memo).
+  std::optional<CallCost> cost_of(const LlmCall& call, PriceMemo* memo) const;
 
   std::string as_of() const { return as_of_; }  // "YYYY-MM-DD", "" for an empty table
   size_t size() const;                          // model entries, over all providers

@@ -227,7 +227,7 @@ void TrafficPipeline::emit(Connection& connection, std::vector<http::HttpExchang
         processes_.lookup(connection.pid, connection.uid, connection.cgroup_id, connection.comm);
     call.process.start_boottime_ns = connection.start_boottime_ns;
     if (options_.prices != nullptr) {
-      if (const auto cost = options_.prices->cost_of(call, price_memo_)) call.cost_usd = cost->usd;
+      if (const auto cost = options_.prices->cost_of(call, &price_memo_)) call.cost_usd = cost->usd;
     }
     ++stats_.llm_calls;
     on_call_(call, llm::CallBodies{exchange.request.body, exchange.response.body});
