@@ -711,10 +711,7 @@ static __always_inline struct llmtap_call_record *reserve_call_record(__u64 tail
 {
 	struct llmtap_call_record *rec;
 
-	RESERVE_TAIL_CLASS(LLMTAP_TAIL_CLASS_0)
-	RESERVE_TAIL_CLASS(LLMTAP_TAIL_CLASS_1)
-	RESERVE_TAIL_CLASS(LLMTAP_TAIL_CLASS_2)
-	RESERVE_TAIL_CLASS(LLMTAP_TAIL_CLASS_3)
+	LLMTAP_TAIL_CLASSES(RESERVE_TAIL_CLASS)
 	return NULL;
 }
 
@@ -1183,20 +1180,14 @@ static __always_inline bool hold_current_process(__u32 tgid, __u32 reason, __u32
  * endpoint; every other TLS write pays one map lookup at most. */
 static __always_inline void maybe_hold_write(__u64 ssl, __u64 buf, __u64 num, __u8 lib)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct conn_key key = { .tgid = tgid, .ssl = ssl };
+	__u32 tgid;
+	struct conn_key key;
 	struct conn_info *conn;
-	struct inflight_call call = {
-		.entry_ns = bpf_ktime_get_ns(),
-		.ssl = ssl,
-		.buf = buf,
-		.fd = -1,
-		.direction = LLMTAP_DIR_WRITE,
-		.lib = lib,
-	};
 
 	if (!prevent_enabled)
-		return;
+		return; /* before any helper: every TLS write of every traced process comes here */
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	key = (struct conn_key){ .tgid = tgid, .ssl = ssl };
 	conn = bpf_map_lookup_elem(&conns, &key);
 	if (!conn)
 		return;
@@ -1216,6 +1207,14 @@ static __always_inline void maybe_hold_write(__u64 ssl, __u64 buf, __u64 num, __
 		stat_add(LLMTAP_STAT_PREVENT_RETRIES, 1);
 		return;
 	}
+	struct inflight_call call = {
+		.entry_ns = bpf_ktime_get_ns(),
+		.ssl = ssl,
+		.buf = buf,
+		.fd = -1,
+		.direction = LLMTAP_DIR_WRITE,
+		.lib = lib,
+	};
 	emit_call(&call, (__u32)num, conn, false, LLMTAP_CALL_PREVIEW);
 	conn->preview_buf = buf;
 	conn->preview_len = (__u32)num;

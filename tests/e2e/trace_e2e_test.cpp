@@ -15,6 +15,7 @@
 #include "bpf_gate.h"
 #include "child_process.h"
 #include "e2e_fixture.h"
+#include "llmtap_abi.h"
 
 namespace llmtap::e2e {
 namespace {
@@ -103,6 +104,40 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& info) {
       return info.param.client + "_" + std::to_string(info.param.bytes) + "_bytes";
     });
+
+// The CALL record that ends each call reserves its tail in one of a list of size classes (the
+// ring's footprint is the traced process's cost, so they fit closely). Every class, at its
+// largest tail and at the smallest of the next, must carry the bytes exactly. The static
+// client writes a request's body in one SSL_write of exactly --body-bytes.
+TEST_F(TraceE2E, EveryTailSizeClassCarriesItsBytesExactly) {
+  constexpr uint64_t kChunk = LLMTAP_CHUNK_SIZE;
+#define LLMTAP_TEST_CLASS(C) uint64_t{C},
+  const std::vector<uint64_t> classes = {LLMTAP_TAIL_CLASSES(LLMTAP_TEST_CLASS)};
+#undef LLMTAP_TEST_CLASS
+  ASSERT_EQ(classes.back(), kChunk);
+  std::set<uint64_t> tails;
+  for (const uint64_t c : classes) {
+    for (const uint64_t body : {c, c + 1}) {
+      const ClientRun run = run_client(
+          *fixture_, static_openssl_command(*fixture_, 1, static_cast<uint32_t>(body), 64, false));
+      expect_byte_exact(*trace_, *fixture_, run, kStaticOpensslComm);
+      bool seen = false;
+      for (const auto& e : trace_->events_for(run.pid)) {
+        if (e.direction != "write" || e.len != body) continue;
+        seen = true;
+        tails.insert(body - kChunk * ((body - 1) / kChunk));
+      }
+      EXPECT_TRUE(seen) << "no write of " << body << " bytes";
+    }
+  }
+  for (size_t i = 0; i < classes.size(); ++i) {
+    EXPECT_TRUE(tails.contains(classes[i])) << "class " << classes[i] << " never full";
+    if (i + 1 < classes.size()) {
+      EXPECT_TRUE(tails.contains(classes[i] + 1)) << "class " << classes[i + 1] << " never entered";
+    }
+  }
+  EXPECT_TRUE(tails.contains(1)) << "a call one byte over a chunk: a DATA record, then a tail of 1";
+}
 
 TEST_F(TraceE2E, EventsCarryProcessIdentity) {
   const ClientRun run = run_client(*fixture_, python_command(*fixture_, 1, 100, 100));
