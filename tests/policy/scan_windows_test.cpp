@@ -42,5 +42,33 @@ TEST(ScanWindows, ADetectorReadWholeHasNoWindows) {
   EXPECT_TRUE(w.merged().empty());
 }
 
+TEST(ScanWindows, ResetIsAsNewAndKeepsNothingOfTheLastScan) {
+  ScanWindows w(3, 4);
+  w.want(0);
+  w.want(2);
+  for (size_t i = 0; i < 3; ++i) w.add({0, 1, 1}, i * 100, 10000);  // 3 of 0's 4 windows
+  w.read_whole(1);  // not wanted, still read whole
+  w.add({2, 5, 5}, 50, 10000);
+  ASSERT_EQ(w.merged().size(), 4u);  // three of 0, one of 2
+  w.add({2, 5, 5}, 70, 10000);  // left unmerged at the reset
+  w.reset(3);
+  for (uint32_t d = 0; d < 3; ++d) {
+    EXPECT_FALSE(w.wanted(d)) << d;
+    EXPECT_FALSE(w.whole(d)) << d;
+  }
+  EXPECT_TRUE(w.wanted_detectors().empty());
+  EXPECT_TRUE(w.merged().empty());
+  w.want(0);
+  for (size_t i = 0; i < 3; ++i) w.add({0, 1, 1}, i * 100, 10000);  // its count began again
+  EXPECT_FALSE(w.whole(0));
+  EXPECT_EQ(w.merged().size(), 3u);
+
+  w.reset(5);  // another scanner's detector count
+  w.want(4);
+  w.add({4, 1, 1}, 10, 100);
+  ASSERT_EQ(w.merged().size(), 1u);
+  EXPECT_EQ(w.merged()[0].detector, 4u);
+}
+
 }  // namespace
 }  // namespace llmtap::policy

@@ -605,6 +605,10 @@ struct ScanBuffers {
   std::vector<TriggerHit> hits;
   std::vector<uint8_t> literal_seen;
   std::vector<uint32_t> seen_ids;
+  ScanWindows windows{0, kMaxWindowsPerDetector};
+  std::vector<std::pair<uint32_t, int>> seen_atoms;  // (detector, its atom)
+  std::vector<int> atoms;
+  std::vector<int> passed;
 };
 
 ScanBuffers& scan_buffers() {
@@ -621,7 +625,9 @@ class ScanBuffersReset {
     for (const uint32_t id : b_.seen_ids) b_.literal_seen[id] = 0;
     b_.seen_ids.clear();
     b_.hits.clear();
+    b_.seen_atoms.clear();
     if (b_.hits.capacity() > (size_t{1} << 16)) b_.hits.shrink_to_fit();
+    if (b_.seen_atoms.capacity() > (size_t{1} << 16)) b_.seen_atoms.shrink_to_fit();
   }
   ScanBuffersReset(const ScanBuffersReset&) = delete;
   ScanBuffersReset& operator=(const ScanBuffersReset&) = delete;
@@ -688,8 +694,9 @@ ScanResult ContentScanner::scan(std::string_view text) const {
   // Which detectors to confirm, and whether in windows or over the whole text. A detector
   // gated by atoms is a candidate when its prefilter formula holds on the atoms seen; one
   // gated by anchors, keywords or its Hyperscan pattern when any was seen.
-  ScanWindows windows(n, kMaxWindowsPerDetector);
-  std::vector<std::pair<uint32_t, int>> seen_atoms;  // (detector, its atom)
+  ScanWindows& windows = buffers.windows;
+  windows.reset(n);
+  std::vector<std::pair<uint32_t, int>>& seen_atoms = buffers.seen_atoms;
   std::sort(buffers.seen_ids.begin(), buffers.seen_ids.end());  // in literal order, as before
   for (const uint32_t id : buffers.seen_ids) {
     for (const LiteralUse& use : impl.literal_uses[id]) {
@@ -701,8 +708,8 @@ ScanResult ContentScanner::scan(std::string_view text) const {
     }
   }
   std::sort(seen_atoms.begin(), seen_atoms.end());
-  std::vector<int> atoms;
-  std::vector<int> passed;
+  std::vector<int>& atoms = buffers.atoms;
+  std::vector<int>& passed = buffers.passed;
   for (size_t k = 0; k < seen_atoms.size();) {
     const uint32_t di = seen_atoms[k].first;
     const CompiledDetector& d = impl.detectors[di];
@@ -747,7 +754,7 @@ ScanResult ContentScanner::scan(std::string_view text) const {
   }
 
   auto& dets = result.detections;
-  const std::vector<ScanWindow> merged = windows.merged();
+  const std::vector<ScanWindow>& merged = windows.merged();
   for (size_t w = 0; w < merged.size();) {
     const uint32_t di = merged[w].detector;
     const CompiledDetector& d = impl.detectors[di];

@@ -10,6 +10,29 @@ ScanWindows::ScanWindows(size_t detectors, size_t max_per_detector)
       count_(detectors, 0),
       max_per_detector_(max_per_detector) {}
 
+void ScanWindows::reset(size_t detectors) {
+  windows_.clear();
+  merged_.clear();
+  // A hostile text's many windows are not held on to between scans.
+  constexpr size_t kKeptWindows = size_t{1} << 16;
+  if (windows_.capacity() > kKeptWindows) windows_.shrink_to_fit();
+  if (merged_.capacity() > kKeptWindows) merged_.shrink_to_fit();
+  if (wanted_.size() != detectors) {
+    wanted_.assign(detectors, 0);
+    whole_.assign(detectors, 0);
+    count_.assign(detectors, 0);
+    wanted_list_.clear();
+    return;
+  }
+  // Windows are counted only for wanted detectors; any detector can have been read whole.
+  for (const uint32_t d : wanted_list_) {
+    wanted_[d] = 0;
+    count_[d] = 0;
+  }
+  wanted_list_.clear();
+  std::fill(whole_.begin(), whole_.end(), uint8_t{0});
+}
+
 void ScanWindows::add(const TriggerReach& reach, size_t trigger_end, size_t text_size) {
   const uint32_t d = reach.detector;
   if (!wanted_[d] || whole_[d]) return;
@@ -29,12 +52,13 @@ const std::vector<uint32_t>& ScanWindows::wanted_detectors() {
   return wanted_list_;
 }
 
-std::vector<ScanWindow> ScanWindows::merged() {
+const std::vector<ScanWindow>& ScanWindows::merged() {
   std::erase_if(windows_, [&](const ScanWindow& w) { return whole_[w.detector] != 0; });
   std::sort(windows_.begin(), windows_.end(), [](const ScanWindow& a, const ScanWindow& b) {
     return a.detector != b.detector ? a.detector < b.detector : a.begin < b.begin;
   });
-  std::vector<ScanWindow> out;
+  std::vector<ScanWindow>& out = merged_;
+  out.clear();
   for (const ScanWindow& w : windows_) {
     if (!out.empty() && out.back().detector == w.detector && w.begin <= out.back().end) {
       out.back().end = std::max(out.back().end, w.end);

@@ -29,6 +29,10 @@ class ScanWindows {
   // (hostile text made of triggers costs one linear pass, not millions of tiny ones).
   ScanWindows(size_t detectors, size_t max_per_detector);
 
+  // As if newly made for `detectors`, keeping the memory (a thread's scans reuse one set): costs
+  // the detectors the last scan wanted, not all of them.
+  void reset(size_t detectors);
+
   // Detectors not `wanted` are ignored; a detector already read whole gets no windows.
   void add(const TriggerReach& reach, size_t trigger_end, size_t text_size);
   void want(uint32_t detector) {
@@ -44,11 +48,12 @@ class ScanWindows {
   const std::vector<uint32_t>& wanted_detectors();
 
   // Sorted by detector then offset, overlapping or touching windows of a detector merged;
-  // detectors read whole have none.
-  std::vector<ScanWindow> merged();
+  // detectors read whole have none. Valid until the next add, merged or reset.
+  const std::vector<ScanWindow>& merged();
 
  private:
   std::vector<ScanWindow> windows_;
+  std::vector<ScanWindow> merged_;
   std::vector<uint8_t> wanted_;
   std::vector<uint32_t> wanted_list_;
   std::vector<uint8_t> whole_;
