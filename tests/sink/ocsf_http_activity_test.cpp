@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <set>
@@ -229,11 +230,16 @@ TEST(OcsfHttpActivity, ActivityFollowsTheMethod) {
   const std::pair<const char*, int> methods[] = {{"CONNECT", 1}, {"DELETE", 2},  {"GET", 3},
                                                  {"HEAD", 4},    {"OPTIONS", 5}, {"POST", 6},
                                                  {"PUT", 7},     {"TRACE", 8},   {"PATCH", 9}};
+  const char* names[] = {"Unknown", "Connect", "Delete", "Get",   "Head",
+                         "Options", "Post",    "Put",    "Trace", "Patch"};
   auto call = full_call();
   for (const auto& [method, id] : methods) {
     call.method = method;
     const json e = event_of(call);
     EXPECT_EQ(e["activity_id"], id) << method;
+    EXPECT_EQ(e["activity_name"], names[id]) << method;
+    EXPECT_EQ(e["class_uid"], 4002) << method;
+    EXPECT_EQ(e["severity"], "Informational") << method;
     EXPECT_EQ(e["type_uid"], 4002 * 100 + id) << method;
     EXPECT_EQ(e["type_name"], "HTTP Activity: " + e["activity_name"].get<std::string>());
   }
@@ -249,6 +255,46 @@ TEST(OcsfHttpActivity, ActivityFollowsTheMethod) {
   EXPECT_EQ(e["activity_name"], "Unknown");
   EXPECT_EQ(e["type_uid"], 400200);
   EXPECT_FALSE(e["http_request"].contains("http_method"));
+}
+
+// Members that are the same for every event of a run (or of a kind of call) are written once
+// and copied: each event must still carry its own context's and call's values.
+TEST(OcsfHttpActivity, KeptConstantMembersFollowTheContextAndTheCall) {
+  const OcsfContext a{"0.3.0", "node-a", "p"};
+  const OcsfContext b{"0.4.1", "node-b", "p"};
+  const OcsfContext none{"", "", ""};
+  for (const OcsfContext* context : {&a, &b, &a, &none, &b}) {
+    const json e = event_of(full_call(), *context);
+    if (context->hostname.empty()) {
+      EXPECT_FALSE(e["device"].contains("hostname"));
+      EXPECT_FALSE(e["metadata"]["product"].contains("version"));
+    } else {
+      EXPECT_EQ(e["device"]["hostname"], context->hostname);
+      EXPECT_EQ(e["metadata"]["product"]["version"], context->product_version);
+    }
+    EXPECT_EQ(e["device"]["type_id"], 0);
+    EXPECT_EQ(e["metadata"]["version"], kOcsfSchemaVersion);
+  }
+  auto call = full_call();
+  for (const bool served : {false, true, false}) {
+    for (const char* address : {"10.0.0.9", "2606:4700::6812:1", "::ffff:10.1.2.3", ""}) {
+      call.served = served;
+      call.remote = *address == 0 ? capture::Endpoint{} : endpoint(strchr(address, ':') ? AF_INET6 : AF_INET, address, 443);
+      const json c = event_of(call)["connection_info"];
+      EXPECT_EQ(c["direction_id"], served ? 1 : 2) << address;
+      EXPECT_EQ(c["direction"], served ? "Inbound" : "Outbound") << address;
+      EXPECT_EQ(c["protocol_num"], 6);
+      if (*address == 0) {
+        EXPECT_FALSE(c.contains("protocol_ver_id"));
+      } else {
+        const bool v6 = std::string_view(address).starts_with("2606");
+        EXPECT_EQ(c["protocol_ver_id"], v6 ? 6 : 4) << address;
+        EXPECT_EQ(c["protocol_ver"], v6 ? "Internet Protocol version 6 (IPv6)"
+                                        : "Internet Protocol version 4 (IPv4)");
+      }
+      EXPECT_EQ(c["uid"], std::to_string(call.conn_id));
+    }
+  }
 }
 
 TEST(OcsfHttpActivity, AbsentValuesAreLeftOut) {

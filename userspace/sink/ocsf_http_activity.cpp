@@ -1,5 +1,6 @@
 #include "sink/ocsf_http_activity.h"
 
+#include <array>
 #include <cstdint>
 #include <string_view>
 #include <utility>
@@ -63,8 +64,8 @@ std::string_view model_of(const llm::LlmCall& call) {
   return call.response_model.empty() ? call.request_model : call.response_model;
 }
 
-void write_classification(JsonWriter& w, const llm::LlmCall& call) {
-  const HttpActivity activity = http_activity_of(call.method);
+void write_classification_members(JsonWriter& w, const llm::LlmCall& call,
+                                  const HttpActivity& activity) {
   w.number("class_uid", kClassUid);
   w.string("class_name", "HTTP Activity");
   w.number("category_uid", kCategoryUid);
@@ -76,6 +77,37 @@ void write_classification(JsonWriter& w, const llm::LlmCall& call) {
   w.string_parts("type_name", {"HTTP Activity: ", activity.name});
   w.number("severity_id", 1);
   w.string("severity", "Informational");
+}
+
+// The members of each standard activity (every id but Other), written once.
+constexpr size_t kStandardActivities = 10;  // Unknown (0) to Patch (9)
+
+std::string_view standard_classification(uint64_t activity_id) {
+  static const std::array<std::string, kStandardActivities> kTexts = [] {
+    static constexpr std::string_view kMethods[kStandardActivities] = {
+        "", "CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "TRACE", "PATCH"};
+    std::array<std::string, kStandardActivities> texts;
+    for (size_t i = 0; i < kStandardActivities; ++i) {
+      llm::LlmCall call;
+      call.method = kMethods[i];
+      std::string object;
+      {
+        JsonWriter m(object);
+        m.begin_object();
+        write_classification_members(m, call, http_activity_of(call.method));
+        m.end_object();
+      }
+      texts[i] = object.substr(1, object.size() - 2);
+    }
+    return texts;
+  }();
+  return kTexts[activity_id];
+}
+
+void write_classification(JsonWriter& w, const llm::LlmCall& call) {
+  const HttpActivity activity = http_activity_of(call.method);
+  if (activity.id < kStandardActivities) return w.member_text(standard_classification(activity.id));
+  write_classification_members(w, call, activity);  // Other: the method as sent
 }
 
 void write_outcome(JsonWriter& w, const llm::LlmCall& call) {

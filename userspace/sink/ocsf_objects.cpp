@@ -29,14 +29,46 @@ IpText::IpText(const capture::Endpoint& endpoint) {
   }
 }
 
+namespace {
+
+// Members that depend on one string of the context only (the same for every event of a run),
+// written once per thread and copied after; written again when that string changes.
+struct KeptMembers {
+  bool made = false;
+  std::string key;
+  std::string text;  // members as JSON text, without the braces around them
+};
+
+template <typename Write>
+std::string_view kept_members(KeptMembers& kept, std::string_view key, Write&& write) {
+  if (!kept.made || kept.key != key) {
+    std::string object;
+    {
+      JsonWriter inner(object);
+      inner.begin_object();
+      write(inner);
+      inner.end_object();
+    }
+    kept.text.assign(std::string_view(object).substr(1, object.size() - 2));
+    kept.key.assign(key);
+    kept.made = true;
+  }
+  return kept.text;
+}
+
+}  // namespace
+
 void begin_metadata(JsonWriter& w, const OcsfContext& context) {
+  thread_local KeptMembers kept;
   w.begin_object("metadata");
-  w.string("version", kOcsfSchemaVersion);
-  w.begin_object("product");
-  w.string("name", "llmtap");
-  w.string("vendor_name", "llmtap");
-  w.string_if("version", context.product_version);
-  w.end_object();
+  w.member_text(kept_members(kept, context.product_version, [&](JsonWriter& m) {
+    m.string("version", kOcsfSchemaVersion);
+    m.begin_object("product");
+    m.string("name", "llmtap");
+    m.string("vendor_name", "llmtap");
+    m.string_if("version", context.product_version);
+    m.end_object();
+  }));
 }
 
 void write_call_event_uid(JsonWriter& w, std::string_view key, const OcsfContext& context,
@@ -188,11 +220,14 @@ void write_actor(JsonWriter& w, const llm::ProcessIdentity& process) {
 }
 
 void write_device(JsonWriter& w, const OcsfContext& context) {
-  w.begin_object("device");
-  w.string_if("hostname", context.hostname);
-  w.number("type_id", 0);  // required; the agent does not classify its host
-  w.string("type", "Unknown");
-  w.end_object();
+  thread_local KeptMembers kept;
+  w.member_text(kept_members(kept, context.hostname, [&](JsonWriter& m) {
+    m.begin_object("device");
+    m.string_if("hostname", context.hostname);
+    m.number("type_id", 0);  // required; the agent does not classify its host
+    m.string("type", "Unknown");
+    m.end_object();
+  }));
 }
 
 void write_endpoint(JsonWriter& w, std::string_view key, const capture::Endpoint& endpoint,
@@ -214,19 +249,57 @@ void write_dst_endpoint(JsonWriter& w, const llm::LlmCall& call) {
   write_endpoint(w, "dst_endpoint", server_of(call), call.server_name);
 }
 
-void write_connection_info(JsonWriter& w, const llm::LlmCall& call) {
-  w.begin_object("connection_info");
+namespace {
+
+enum class IpVersion { kNone = 0, kV4 = 1, kV6 = 2 };
+
+void write_connection_constants(JsonWriter& w, bool served, IpVersion version) {
   // Outbound when the captured process made the call, inbound when it answered it.
-  w.number("direction_id", call.served ? 1 : 2);
-  w.string("direction", call.served ? "Inbound" : "Outbound");
+  w.number("direction_id", served ? 1 : 2);
+  w.string("direction", served ? "Inbound" : "Outbound");
   w.string("protocol_name", "tcp");
   w.number("protocol_num", 6);
-  const IpText ip(call.remote);
-  if (!ip.view().empty()) {
-    w.number("protocol_ver_id", ip.v6() ? 6 : 4);
+  if (version != IpVersion::kNone) {
+    const bool v6 = version == IpVersion::kV6;
+    w.number("protocol_ver_id", v6 ? 6 : 4);
     w.string("protocol_ver",
-             ip.v6() ? "Internet Protocol version 6 (IPv6)" : "Internet Protocol version 4 (IPv4)");
+             v6 ? "Internet Protocol version 6 (IPv6)" : "Internet Protocol version 4 (IPv4)");
   }
+}
+
+// As IpText reads the address: a v4-mapped v6 address is v4.
+IpVersion ip_version_of(const capture::Endpoint& endpoint) {
+  static constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (endpoint.family == AF_INET) return IpVersion::kV4;
+  if (endpoint.family != AF_INET6) return IpVersion::kNone;
+  return std::equal(kMappedPrefix, kMappedPrefix + 12, endpoint.addr.data()) ? IpVersion::kV4
+                                                                           : IpVersion::kV6;
+}
+
+// The six combinations of the members above, written once.
+std::string_view connection_constants(bool served, IpVersion version) {
+  static const std::array<std::string, 6> kTexts = [] {
+    std::array<std::string, 6> texts;
+    for (size_t i = 0; i < texts.size(); ++i) {
+      std::string object;
+      {
+        JsonWriter m(object);
+        m.begin_object();
+        write_connection_constants(m, i >= 3, static_cast<IpVersion>(i % 3));
+        m.end_object();
+      }
+      texts[i] = object.substr(1, object.size() - 2);
+    }
+    return texts;
+  }();
+  return kTexts[(served ? 3 : 0) + static_cast<size_t>(version)];
+}
+
+}  // namespace
+
+void write_connection_info(JsonWriter& w, const llm::LlmCall& call) {
+  w.begin_object("connection_info");
+  w.member_text(connection_constants(call.served, ip_version_of(call.remote)));
   if (call.conn_id != 0) w.string("uid", Decimal(call.conn_id).view());
   w.end_object();
 }
