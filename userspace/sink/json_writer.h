@@ -119,4 +119,18 @@ class JsonWriter {
   unsigned depth_ = 0;
 };
 
+// The members `write(JsonWriter&)` writes into an object, as JSON text without the braces
+// around them: text for member_text, written once and copied into many events.
+template <typename Write>
+std::string rendered_members(Write&& write) {
+  std::string object;
+  {
+    JsonWriter w(object);
+    w.begin_object();
+    write(w);
+    w.end_object();
+  }
+  return object.substr(1, object.size() - 2);
+}
+
 }  // namespace llmtap::sink

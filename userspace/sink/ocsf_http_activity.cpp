@@ -90,14 +90,9 @@ std::string_view standard_classification(uint64_t activity_id) {
     for (size_t i = 0; i < kStandardActivities; ++i) {
       llm::LlmCall call;
       call.method = kMethods[i];
-      std::string object;
-      {
-        JsonWriter m(object);
-        m.begin_object();
+      texts[i] = rendered_members([&](JsonWriter& m) {
         write_classification_members(m, call, http_activity_of(call.method));
-        m.end_object();
-      }
-      texts[i] = object.substr(1, object.size() - 2);
+      });
     }
     return texts;
   }();

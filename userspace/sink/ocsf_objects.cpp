@@ -8,6 +8,7 @@
 #include <cctype>
 #include <memory>
 #include <string>
+#include <utility>
 
 namespace llmtap::sink::ocsf {
 
@@ -42,14 +43,7 @@ struct KeptMembers {
 template <typename Write>
 std::string_view kept_members(KeptMembers& kept, std::string_view key, Write&& write) {
   if (!kept.made || kept.key != key) {
-    std::string object;
-    {
-      JsonWriter inner(object);
-      inner.begin_object();
-      write(inner);
-      inner.end_object();
-    }
-    kept.text.assign(std::string_view(object).substr(1, object.size() - 2));
+    kept.text = rendered_members(write);
     kept.key.assign(key);
     kept.made = true;
   }
@@ -196,16 +190,11 @@ void write_actor(JsonWriter& w, const llm::ProcessIdentity& process) {
   for (const RenderedActor& a : kept) {
     if (same_actor(a, process)) return w.member_text(a.member);
   }
-  std::string object;
-  {
-    JsonWriter inner(object);
-    inner.begin_object();
+  std::string member = rendered_members([&](JsonWriter& inner) {
     inner.begin_object("actor");
     write_process(inner, "process", process);
     inner.end_object();
-    inner.end_object();
-  }
-  const std::string_view member = std::string_view(object).substr(1, object.size() - 2);
+  });
   w.member_text(member);
   if (member.size() > kMaxKeptBytes) return;
   RenderedActor& a = kept[next];
@@ -216,7 +205,7 @@ void write_actor(JsonWriter& w, const llm::ProcessIdentity& process) {
   a.exe = process.exe;
   a.cmdline = process.cmdline;
   a.workload = process.workload;
-  a.member.assign(member);
+  a.member = std::move(member);
 }
 
 void write_device(JsonWriter& w, const OcsfContext& context) {
@@ -281,14 +270,9 @@ std::string_view connection_constants(bool served, IpVersion version) {
   static const std::array<std::string, 6> kTexts = [] {
     std::array<std::string, 6> texts;
     for (size_t i = 0; i < texts.size(); ++i) {
-      std::string object;
-      {
-        JsonWriter m(object);
-        m.begin_object();
+      texts[i] = rendered_members([&](JsonWriter& m) {
         write_connection_constants(m, i >= 3, static_cast<IpVersion>(i % 3));
-        m.end_object();
-      }
-      texts[i] = object.substr(1, object.size() - 2);
+      });
     }
     return texts;
   }();
