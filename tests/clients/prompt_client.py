@@ -3,7 +3,10 @@
 over ONE keep-alive HTTPS connection (python's http.client, system libssl). For end-to-end
 policy tests: which model, and what text, reaches the wire.
 
-  prompt_client.py --host 127.0.0.1 --port P --requests FILE
+  prompt_client.py --host 127.0.0.1 --port P --requests FILE [--linger-ms N]
+
+--linger-ms keeps the process alive that long after its last response, so that an agent that
+reads /proc/PID when it builds the call's record still finds the process there.
 
 Prints {"pid": ..., "ok": <200 responses>} and exits non-zero unless every response was 200.
 """
@@ -13,6 +16,7 @@ import json
 import os
 import ssl
 import sys
+import time
 
 
 def main():
@@ -20,6 +24,7 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--requests", required=True)
+    parser.add_argument("--linger-ms", type=int, default=0)
     args = parser.parse_args()
     with open(args.requests, encoding="utf-8") as f:
         requests = json.load(f)
@@ -38,7 +43,8 @@ def main():
         response.read()
         ok += 1 if response.status == 200 else 0
     connection.close()
-    print(json.dumps({"pid": os.getpid(), "ok": ok}))
+    print(json.dumps({"pid": os.getpid(), "ok": ok}), flush=True)
+    time.sleep(args.linger_ms / 1000.0)
     return 0 if ok == len(requests) else 1
 
 

@@ -129,7 +129,11 @@ TEST(SinksE2E, EveryEventReachesEverySinkAndTheMetricsMatch) {
   const ClientRun run =
       run_client(f, {"python3", source_path("tests/clients/prompt_client.py"), "--port",
                      std::to_string(f.server->port()), "--requests",
-                     (f.dir / "requests.json").string()});
+                     (f.dir / "requests.json").string(),
+                     // The elastic sink hashes the command line, which the daemon reads from
+                     // /proc: a client gone before its calls are built has none (a CI run
+                     // under load lost that race).
+                     "--linger-ms", "2000"});
   ASSERT_EQ(wait_for_llm_records(*daemon, run.pid, 3, 20s).size(), 3u);
   std::this_thread::sleep_for(1500ms);  // a metrics snapshot and the sinks' batches
 
