@@ -70,5 +70,14 @@ TEST(ScanWindows, ResetIsAsNewAndKeepsNothingOfTheLastScan) {
   EXPECT_EQ(w.merged()[0].detector, 4u);
 }
 
+TEST(ScanWindows, TrimDropsTheWindowsButKeepsWhatIsWanted) {
+  ScanWindows w(2, 100);
+  w.want(1);
+  w.add({1, 1, 1}, 10, 100);
+  w.trim();
+  EXPECT_TRUE(w.merged().empty());
+  EXPECT_TRUE(w.wanted(1));
+}
+
 }  // namespace
 }  // namespace llmtap::policy

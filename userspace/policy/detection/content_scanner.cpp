@@ -626,6 +626,7 @@ class ScanBuffersReset {
     b_.seen_ids.clear();
     b_.hits.clear();
     b_.seen_atoms.clear();
+    b_.windows.trim();
     if (b_.hits.capacity() > (size_t{1} << 16)) b_.hits.shrink_to_fit();
     if (b_.seen_atoms.capacity() > (size_t{1} << 16)) b_.seen_atoms.shrink_to_fit();
   }

@@ -10,13 +10,16 @@ ScanWindows::ScanWindows(size_t detectors, size_t max_per_detector)
       count_(detectors, 0),
       max_per_detector_(max_per_detector) {}
 
-void ScanWindows::reset(size_t detectors) {
+void ScanWindows::trim() {
   windows_.clear();
   merged_.clear();
-  // A hostile text's many windows are not held on to between scans.
   constexpr size_t kKeptWindows = size_t{1} << 16;
   if (windows_.capacity() > kKeptWindows) windows_.shrink_to_fit();
   if (merged_.capacity() > kKeptWindows) merged_.shrink_to_fit();
+}
+
+void ScanWindows::reset(size_t detectors) {
+  trim();
   if (wanted_.size() != detectors) {
     wanted_.assign(detectors, 0);
     whole_.assign(detectors, 0);

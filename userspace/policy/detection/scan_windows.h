@@ -32,6 +32,9 @@ class ScanWindows {
   // As if newly made for `detectors`, keeping the memory (a thread's scans reuse one set): costs
   // the detectors the last scan wanted, not all of them.
   void reset(size_t detectors);
+  // Drops the windows, and gives back their memory past a bound (a hostile text's many windows
+  // are not held on to between scans).
+  void trim();
 
   // Detectors not `wanted` are ignored; a detector already read whole gets no windows.
   void add(const TriggerReach& reach, size_t trigger_end, size_t text_size);
