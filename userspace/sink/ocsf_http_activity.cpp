@@ -64,7 +64,7 @@ std::string_view model_of(const llm::LlmCall& call) {
   return call.response_model.empty() ? call.request_model : call.response_model;
 }
 
-void write_classification_members(JsonWriter& w, const llm::LlmCall& call,
+void write_classification_members(JsonWriter& w, std::string_view method,
                                   const HttpActivity& activity) {
   w.number("class_uid", kClassUid);
   w.string("class_name", "HTTP Activity");
@@ -72,7 +72,7 @@ void write_classification_members(JsonWriter& w, const llm::LlmCall& call,
   w.string("category_name", "Network Activity");
   w.number("activity_id", activity.id);
   // For Other, the source's own value: the method as sent.
-  w.string("activity_name", activity.id == 99 ? std::string_view(call.method) : activity.name);
+  w.string("activity_name", activity.id == 99 ? method : activity.name);
   w.number("type_uid", kClassUid * 100 + activity.id);
   w.string_parts("type_name", {"HTTP Activity: ", activity.name});
   w.number("severity_id", 1);
@@ -88,10 +88,8 @@ std::string_view standard_classification(uint64_t activity_id) {
         "", "CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "TRACE", "PATCH"};
     std::array<std::string, kStandardActivities> texts;
     for (size_t i = 0; i < kStandardActivities; ++i) {
-      llm::LlmCall call;
-      call.method = kMethods[i];
       texts[i] = rendered_members([&](JsonWriter& m) {
-        write_classification_members(m, call, http_activity_of(call.method));
+        write_classification_members(m, kMethods[i], http_activity_of(kMethods[i]));
       });
     }
     return texts;
@@ -102,7 +100,7 @@ std::string_view standard_classification(uint64_t activity_id) {
 void write_classification(JsonWriter& w, const llm::LlmCall& call) {
   const HttpActivity activity = http_activity_of(call.method);
   if (activity.id < kStandardActivities) return w.member_text(standard_classification(activity.id));
-  write_classification_members(w, call, activity);  // Other: the method as sent
+  write_classification_members(w, call.method, activity);  // Other: the method as sent
 }
 
 void write_outcome(JsonWriter& w, const llm::LlmCall& call) {
