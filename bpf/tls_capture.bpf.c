@@ -96,6 +96,17 @@ struct {
 	__type(value, struct llmtap_hold);
 } holds SEC(".maps");
 
+/* One notice (the held tgid) per hold made, for the hold guard: it sleeps on this ring while
+ * `holds` is empty instead of looking at the table many times a second. Written after the
+ * hold is in `holds`, so a guard that drained the ring and then found the table empty is woken
+ * by any hold made after its look. A notice that finds the ring full is not needed: a full
+ * ring holds notices the guard has not read, so it is awake or about to be. Pinned with
+ * `holds`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} hold_notices SEC(".maps");
+
 /* Holds are made only while this is 1: userspace sets it once the deadline machinery is in
  * place and clears it first thing when it stops, then waits for holds_inflight to reach 0
  * before it sweeps `holds`: a stop decided before the switch is recorded before the sweep. */
@@ -1165,6 +1176,12 @@ static __always_inline bool hold_current_process(__u32 tgid, __u32 reason, __u32
 		bpf_map_delete_elem(&holds, &tgid);
 		stat_add(LLMTAP_STAT_HOLDS_SKIPPED, 1);
 	} else {
+		__u32 *notice = bpf_ringbuf_reserve(&hold_notices, sizeof(*notice), 0);
+
+		if (notice) {
+			*notice = tgid;
+			bpf_ringbuf_submit(notice, BPF_RB_FORCE_WAKEUP);
+		}
 		stat_add(LLMTAP_STAT_HOLDS, 1);
 		held = true;
 	}

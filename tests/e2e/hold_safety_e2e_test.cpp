@@ -299,6 +299,59 @@ TEST_F(HoldSafety, GuardResumesAtTheDeadlineWhenLlmtapStalls) {
   std::cout << "held " << stopped_for.count() << " ms with the agent stalled" << std::endl;
 }
 
+// Times the process was switched to (voluntary + involuntary context switches): a process
+// that sleeps in poll() with a timeout adds one per timeout.
+uint64_t context_switches(pid_t pid) {
+  const std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
+  static const std::regex line("(?:^|\\n)(?:non)?voluntary_ctxt_switches:\\s*([0-9]+)");
+  uint64_t total = 0;
+  for (std::sregex_iterator it(status.begin(), status.end(), line), end; it != end; ++it) {
+    total += std::stoull((*it)[1]);
+  }
+  return total;
+}
+
+TEST_F(HoldSafety, GuardSleepsWhileNothingIsHeldAndWakesForAHold) {
+  Fixture f;
+  auto llmtap = start_llmtap();
+  ASSERT_TRUE(wait_ready(*llmtap)) << read_file(llmtap->err_path());
+  const pid_t guard = guard_of(llmtap->pid());
+  ASSERT_GT(guard, 0) << "no hold guard for llmtap pid " << llmtap->pid();
+  // Nothing held: the guard sleeps (it looked 40 times a second when it polled). A hold made
+  // by anything else on the host wakes it a few times; two seconds of polling would be 80.
+  const auto idle_switches = [&] {
+    const uint64_t before = context_switches(guard);
+    std::this_thread::sleep_for(milliseconds(2000));
+    return context_switches(guard) - before;
+  };
+  const uint64_t idle_before = idle_switches();
+  // A hold made while the guard sleeps, with the agent stalled: only the guard can end it,
+  // so it must have been woken by the hold.
+  kill(llmtap->pid(), SIGSTOP);
+  const fs::path client = fresh_copy(LLMTAP_STATIC_OPENSSL_CLIENT, "waking-client");
+  const pid_t pid = spawn({client, "--connect-only", "--port", std::to_string(f.server->port())});
+  const bool held = wait_until_stopped(pid, milliseconds(2000));
+  const milliseconds stopped_for = held ? time_stopped(pid, milliseconds(5000)) : milliseconds(0);
+  int status = 0;
+  if (process_state(pid) == 'T') {
+    resume_and_kill(pid);  // nobody resumed it: fail, not hang
+  } else {
+    waitpid(pid, &status, 0);
+  }
+  kill(llmtap->pid(), SIGCONT);
+  // The table is empty again: the guard goes back to sleep.
+  const uint64_t idle_after = idle_switches();
+  llmtap->stop(SIGINT, std::chrono::seconds(30));
+  ASSERT_TRUE(held) << "the client was never held";
+  EXPECT_LE(stopped_for, kDeadlineBound) << "resumed after " << stopped_for.count() << " ms";
+  EXPECT_GE(stopped_for, milliseconds(300)) << "resumed before the deadline by someone else";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_LE(idle_before, 6u) << "the guard woke " << idle_before << " times in 2 s, nothing held";
+  EXPECT_LE(idle_after, 6u) << "the guard woke " << idle_after << " times in 2 s after the hold";
+  std::cout << "guard wakeups in 2 s idle: " << idle_before << " before, " << idle_after
+            << " after a hold of " << stopped_for.count() << " ms" << std::endl;
+}
+
 TEST_F(HoldSafety, GuardResumesAtOnceWhenLlmtapIsKilled) {
   Fixture f;
   auto llmtap = start_llmtap();

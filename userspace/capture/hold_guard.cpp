@@ -1,6 +1,7 @@
 #include "capture/hold_guard.h"
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -78,14 +79,40 @@ bool exiting(const ProcStatFile& stat) {
   return !flags || (*flags & kPfExiting) != 0;  // gone counts as exiting
 }
 
-// The agent is done (closed its end of the pipe), dead, or dying.
-bool agent_gone(const ProcStatFile& agent, int pidfd, int agent_fd, int timeout_ms) {
-  pollfd fds[2] = {{pidfd, POLLIN, 0}, {agent_fd, POLLIN, 0}};
-  const int n = poll(fds, agent_fd >= 0 ? 2 : 1, timeout_ms);
-  if (n > 0 && ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0 ||
-                (agent_fd >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0))) {
-    return true;
+// The ring of hold notices (one per hold the agent's programs made), read only to be woken:
+// what a notice says is in `holds` too.
+class HoldNotices {
+ public:
+  explicit HoldNotices(const std::string& path) {
+    fd_ = bpf_obj_get(path.c_str());
+    if (fd_ >= 0) ring_ = ring_buffer__new(fd_, &ignore, nullptr, nullptr);
   }
+  ~HoldNotices() {
+    if (ring_ != nullptr) ring_buffer__free(ring_);
+    if (fd_ >= 0) close(fd_);
+  }
+  HoldNotices(const HoldNotices&) = delete;
+  HoldNotices& operator=(const HoldNotices&) = delete;
+  // -1 when there is no ring: the guard then looks at the table every period.
+  int poll_fd() const { return ring_ != nullptr ? ring_buffer__epoll_fd(ring_) : -1; }
+  void drain() const {
+    if (ring_ != nullptr) ring_buffer__consume(ring_);
+  }
+
+ private:
+  static int ignore(void*, void*, size_t) { return 0; }
+  int fd_ = -1;
+  ring_buffer* ring_ = nullptr;
+};
+
+// The agent is done (closed its end of the pipe), dead, or dying. Waits up to timeout_ms
+// (-1: until one of the fds is ready; a hold notice only ends the wait).
+bool agent_gone(const ProcStatFile& agent, int pidfd, int agent_fd, int notices_fd,
+                int timeout_ms) {
+  pollfd fds[3] = {{pidfd, POLLIN, 0}, {agent_fd, POLLIN, 0}, {notices_fd, POLLIN, 0}};
+  const int n = poll(fds, 3, timeout_ms);  // negative fds are left out
+  constexpr short kDone = POLLIN | POLLHUP | POLLERR;
+  if (n > 0 && ((fds[0].revents & kDone) != 0 || (fds[1].revents & kDone) != 0)) return true;
   return exiting(agent);
 }
 
@@ -108,16 +135,29 @@ int run_hold_guard(const HoldGuardOptions& o) {
     close(o.ready_fd);
   }
   const HoldTable table(holds_fd);
+  const HoldNotices notices(o.pin_dir + "/" + kHoldNoticesPinName);
+  if (notices.poll_fd() < 0) {
+    spdlog::warn("hold guard: no ring of hold notices in {}; looking at the table every period",
+                 o.pin_dir);
+  }
   const auto deadline_ns = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(o.deadline).count());
   // Check a few times per deadline: a hold ends at most deadline + period after its stop.
   const int period_ms = static_cast<int>(std::max<int64_t>(5, o.deadline.count() / 20));
-  const ProcStatFile agent_stat(o.agent_pid);  // opened once: read 40 times a second
-  while (!agent_gone(agent_stat, pidfd, o.agent_fd, period_ms)) {
+  const ProcStatFile agent_stat(o.agent_pid);  // opened once: read at every wakeup
+  for (;;) {
+    // Drain, then look: a hold made after the look has its notice after the drain (BPF writes
+    // it once the hold is in the table), so the wait below ends at once for it.
+    notices.drain();
     const auto overdue = table.release_overdue(deadline_ns, monotonic_now_ns());
     if (!overdue.empty()) {
       __atomic_add_fetch(&control.get()->holds_released_by_guard, overdue.size(), __ATOMIC_RELAXED);
     }
+    // With no hold in the table there is nothing to time: sleep until a notice or the agent's
+    // end (a dying agent's last holds, made while its probes are torn down, wake the guard,
+    // which then sees it exiting).
+    const bool idle = notices.poll_fd() >= 0 && table.size() == 0;
+    if (agent_gone(agent_stat, pidfd, o.agent_fd, notices.poll_fd(), idle ? -1 : period_ms)) break;
   }
   // The agent is gone (or done): nobody else will resume what is left.
   switch_holds_off(control.get());

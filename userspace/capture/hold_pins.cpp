@@ -115,14 +115,15 @@ OrphanSweep sweep_orphaned_holds(const std::string& root) {
   return sweep;
 }
 
-HoldPins::HoldPins(int holds_fd, int control_fd, const std::string& root) {
+HoldPins::HoldPins(int holds_fd, int control_fd, int notices_fd, const std::string& root) {
   const auto started = process_start_ticks(getpid());
   dir_ = root + "/" + std::to_string(getpid()) + "_" + std::to_string(started.value_or(0));
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec) throw CaptureError("cannot create " + dir_ + ": " + ec.message());
   for (const auto& [fd, name] :
-       {std::pair{holds_fd, kHoldsPinName}, {control_fd, kControlPinName}}) {
+       {std::pair{holds_fd, kHoldsPinName}, {control_fd, kControlPinName},
+        {notices_fd, kHoldNoticesPinName}}) {
     const std::string path = dir_ + "/" + name;
     if (bpf_obj_pin(fd, path.c_str()) != 0) {
       const int err = errno;

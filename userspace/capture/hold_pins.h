@@ -1,6 +1,6 @@
 #pragma once
-// Holds outlive the agent: llmtap pins its `holds` map and its `.bss` (the hold switch and
-// counters: "control") in bpffs under <root>/<pid>_<start ticks>/. Its hold guard works on
+// Holds outlive the agent: llmtap pins its `holds` map, its `.bss` (the hold switch and
+// counters: "control") and the ring of hold notices in bpffs under <root>/<pid>_<start ticks>/. Its hold guard works on
 // them, and the next llmtap finds there what a dead one and its dead guard left: it resumes
 // those processes and removes the pins.
 
@@ -27,11 +27,14 @@ OrphanSweep sweep_orphaned_holds(const std::string& root = kHoldPinRoot);
 
 inline constexpr const char* kHoldsPinName = "holds";
 inline constexpr const char* kControlPinName = "control";
+// A ring of one notice per hold made: the guard sleeps on it while `holds` is empty.
+inline constexpr const char* kHoldNoticesPinName = "hold_notices";
 
 // This process's pin directory under `root` (created), and the pins in it.
 class HoldPins {
  public:
-  HoldPins(int holds_fd, int control_fd, const std::string& root = kHoldPinRoot);
+  HoldPins(int holds_fd, int control_fd, int notices_fd,
+           const std::string& root = kHoldPinRoot);
   ~HoldPins();  // unpins and removes the directory
   HoldPins(const HoldPins&) = delete;
   HoldPins& operator=(const HoldPins&) = delete;

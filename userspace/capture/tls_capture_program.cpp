@@ -327,7 +327,8 @@ TlsCaptureProgram::TlsCaptureProgram(const CaptureOptions& options, RecordHandle
     try {
       if (ensure_bpffs_mounted()) spdlog::info("mounted bpffs at {}", kBpffsRoot);
       impl_->hold_pins =
-          std::make_unique<HoldPins>(bpf_map__fd(skel->maps.holds), bpf_map__fd(skel->maps.bss));
+          std::make_unique<HoldPins>(bpf_map__fd(skel->maps.holds), bpf_map__fd(skel->maps.bss),
+                                     bpf_map__fd(skel->maps.hold_notices));
       impl_->guard =
           std::make_unique<HoldGuardProcess>(impl_->hold_pins->dir(), impl_->hold_deadline);
       __atomic_store_n(&skel->bss->holds_enabled, 1, __ATOMIC_SEQ_CST);
