@@ -14,7 +14,7 @@ http::HttpExchange exchange(std::string target, std::string host, std::string bo
   e.request.is_request = true;
   e.request.method = "POST";
   e.request.target = std::move(target);
-  if (!host.empty()) e.request.headers.push_back({"Host", std::move(host)});
+  if (!host.empty()) e.request.headers.add("Host", host);
   e.request.body = std::move(body);
   e.request.body_bytes = e.request.body.size();
   e.request_first_ns = 1000;
@@ -26,7 +26,7 @@ http::HttpExchange exchange(std::string target, std::string host, std::string bo
 void answer(http::HttpExchange& e, int status, std::string content_type, std::string body) {
   e.has_response = true;
   e.response.status = status;
-  e.response.headers.push_back({"Content-Type", std::move(content_type)});
+  e.response.headers.add("Content-Type", content_type);
   e.response.body = std::move(body);
   e.response.body_bytes = e.response.body.size();
   e.response_first_ns = 9000;
@@ -187,9 +187,9 @@ TEST(LlmCallBuilder, OnlyAnEqualBodyOfTheSameFamilyAndStatusIsReused) {
   auto bedrock = exchange("/model/m/converse", "bedrock-runtime.us-east-1.amazonaws.com",
                           R"({"messages":[]})");
   answer(bedrock, 200, "application/json", R"({"output":{},"stopReason":"end_turn"})");
-  bedrock.response.headers.push_back({"x-amzn-bedrock-input-token-count", "11"});
   auto bedrock2 = bedrock;
-  bedrock2.response.headers.back().value = "12";
+  bedrock.response.headers.add("x-amzn-bedrock-input-token-count", "11");
+  bedrock2.response.headers.add("x-amzn-bedrock-input-token-count", "12");
   const LlmCall d = builder.build(bedrock, match(ApiFamily::kBedrockConverse, "bedrock"));
   const LlmCall e = builder.build(bedrock2, match(ApiFamily::kBedrockConverse, "bedrock"));
   EXPECT_EQ(d.tokens.input, 11u);

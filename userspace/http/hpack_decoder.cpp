@@ -13,7 +13,7 @@ HpackDecoder::~HpackDecoder() {
 }
 
 bool HpackDecoder::decode(std::string_view block, size_t max_fields, size_t max_field_bytes,
-                          std::vector<HttpHeader>& fields, bool& dropped) {
+                          HeaderFields& fields, bool& dropped) {
   if (inflater_ == nullptr) return false;
   const auto* in = reinterpret_cast<const uint8_t*>(block.data());
   size_t in_left = block.size();
@@ -28,8 +28,8 @@ bool HpackDecoder::decode(std::string_view block, size_t max_fields, size_t max_
     if ((flags & NGHTTP2_HD_INFLATE_EMIT) != 0) {
       field_bytes += nv.namelen + nv.valuelen;
       if (fields.size() < max_fields && field_bytes <= max_field_bytes) {
-        fields.push_back({std::string(reinterpret_cast<const char*>(nv.name), nv.namelen),
-                          std::string(reinterpret_cast<const char*>(nv.value), nv.valuelen)});
+        fields.add({reinterpret_cast<const char*>(nv.name), nv.namelen},
+                   {reinterpret_cast<const char*>(nv.value), nv.valuelen});
       } else {
         dropped = true;
       }

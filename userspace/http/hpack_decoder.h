@@ -26,7 +26,7 @@ class HpackDecoder {
   // needs them) but dropped and `dropped` is set. Returns false on a compression error,
   // after which the table is out of step and the direction cannot be decoded any more.
   bool decode(std::string_view block, size_t max_fields, size_t max_field_bytes,
-              std::vector<HttpHeader>& fields, bool& dropped);
+              HeaderFields& fields, bool& dropped);
 
   // The peer's SETTINGS_HEADER_TABLE_SIZE, once acknowledged: the largest table the encoder
   // may choose through table size updates.

@@ -117,7 +117,7 @@ struct ContentLength {
 
 // Every Content-Length field and list element must agree (RFC 9110 8.6); anything else is
 // a smuggling vector, so it is an error rather than a guess.
-ContentLength content_length(const std::vector<HttpHeader>& headers) {
+ContentLength content_length(const HeaderFields& headers) {
   ContentLength result;
   for (const HttpHeader& h : headers) {
     if (!ascii_iequals(h.name, "content-length")) continue;
@@ -136,7 +136,7 @@ ContentLength content_length(const std::vector<HttpHeader>& headers) {
 enum class TransferCoding { kNone, kChunked, kOther, kInvalid };
 
 // Only the final coding decides the framing; chunked anywhere but last is invalid.
-TransferCoding transfer_coding(const std::vector<HttpHeader>& headers) {
+TransferCoding transfer_coding(const HeaderFields& headers) {
   bool present = false;
   bool chunked_last = false;
   for (const HttpHeader& h : headers) {
@@ -431,7 +431,7 @@ bool Http1StreamParser::parse_status_line(std::string_view line) {
   return true;
 }
 
-bool Http1StreamParser::add_field(std::string_view line, std::vector<HttpHeader>& fields) {
+bool Http1StreamParser::add_field(std::string_view line, HeaderFields& fields) {
   // Obsolete line folding is a known smuggling vector; RFC 9112 5.2 lets us reject it.
   if (line.front() == ' ' || line.front() == '\t') return fail("obsolete line folding"), false;
   const size_t colon = line.find(':');
@@ -441,11 +441,7 @@ bool Http1StreamParser::add_field(std::string_view line, std::vector<HttpHeader>
   const std::string_view value = trim_ows(line.substr(colon + 1));
   if (!is_field_text(value)) return fail("invalid header field value"), false;
   if (fields.size() >= limits_.max_headers) return fail("too many header fields"), false;
-  // Room for a typical header section at once, not regrown field by field.
-  if (fields.empty()) fields.reserve(std::min<size_t>(limits_.max_headers, 16));
-  HttpHeader& field = fields.emplace_back();
-  field.name.assign(line.data(), colon);
-  field.value.assign(value);
+  fields.add(line.substr(0, colon), value);
   return true;
 }
 

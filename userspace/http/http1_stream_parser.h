@@ -134,7 +134,7 @@ class Http1StreamParser {
   size_t header_budget() const;
   bool parse_request_line(std::string_view line);
   bool parse_status_line(std::string_view line);
-  bool add_field(std::string_view line, std::vector<HttpHeader>& fields);
+  bool add_field(std::string_view line, HeaderFields& fields);
   void start_body(Http1MessageSink& out);
   void append_body(std::string_view bytes);
   // Ends the message in progress, goes on in `next`, then hands the message to `out`.

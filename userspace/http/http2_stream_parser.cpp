@@ -193,7 +193,7 @@ void Http2StreamParser::on_settings(const Http2FrameHeader& frame, std::string_v
 }
 
 void Http2StreamParser::finish_header_block() {
-  std::vector<HttpHeader> fields;
+  HeaderFields fields;
   bool dropped = false;
   // Every block is decoded, pushed or not, kept or not: the dynamic table depends on it.
   if (!hpack_.decode(block_.fragment, limits_.max_headers, limits_.max_header_field_bytes, fields,
@@ -218,8 +218,8 @@ void Http2StreamParser::finish_header_block() {
   m.wire_bytes += block.wire_bytes;
   m.last_ns = now_ns_;
   if (stream.headers_done) {  // trailers
-    for (HttpHeader& f : fields) {
-      if (!f.name.starts_with(':')) m.trailers.push_back(std::move(f));
+    for (const HttpHeader& f : fields) {
+      if (!f.name.starts_with(':')) m.trailers.add(f.name, f.value);
     }
   } else {
     m.header_bytes += block.wire_bytes;
@@ -228,18 +228,18 @@ void Http2StreamParser::finish_header_block() {
   if (block.end_stream) end_stream(streams_.find(block.stream_id));
 }
 
-void Http2StreamParser::apply_header_fields(Stream& stream, std::vector<HttpHeader>& fields) {
+void Http2StreamParser::apply_header_fields(Stream& stream, const HeaderFields& fields) {
   HttpMessage& m = stream.message;
-  std::string authority;
-  for (HttpHeader& f : fields) {
+  std::string_view authority;  // in `fields`, alive until the end
+  for (const HttpHeader& f : fields) {
     if (!f.name.starts_with(':')) {
-      m.headers.push_back(std::move(f));
+      m.headers.add(f.name, f.value);
     } else if (f.name == ":method") {
-      m.method = std::move(f.value);
+      m.method = f.value;
     } else if (f.name == ":path") {
-      m.target = std::move(f.value);
+      m.target = f.value;
     } else if (f.name == ":authority") {
-      authority = std::move(f.value);
+      authority = f.value;
     } else if (f.name == ":status") {
       int status = 0;
       const auto [end, ec] =
@@ -253,7 +253,7 @@ void Http2StreamParser::apply_header_fields(Stream& stream, std::vector<HttpHead
     m.status = 0;
     return;
   }
-  if (!authority.empty() && !header(m, "host")) m.headers.push_back({"host", authority});
+  if (!authority.empty() && !header(m, "host")) m.headers.add("host", authority);
   stream.headers_done = true;
   stream.keep_body = !head_filter_ || head_filter_(m);
   m.body_skipped = !stream.keep_body;

@@ -133,7 +133,7 @@ class Http2StreamParser : private Http2FrameSink {
   void on_rst_stream(const Http2FrameHeader& frame, std::string_view payload);
   void on_settings(const Http2FrameHeader& frame, std::string_view payload);
   void finish_header_block();
-  void apply_header_fields(Stream& stream, std::vector<HttpHeader>& fields);
+  void apply_header_fields(Stream& stream, const HeaderFields& fields);
   Stream& stream_for_headers(uint32_t stream_id);
   void end_stream(std::map<uint32_t, Stream>::iterator it);
   void apply_table_size(uint32_t size);

@@ -1,5 +1,6 @@
 #include "http/http_message.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -38,7 +39,72 @@ bool ascii_iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
-std::optional<std::string_view> find_header(const std::vector<HttpHeader>& headers,
+HeaderFields::HeaderFields(std::initializer_list<HttpHeader> fields) {
+  for (const HttpHeader& f : fields) add(f.name, f.value);
+}
+
+HeaderFields::HeaderFields(const HeaderFields& other) : text_(other.text_), fields_(other.fields_) {
+  repoint(other.text_.data());
+}
+
+HeaderFields::HeaderFields(HeaderFields&& other) noexcept {
+  const char* old_base = other.text_.data();
+  text_ = std::move(other.text_);
+  fields_ = std::move(other.fields_);
+  repoint(old_base);
+  other.clear();
+}
+
+HeaderFields& HeaderFields::operator=(const HeaderFields& other) {
+  if (this != &other) {
+    text_ = other.text_;
+    fields_ = other.fields_;
+    repoint(other.text_.data());
+  }
+  return *this;
+}
+
+HeaderFields& HeaderFields::operator=(HeaderFields&& other) noexcept {
+  if (this != &other) {
+    const char* old_base = other.text_.data();
+    text_ = std::move(other.text_);
+    fields_ = std::move(other.fields_);
+    repoint(old_base);
+    other.clear();
+  }
+  return *this;
+}
+
+void HeaderFields::repoint(const char* old_base) {
+  const char* base = text_.data();
+  if (base == old_base) return;
+  for (HttpHeader& f : fields_) {
+    f.name = {base + (f.name.data() - old_base), f.name.size()};
+    f.value = {base + (f.value.data() - old_base), f.value.size()};
+  }
+}
+
+void HeaderFields::add(std::string_view name, std::string_view value) {
+  const size_t need = text_.size() + name.size() + value.size();
+  if (need > text_.capacity()) {
+    // Room for a typical header section at once, then doubling: a few growths per message.
+    const char* old_base = text_.data();
+    text_.reserve(std::max({need, 2 * text_.capacity(), size_t{512}}));
+    repoint(old_base);
+  }
+  if (fields_.empty()) fields_.reserve(16);
+  const size_t at = text_.size();
+  text_.append(name).append(value);
+  const char* base = text_.data();
+  fields_.push_back({{base + at, name.size()}, {base + at + name.size(), value.size()}});
+}
+
+void HeaderFields::clear() {
+  text_.clear();
+  fields_.clear();
+}
+
+std::optional<std::string_view> find_header(const HeaderFields& headers,
                                             std::string_view name) {
   for (const HttpHeader& h : headers) {
     if (ascii_iequals(h.name, name)) return std::string_view(h.value);

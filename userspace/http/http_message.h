@@ -4,7 +4,9 @@
 // coding or frames removed (content codings such as gzip are left alone; a later stage
 // decodes them).
 
+#include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,10 +14,52 @@
 
 namespace llmtap::http {
 
+// One header or trailer field: views into the HeaderFields that holds it (or, for a field
+// made by hand, into what the caller keeps alive).
 struct HttpHeader {
-  std::string name;  // as received; compare with ascii_iequals
-  std::string value;  // surrounding whitespace removed
+  std::string_view name;   // as received; compare with ascii_iequals
+  std::string_view value;  // surrounding whitespace removed
   bool operator==(const HttpHeader&) const = default;
+};
+
+// A message's header (or trailer) fields, in order. Their names and values are copied into one
+// buffer of the list and the fields are views into it: a message's fields cost one allocation
+// or two instead of one per name or value longer than a short string. Copies and moves point
+// the fields at their own buffer; fields are read-only.
+class HeaderFields {
+ public:
+  using const_iterator = std::vector<HttpHeader>::const_iterator;
+
+  HeaderFields() = default;
+  HeaderFields(std::initializer_list<HttpHeader> fields);  // copies the bytes
+  HeaderFields(const HeaderFields& other);
+  HeaderFields(HeaderFields&& other) noexcept;
+  HeaderFields& operator=(const HeaderFields& other);
+  HeaderFields& operator=(HeaderFields&& other) noexcept;
+  ~HeaderFields() = default;
+
+  // Appends a field, copying its name and value.
+  void add(std::string_view name, std::string_view value);
+  void clear();
+
+  size_t size() const { return fields_.size(); }
+  bool empty() const { return fields_.empty(); }
+  const HttpHeader& operator[](size_t i) const { return fields_[i]; }
+  const HttpHeader& front() const { return fields_.front(); }
+  const HttpHeader& back() const { return fields_.back(); }
+  const_iterator begin() const { return fields_.begin(); }
+  const_iterator end() const { return fields_.end(); }
+  // Bytes of names and values held.
+  size_t text_bytes() const { return text_.size(); }
+
+  bool operator==(const HeaderFields& other) const { return fields_ == other.fields_; }
+
+ private:
+  // After text_ took its bytes from a buffer at `old_base`: every field points into text_.
+  void repoint(const char* old_base);
+
+  std::string text_;
+  std::vector<HttpHeader> fields_;
 };
 
 struct HttpMessage {
@@ -27,8 +71,8 @@ struct HttpMessage {
   int status = 0;      // responses only
   std::string reason;  // responses only
   int version_minor = 1;
-  std::vector<HttpHeader> headers;
-  std::vector<HttpHeader> trailers;  // chunked bodies only
+  HeaderFields headers;
+  HeaderFields trailers;  // chunked bodies (HTTP/1.1) and trailing HEADERS (HTTP/2) only
   std::string body;  // de-chunked, possibly cut to the body limit
   uint64_t body_bytes = 0;  // real body length on the wire after de-chunking, even if not kept
   bool body_truncated = false;
@@ -52,7 +96,7 @@ bool ascii_iequals(std::string_view a, std::string_view b);
 
 // The value of the first header named `name` (case-insensitive), if any.
 std::optional<std::string_view> header(const HttpMessage& message, std::string_view name);
-std::optional<std::string_view> find_header(const std::vector<HttpHeader>& headers,
+std::optional<std::string_view> find_header(const HeaderFields& headers,
                                             std::string_view name);
 
 }  // namespace llmtap::http

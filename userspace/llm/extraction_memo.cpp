@@ -20,7 +20,7 @@ RequestFacts ExtractionMemo::request(ApiFamily family, std::string_view body) {
 }
 
 ResponseFacts ExtractionMemo::response(ApiFamily family, int status,
-                                       const std::vector<http::HttpHeader>& headers,
+                                       const http::HeaderFields& headers,
                                        std::string_view body) {
   if (body.size() > kMaxBodyBytes || response_facts_read_headers(family)) {
     return extract_response(family, status, headers, body, options_);

@@ -24,7 +24,7 @@ class ExtractionMemo {
 
   // extract_request / extract_response (extract.h), or an equal earlier call's result.
   RequestFacts request(ApiFamily family, std::string_view body);
-  ResponseFacts response(ApiFamily family, int status, const std::vector<http::HttpHeader>& headers,
+  ResponseFacts response(ApiFamily family, int status, const http::HeaderFields& headers,
                          std::string_view body);
 
   uint64_t hits() const { return hits_; }

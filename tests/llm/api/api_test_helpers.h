@@ -14,7 +14,7 @@ inline const ExtractOptions kWithText{.capture_text = true, .max_text_bytes = 40
 
 inline ResponseFacts body(ApiFamily family, std::string_view json, int status = 200,
                           const ExtractOptions& options = kNoText,
-                          const std::vector<http::HttpHeader>& headers = {}) {
+                          const http::HeaderFields& headers = {}) {
   return extract_response(family, status, headers, json, options);
 }
 

@@ -57,11 +57,11 @@ bool streams_by_path(ApiFamily family) {
          family == ApiFamily::kBedrockInvokeStream || family == ApiFamily::kBedrockConverseStream;
 }
 
-std::vector<http::HttpHeader> response_headers(const CorpusCase& c) {
-  std::vector<http::HttpHeader> headers;
+http::HeaderFields response_headers(const CorpusCase& c) {
+  http::HeaderFields headers;
   const nlohmann::json listed = c.raw["response"].value("headers", nlohmann::json::object());
   for (const auto& [name, value] : listed.items()) {
-    headers.push_back({name, value.get<std::string>()});
+    headers.add(name, value.get<std::string>());
   }
   return headers;
 }

@@ -42,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const RequestFacts facts = extract_request(family, rest, options);
     if (facts.prompt_text) check_text(*facts.prompt_text, options.max_text_bytes);
   } else if (entry == 1) {
-    const std::vector<llmtap::http::HttpHeader> headers = {
+    const llmtap::http::HeaderFields headers = {
         {"x-amzn-bedrock-input-token-count", "12"}, {"x-amzn-ErrorType", "X:y"}};
     check(extract_response(family, 400, headers, rest, options), options);
   } else {

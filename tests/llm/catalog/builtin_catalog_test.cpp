@@ -251,7 +251,7 @@ TEST(BuiltinCatalog, MethodsAreCompared) {
 TEST(BuiltinCatalog, DetectsAuthStyle) {
   const ProviderCatalog catalog = ProviderCatalog::builtin();
   auto style = [&](std::string_view host, std::string_view target,
-                   std::vector<HttpHeader> headers) {
+                   http::HeaderFields headers) {
     const auto match = catalog.match(host, "POST", target, headers);
     return match ? match->auth_style : std::string("no match");
   };

@@ -99,7 +99,7 @@ double thread_cpu_ns() {
 // Not a timed test: prints the cost so regressions are visible in the log.
 TEST(CatalogMatchCost, PrintsNanosecondsPerMatch) {
   const ProviderCatalog catalog = ProviderCatalog::builtin();
-  const std::vector<http::HttpHeader> headers = {{"Content-Type", "application/json"},
+  const http::HeaderFields headers = {{"Content-Type", "application/json"},
                                                  {"Authorization", "Bearer sk-x"},
                                                  {"User-Agent", "OpenAI/Python 1.50.0"}};
   struct Request {

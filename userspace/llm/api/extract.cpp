@@ -90,7 +90,7 @@ void read_event(ApiFamily family, const StreamEvent& event, JsonDom& dom, Respon
   }
 }
 
-std::optional<uint64_t> header_count(const std::vector<http::HttpHeader>& headers,
+std::optional<uint64_t> header_count(const http::HeaderFields& headers,
                                      std::string_view name) {
   for (const http::HttpHeader& h : headers) {
     if (!http::ascii_iequals(h.name, name)) continue;
@@ -103,7 +103,7 @@ std::optional<uint64_t> header_count(const std::vector<http::HttpHeader>& header
 
 // Bedrock's headers: the billed token counts, and the error kind
 // ("ThrottlingException:http://internal.amazon.com/coral/...").
-void read_bedrock_headers(const std::vector<http::HttpHeader>& headers, JsonElement* root,
+void read_bedrock_headers(const http::HeaderFields& headers, JsonElement* root,
                           ResponseBuilder& out) {
   TokenUsage& tokens = out.facts().tokens;
   if (auto n = header_count(headers, "x-amzn-bedrock-input-token-count")) tokens.input = n;
@@ -134,7 +134,7 @@ void read_plain_error(JsonElement root, ResponseBuilder& out) {
 bool response_facts_read_headers(ApiFamily family) { return is_bedrock(family); }
 
 ResponseFacts extract_response(ApiFamily family, int status,
-                               const std::vector<http::HttpHeader>& headers, std::string_view body,
+                               const http::HeaderFields& headers, std::string_view body,
                                const ExtractOptions& options) {
   ResponseBuilder out(options);
   ResponseFacts& facts = out.facts();

@@ -67,7 +67,7 @@ bool response_facts_read_headers(ApiFamily family);
 // because Bedrock reports tokens in x-amzn-bedrock-input-token-count /
 // x-amzn-bedrock-output-token-count (preferred over the body) and errors in x-amzn-errortype.
 ResponseFacts extract_response(ApiFamily family, int status,
-                               const std::vector<http::HttpHeader>& headers, std::string_view body,
+                               const http::HeaderFields& headers, std::string_view body,
                                const ExtractOptions& options);
 
 // The events of a streamed response, already de-framed (SSE, NDJSON, JSON array, AWS

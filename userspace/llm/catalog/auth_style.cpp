@@ -20,7 +20,7 @@ bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() && http::ascii_iequals(text.substr(0, prefix.size()), prefix);
 }
 
-bool has_header(const std::vector<http::HttpHeader>& headers, std::string_view name) {
+bool has_header(const http::HeaderFields& headers, std::string_view name) {
   return http::find_header(headers, name).has_value();
 }
 
@@ -49,7 +49,7 @@ std::string_view query_parameter(std::string_view query, std::string_view name) 
 
 }  // namespace
 
-std::string_view api_key_of(const std::vector<http::HttpHeader>& headers, std::string_view query) {
+std::string_view api_key_of(const http::HeaderFields& headers, std::string_view query) {
   for (const auto& h : headers) {
     if (http::ascii_iequals(h.name, "authorization") &&
         starts_with_ignoring_case(h.value, "Bearer ")) {
@@ -76,7 +76,7 @@ std::optional<AuthStyle> auth_style_from_string(std::string_view name) {
   return std::nullopt;
 }
 
-AuthStyle detect_auth_style(const std::vector<http::HttpHeader>& headers, std::string_view query) {
+AuthStyle detect_auth_style(const http::HeaderFields& headers, std::string_view query) {
   std::string_view authorization;
   for (const auto& h : headers) {
     if (http::ascii_iequals(h.name, "authorization")) {

@@ -26,11 +26,11 @@ std::optional<AuthStyle> auth_style_from_string(std::string_view name);
 
 // The first style above (in declaration order) that the request uses. `query` is the target's
 // query string without the '?'.
-AuthStyle detect_auth_style(const std::vector<http::HttpHeader>& headers, std::string_view query);
+AuthStyle detect_auth_style(const http::HeaderFields& headers, std::string_view query);
 
 // The API key itself as the request carries it (Bearer token, x-api-key, api-key,
 // x-goog-api-key, or ?key=), "" when there is none (SigV4 signs, it sends no key). Only ever
 // hashed: never stored or printed.
-std::string_view api_key_of(const std::vector<http::HttpHeader>& headers, std::string_view query);
+std::string_view api_key_of(const http::HeaderFields& headers, std::string_view query);
 
 }  // namespace llmtap::llm

@@ -56,7 +56,7 @@ size_t ProviderCatalog::route_count() const {
 
 std::optional<CatalogMatch> ProviderCatalog::match(
     std::string_view host, std::string_view method, std::string_view target,
-    const std::vector<http::HttpHeader>& headers) const {
+    const http::HeaderFields& headers) const {
   const TargetParts parts = split_target(target);
   const PathSegments path(parts.path);
   if (path.overflowed()) return std::nullopt;

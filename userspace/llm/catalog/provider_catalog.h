@@ -44,7 +44,7 @@ class ProviderCatalog {
   // target as sent (origin or absolute form, with query). Runs on every request head.
   std::optional<CatalogMatch> match(std::string_view host, std::string_view method,
                                     std::string_view target,
-                                    const std::vector<http::HttpHeader>& headers) const;
+                                    const http::HeaderFields& headers) const;
 
   size_t size() const { return entries_.size(); }  // entries
   const std::vector<CatalogEntry>& entries() const { return entries_; }
