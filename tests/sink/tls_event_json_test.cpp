@@ -110,7 +110,15 @@ TEST(TlsEventJson, SameBytesAsTheFmtWriter) {
     call.gap_before = round % 3 == 0;
     call.direction = round % 2 ? capture::Direction::kRead : capture::Direction::kWrite;
     call.lib = static_cast<capture::TlsLib>(round % 3);
-    call.comm = round % 7 ? "curl" : "we\"ird\n\xff";
+    // Plain names (written whole) and names with bytes to escape or too long for that.
+    const std::string comms[] = {"curl",  "we\"ird\n\xff", std::string(64, 'n'),
+                                 std::string(65, 'n'), "back\\slash", "del\x7f",
+                                 "",      "tab\there",      "~ !#$%&'()*+,-./09:;<=>?@AZ[]^_`az{|}"};
+    call.comm = comms[round % std::size(comms)];
+    if (round % 5 == 1) {
+      call.remote.family = AF_INET6;
+      for (auto& b : call.remote.addr) b = static_cast<uint8_t>(rng() % 3 == 0 ? rng() : 0);
+    }
     if (round % 4 == 0) call.local = {};
     if (round % 6 == 0) call.remote = {};
     std::string data(rng() % 100, '\0');

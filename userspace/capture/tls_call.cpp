@@ -83,7 +83,7 @@ size_t format_ipv4(const uint8_t* addr, char* out) {
   return static_cast<size_t>(p - out);
 }
 
-bool append_endpoint_text(std::string& out, const Endpoint& endpoint) {
+size_t format_endpoint_text(char* out, const Endpoint& endpoint) {
   static constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   const uint8_t* v4 = nullptr;
   if (endpoint.family == AF_INET) {
@@ -93,22 +93,28 @@ bool append_endpoint_text(std::string& out, const Endpoint& endpoint) {
                         endpoint.addr.begin())) {
     v4 = endpoint.addr.data() + 12;
   } else if (endpoint.family != AF_INET6) {
-    return false;
+    return 0;
   }
-  char text[INET6_ADDRSTRLEN + 8] = {};
+  static_assert(kEndpointTextMax >= INET6_ADDRSTRLEN + 8);
   size_t len = 0;
   if (v4 != nullptr) {
-    len = format_ipv4(v4, text);
+    len = format_ipv4(v4, out);
   } else {
-    text[0] = '[';
-    inet_ntop(AF_INET6, endpoint.addr.data(), text + 1, INET6_ADDRSTRLEN);
-    len = std::char_traits<char>::length(text);
-    text[len++] = ']';
+    out[0] = '[';
+    inet_ntop(AF_INET6, endpoint.addr.data(), out + 1, INET6_ADDRSTRLEN);
+    len = std::char_traits<char>::length(out);
+    out[len++] = ']';
   }
-  text[len++] = ':';
-  const auto end = std::to_chars(text + len, text + sizeof(text), endpoint.port).ptr;
-  out.append(text, end);
-  return true;
+  out[len++] = ':';
+  return static_cast<size_t>(std::to_chars(out + len, out + kEndpointTextMax, endpoint.port).ptr -
+                             out);
+}
+
+bool append_endpoint_text(std::string& out, const Endpoint& endpoint) {
+  char text[kEndpointTextMax];
+  const size_t len = format_endpoint_text(text, endpoint);
+  out.append(text, len);
+  return len != 0;
 }
 
 std::string to_string(const Endpoint& endpoint) {

@@ -83,6 +83,10 @@ namespace llmtap::capture {
 // "1.2.3.4:443" or "[::1]:443" (IPv4-mapped IPv6 shown as IPv4); empty when unknown.
 std::string to_string(const Endpoint& endpoint);
 // The same text appended to `out`; false (nothing appended) when unknown.
+// The same text written to `out` (room for kEndpointTextMax bytes); returns its length, 0 when
+// the family is unknown.
+inline constexpr size_t kEndpointTextMax = 56;
+size_t format_endpoint_text(char* out, const Endpoint& endpoint);
 bool append_endpoint_text(std::string& out, const Endpoint& endpoint);
 
 // "1.2.3.4" for the 4 bytes at `addr` (as inet_ntop writes it, without its sprintf); `out`

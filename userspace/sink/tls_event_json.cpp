@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cstring>
 #include <iterator>
 
 #include "sink/json_text.h"
@@ -29,45 +30,103 @@ void append_number(std::string& out, T value) {
 
 }  // namespace
 
+namespace {
+
+// The start of an event line, written by pointer into a buffer on the stack and appended to the
+// output at once (one append per line instead of one per field).
+class LineHead {
+ public:
+  static constexpr size_t kCapacity = 1024;
+  void literal(std::string_view text) {
+    std::memcpy(p_, text.data(), text.size());
+    p_ += text.size();
+  }
+  template <typename T>
+  void number(T value) {
+    p_ = std::to_chars(p_, p_ + 24, value).ptr;
+  }
+  void hex(uint64_t value) { p_ = std::to_chars(p_, p_ + 24, value, 16).ptr; }
+  // "address:port" or null, as append_endpoint writes it.
+  void endpoint(const capture::Endpoint& endpoint) {
+    *p_++ = '"';
+    const size_t n = capture::format_endpoint_text(p_, endpoint);
+    if (n == 0) {
+      p_[-1] = 'n';
+      literal("ull");
+      return;
+    }
+    p_ += n;
+    *p_++ = '"';
+  }
+  // A string with nothing to escape (printable ASCII but '"' and '\\'), quoted; false (nothing
+  // written) for anything else or longer than `max`.
+  bool plain_string(std::string_view text, size_t max) {
+    if (text.size() > max) return false;
+    for (const char c : text) {
+      if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
+    }
+    *p_++ = '"';
+    literal(text);
+    *p_++ = '"';
+    return true;
+  }
+  void append_to(std::string& out) {
+    out.append(buf_, static_cast<size_t>(p_ - buf_));
+    p_ = buf_;
+  }
+
+ private:
+  char buf_[kCapacity];
+  char* p_ = buf_;
+};
+
+}  // namespace
+
 void append_tls_event_json(const capture::TlsCall& call, uint64_t time_ns, std::string& out) {
-  // Written by hand rather than with fmt: this runs for every captured call.
-  out += R"({"type":"tls","time_ns":)";
-  append_number(out, time_ns);
-  out += R"(,"mono_ns":)";
-  append_number(out, call.mono_ns);
-  out += R"(,"pid":)";
-  append_number(out, call.pid);
-  out += R"(,"tid":)";
-  append_number(out, call.tid);
-  out += R"(,"uid":)";
-  append_number(out, call.uid);
-  out += R"(,"comm":)";
-  append_json_string(out, call.comm);
-  out += R"(,"cgroup_id":)";
-  append_number(out, call.cgroup_id);
-  out += R"(,"lib":")";
-  out += capture::to_string(call.lib);
-  out += R"(","direction":")";
-  out += capture::to_string(call.direction);
-  out += R"(","conn":{"id":)";
-  append_number(out, call.conn_id);
-  out += R"(,"ssl":"0x)";
-  char hex[24];
-  out.append(hex, std::to_chars(hex, hex + sizeof hex, call.ssl, 16).ptr);
-  out += R"(","fd":)";
-  append_number(out, call.fd);
-  out += R"(,"src":)";
-  append_endpoint(out, call.local);
-  out += R"(,"dst":)";
-  append_endpoint(out, call.remote);
-  out += R"(},"len":)";
-  append_number(out, call.call_len);
-  out += call.truncated ? R"(,"truncated":true,"lost":)" : R"(,"truncated":false,"lost":)";
-  append_number(out, call.lost_len);
-  out.push_back(',');
+  // Written by hand rather than with fmt: this runs for every captured call. Fixed text, numbers
+  // (at most 20 digits each), a command name of at most 64 bytes and two endpoints (at most
+  // kEndpointTextMax + 2 each) stay well inside the head's 1 KiB.
+  LineHead h;
+  h.literal(R"({"type":"tls","time_ns":)");
+  h.number(time_ns);
+  h.literal(R"(,"mono_ns":)");
+  h.number(call.mono_ns);
+  h.literal(R"(,"pid":)");
+  h.number(call.pid);
+  h.literal(R"(,"tid":)");
+  h.number(call.tid);
+  h.literal(R"(,"uid":)");
+  h.number(call.uid);
+  h.literal(R"(,"comm":)");
+  if (!h.plain_string(call.comm, 64)) {
+    h.append_to(out);
+    append_json_string(out, call.comm);
+  }
+  h.literal(R"(,"cgroup_id":)");
+  h.number(call.cgroup_id);
+  h.literal(R"(,"lib":")");
+  h.literal(capture::to_string(call.lib));
+  h.literal(R"(","direction":")");
+  h.literal(capture::to_string(call.direction));
+  h.literal(R"(","conn":{"id":)");
+  h.number(call.conn_id);
+  h.literal(R"(,"ssl":"0x)");
+  h.hex(call.ssl);
+  h.literal(R"(","fd":)");
+  h.number(call.fd);
+  h.literal(R"(,"src":)");
+  h.endpoint(call.local);
+  h.literal(R"(,"dst":)");
+  h.endpoint(call.remote);
+  h.literal(R"(},"len":)");
+  h.number(call.call_len);
+  h.literal(call.truncated ? R"(,"truncated":true,"lost":)" : R"(,"truncated":false,"lost":)");
+  h.number(call.lost_len);
+  h.literal(",");
   // Only when set: an earlier call in this direction was lost whole (see docs/events.md).
-  if (call.gap_before) out += R"("gap_before":true,)";
-  out += R"("data":")";
+  if (call.gap_before) h.literal(R"("gap_before":true,)");
+  h.literal(R"("data":")");
+  h.append_to(out);
   append_base64(out, call.data);
   out += "\"}\n";
 }
