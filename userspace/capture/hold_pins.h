@@ -1,8 +1,8 @@
 #pragma once
 // Holds outlive the agent: llmtap pins its `holds` map, its `.bss` (the hold switch and
-// counters: "control") and the ring of hold notices in bpffs under <root>/<pid>_<start ticks>/. Its hold guard works on
-// them, and the next llmtap finds there what a dead one and its dead guard left: it resumes
-// those processes and removes the pins.
+// counters: "control") and the ring of hold notices in bpffs under <root>/<pid>_<start ticks>/.
+// Its hold guard works on them, and the next llmtap finds there what a dead one and its dead
+// guard left: it resumes those processes and removes the pins.
 
 #include <cstdint>
 #include <string>

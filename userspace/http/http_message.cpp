@@ -47,13 +47,7 @@ HeaderFields::HeaderFields(const HeaderFields& other) : text_(other.text_), fiel
   repoint(other.text_.data());
 }
 
-HeaderFields::HeaderFields(HeaderFields&& other) noexcept {
-  const char* old_base = other.text_.data();
-  text_ = std::move(other.text_);
-  fields_ = std::move(other.fields_);
-  repoint(old_base);
-  other.clear();
-}
+HeaderFields::HeaderFields(HeaderFields&& other) noexcept { *this = std::move(other); }
 
 HeaderFields& HeaderFields::operator=(const HeaderFields& other) {
   if (this != &other) {
