@@ -83,14 +83,17 @@ size_t format_ipv4(const uint8_t* addr, char* out) {
   return static_cast<size_t>(p - out);
 }
 
-size_t format_endpoint_text(char* out, const Endpoint& endpoint) {
+bool is_v4_mapped(const Endpoint& endpoint) {
   static constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  return endpoint.family == AF_INET6 &&
+         std::equal(std::begin(kMappedPrefix), std::end(kMappedPrefix), endpoint.addr.begin());
+}
+
+size_t format_endpoint_text(char* out, const Endpoint& endpoint) {
   const uint8_t* v4 = nullptr;
   if (endpoint.family == AF_INET) {
     v4 = endpoint.addr.data();
-  } else if (endpoint.family == AF_INET6 &&
-             std::equal(std::begin(kMappedPrefix), std::end(kMappedPrefix),
-                        endpoint.addr.begin())) {
+  } else if (is_v4_mapped(endpoint)) {
     v4 = endpoint.addr.data() + 12;
   } else if (endpoint.family != AF_INET6) {
     return 0;

@@ -20,6 +20,10 @@ struct Endpoint {
   uint16_t family = 0;  // AF_INET, AF_INET6, AF_UNIX; 0 when unknown
 };
 
+// A v4-mapped v6 address ("::ffff:10.1.2.3"): shown, and counted, as the v4 address in its last
+// four bytes.
+bool is_v4_mapped(const Endpoint& endpoint);
+
 // "1.2.3.4:443" or "[2001:db8::1]:443" (a port is required); nullopt otherwise.
 std::optional<Endpoint> parse_endpoint(std::string_view text);
 

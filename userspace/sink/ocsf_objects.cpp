@@ -12,21 +12,10 @@
 
 namespace llmtap::sink::ocsf {
 
-namespace {
-
-// A v4-mapped v6 address ("::ffff:10.1.2.3") is shown, and counted, as v4.
-bool v4_mapped(const capture::Endpoint& endpoint) {
-  static constexpr uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  return endpoint.family == AF_INET6 &&
-         std::equal(kMappedPrefix, kMappedPrefix + 12, endpoint.addr.data());
-}
-
-}  // namespace
-
 IpText::IpText(const capture::Endpoint& endpoint) {
   const uint8_t* addr = endpoint.addr.data();
   int family = endpoint.family;
-  if (v4_mapped(endpoint)) {
+  if (capture::is_v4_mapped(endpoint)) {
     family = AF_INET;
     addr += 12;
   }
@@ -268,7 +257,7 @@ void write_connection_constants(JsonWriter& w, bool served, IpVersion version) {
 
 // As IpText reads the address.
 IpVersion ip_version_of(const capture::Endpoint& endpoint) {
-  if (endpoint.family == AF_INET || v4_mapped(endpoint)) return IpVersion::kV4;
+  if (endpoint.family == AF_INET || capture::is_v4_mapped(endpoint)) return IpVersion::kV4;
   return endpoint.family == AF_INET6 ? IpVersion::kV6 : IpVersion::kNone;
 }
 
