@@ -270,7 +270,8 @@ void Http1StreamParser::step(std::string_view& in, Http1MessageSink& out) {
   }
 }
 
-Http1StreamParser::LineStatus Http1StreamParser::take_line(std::string_view& in, size_t max_len) {
+Http1StreamParser::LineStatus Http1StreamParser::take_line(std::string_view& in, size_t max_len,
+                                                          std::string_view& line) {
   const size_t lf = in.find('\n');
   const size_t segment = lf == std::string_view::npos ? in.size() : lf + 1;
   const size_t room = max_len > line_.size() ? max_len - line_.size() : 0;
@@ -278,12 +279,19 @@ Http1StreamParser::LineStatus Http1StreamParser::take_line(std::string_view& in,
     in.remove_prefix(room + 1);  // up to the byte that crossed the limit
     return LineStatus::kTooLong;
   }
-  line_.append(in.substr(0, segment));
+  if (lf != std::string_view::npos && line_.empty()) {
+    line = in.substr(0, lf);  // the whole line is here: no copy
+  } else {
+    line_.append(in.substr(0, segment));
+    if (lf == std::string_view::npos) {
+      in.remove_prefix(segment);
+      return LineStatus::kIncomplete;
+    }
+    line = std::string_view(line_).substr(0, line_.size() - 1);
+  }
   in.remove_prefix(segment);
-  if (lf == std::string_view::npos) return LineStatus::kIncomplete;
-  line_wire_bytes_ = line_.size();
-  line_.pop_back();
-  if (!line_.empty() && line_.back() == '\r') line_.pop_back();  // CRLF, or a lenient bare LF
+  line_wire_bytes_ = line.size() + 1;
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);  // CRLF, or a lenient bare LF
   return LineStatus::kComplete;
 }
 
@@ -294,15 +302,16 @@ size_t Http1StreamParser::header_budget() const {
 
 void Http1StreamParser::step_start_line(std::string_view& in) {
   if (line_.empty()) start_line_ns_ = now_ns_;
-  const LineStatus status = take_line(in, header_budget());
+  std::string_view line;
+  const LineStatus status = take_line(in, header_budget(), line);
   if (status == LineStatus::kTooLong) return fail("header section too large");
   if (status == LineStatus::kIncomplete) return;
   // RFC 9112 2.2: empty lines before a start line (stray CRLF after a body) are ignored.
-  if (!line_.empty()) {
+  if (!line.empty()) {
     current_.header_bytes += line_wire_bytes_;
     current_.wire_bytes += line_wire_bytes_;
     current_.first_ns = start_line_ns_;
-    const bool ok = role_ == Role::kRequest ? parse_request_line(line_) : parse_status_line(line_);
+    const bool ok = role_ == Role::kRequest ? parse_request_line(line) : parse_status_line(line);
     if (!ok) return;
     phase_ = Phase::kHeaders;
   }
@@ -310,26 +319,31 @@ void Http1StreamParser::step_start_line(std::string_view& in) {
 }
 
 void Http1StreamParser::step_header_line(std::string_view& in, Http1MessageSink& out) {
-  const LineStatus status = take_line(in, header_budget());
+  std::string_view line;
+  const LineStatus status = take_line(in, header_budget(), line);
   if (status == LineStatus::kTooLong) return fail("header section too large");
   if (status == LineStatus::kIncomplete) return;
   current_.header_bytes += line_wire_bytes_;
   current_.wire_bytes += line_wire_bytes_;
-  if (line_.empty()) {
+  if (line.empty()) {
+    line_.clear();
     start_body(out);
-  } else if (!add_field(line_, current_.headers)) {
+    return;
+  }
+  if (!add_field(line, current_.headers)) {
     return;
   }
   line_.clear();
 }
 
 void Http1StreamParser::step_chunk_size_line(std::string_view& in) {
-  const LineStatus status = take_line(in, kMaxChunkLineBytes);
+  std::string_view line;
+  const LineStatus status = take_line(in, kMaxChunkLineBytes, line);
   if (status == LineStatus::kTooLong) return fail("chunk size line too long");
   if (status == LineStatus::kIncomplete) return;
   current_.wire_bytes += line_wire_bytes_;
   // chunk-size [BWS] *( ";" chunk-ext ): extensions carry nothing we need, so only validated.
-  std::string_view rest = line_;
+  std::string_view rest = line;
   uint64_t size = 0;
   size_t digits = 0;
   for (; digits < rest.size(); ++digits) {
@@ -354,9 +368,10 @@ void Http1StreamParser::step_chunk_size_line(std::string_view& in) {
 }
 
 void Http1StreamParser::step_chunk_data_end(std::string_view& in) {
-  const LineStatus status = take_line(in, 2);
+  std::string_view line;
+  const LineStatus status = take_line(in, 2, line);
   if (status == LineStatus::kIncomplete) return;
-  if (status == LineStatus::kTooLong || !line_.empty())
+  if (status == LineStatus::kTooLong || !line.empty())
     return fail("chunk data longer than its size");
   current_.wire_bytes += line_wire_bytes_;
   line_.clear();
@@ -366,16 +381,17 @@ void Http1StreamParser::step_chunk_data_end(std::string_view& in) {
 void Http1StreamParser::step_trailer_line(std::string_view& in, Http1MessageSink& out) {
   const size_t budget =
       limits_.max_header_bytes - std::min<uint64_t>(trailer_bytes_, limits_.max_header_bytes);
-  const LineStatus status = take_line(in, budget);
+  std::string_view line;
+  const LineStatus status = take_line(in, budget, line);
   if (status == LineStatus::kTooLong) return fail("trailer section too large");
   if (status == LineStatus::kIncomplete) return;
   trailer_bytes_ += line_wire_bytes_;
   current_.wire_bytes += line_wire_bytes_;
-  if (line_.empty()) {
+  if (line.empty()) {
     line_.clear();
     return complete_message(out);
   }
-  if (add_field(line_, current_.trailers)) line_.clear();
+  if (add_field(line, current_.trailers)) line_.clear();
 }
 
 void Http1StreamParser::step_body_bytes(std::string_view& in, Http1MessageSink& out) {

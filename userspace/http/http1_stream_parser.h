@@ -128,9 +128,11 @@ class Http1StreamParser {
   void step_trailer_line(std::string_view& in, Http1MessageSink& out);
   void step_body_bytes(std::string_view& in, Http1MessageSink& out);
 
-  // Moves bytes up to the next LF into line_; on kComplete line_ holds the line without its
-  // terminator and line_wire_bytes_ its length on the wire. `max_len` counts the terminator.
-  LineStatus take_line(std::string_view& in, size_t max_len);
+  // Takes bytes up to the next LF. On kComplete `line` is the line without its terminator and
+  // line_wire_bytes_ its length on the wire: a view into `in` when the whole line is there (no
+  // copy), else into line_, which gathers a line split across feeds (the caller clears it).
+  // `max_len` counts the terminator and what line_ already holds.
+  LineStatus take_line(std::string_view& in, size_t max_len, std::string_view& line);
   size_t header_budget() const;
   bool parse_request_line(std::string_view line);
   bool parse_status_line(std::string_view line);
