@@ -271,7 +271,7 @@ void Http1StreamParser::step(std::string_view& in, Http1MessageSink& out) {
 }
 
 Http1StreamParser::LineStatus Http1StreamParser::take_line(std::string_view& in, size_t max_len,
-                                                          std::string_view& line) {
+                                                           std::string_view& line) {
   const size_t lf = in.find('\n');
   const size_t segment = lf == std::string_view::npos ? in.size() : lf + 1;
   const size_t room = max_len > line_.size() ? max_len - line_.size() : 0;
