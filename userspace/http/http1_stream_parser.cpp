@@ -326,11 +326,8 @@ void Http1StreamParser::step_header_line(std::string_view& in, Http1MessageSink&
   current_.header_bytes += line_wire_bytes_;
   current_.wire_bytes += line_wire_bytes_;
   if (line.empty()) {
-    line_.clear();
     start_body(out);
-    return;
-  }
-  if (!add_field(line, current_.headers)) {
+  } else if (!add_field(line, current_.headers)) {
     return;
   }
   line_.clear();
