@@ -4,17 +4,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdio>
-#include <fstream>
+
+#include "common/file_prefix.h"
 
 namespace llmtap::cli {
 
 namespace {
 
 int pipe_max_size() {
-  std::ifstream in("/proc/sys/fs/pipe-max-size");
+  const std::optional<std::string> text = read_file_prefix("/proc/sys/fs/pipe-max-size", 32);
   long value = 0;
-  if (!(in >> value) || value <= 0) return kStdoutPipeBytes;
+  if (!text ||
+      std::from_chars(text->data(), text->data() + text->size(), value).ec != std::errc{} ||
+      value <= 0) {
+    return kStdoutPipeBytes;
+  }
   return value > (1L << 30) ? (1 << 30) : static_cast<int>(value);
 }
 
