@@ -30,6 +30,9 @@ const volatile __u32 max_bytes = LLMTAP_DEFAULT_MAX_BYTES;
  * costs a context switch per TLS call; userspace also polls on a short timer. */
 const volatile __u32 wakeup_bytes = 0;
 const volatile char targ_comm[LLMTAP_COMM_LEN] = {}; /* empty: every command */
+/* Set by userspace while its poll loop sleeps long because nothing came (poll_pacer.h);
+ * records then wake it at once instead of waiting for its timer. */
+volatile __u32 reader_idle = 0;
 const volatile bool filter_cgroup = false; /* only tasks under cgroup_filter[0] */
 /* Stop a process that connects while a TLS library it mapped, or an executable it exec'ed, is
  * being examined and attached, so its first bytes are not missed; userspace resumes it once
@@ -324,6 +327,10 @@ static __always_inline __u64 next_call_id(void)
 
 static __always_inline __u64 call_submit_flags(void)
 {
+	/* The reader is asleep for long (it found nothing for a while): this record wakes it,
+	 * whatever lies unread before it (docs/capture-cost.md, "The reader's wakeups"). */
+	if (reader_idle)
+		return BPF_RB_FORCE_WAKEUP;
 	if (!wakeup_bytes)
 		return 0;
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP

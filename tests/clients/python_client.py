@@ -7,6 +7,9 @@ and exits non-zero on any error (including a non-200 response).
 
 With --import-delay-ms D the process sleeps D ms BEFORE importing ssl/http.client, so libssl is
 loaded (dlopen'ed via the _ssl extension) well after process start.
+
+With --pause-ms P the connection is made first, then each request waits P ms before it is sent;
+the JSON line then also carries "request_times_ns": CLOCK_MONOTONIC just before each request.
 """
 
 import argparse
@@ -34,6 +37,8 @@ def parse_args(argv):
                         help="ask the server for this body size (x-response-bytes); 0 = default")
     parser.add_argument("--import-delay-ms", type=int, default=0,
                         help="sleep this long before importing ssl/http.client")
+    parser.add_argument("--pause-ms", type=int, default=0,
+                        help="connect first, then wait this long before each request")
     args = parser.parse_args(argv)
     if args.requests < 0 or args.body_bytes < 1 or args.response_bytes < 0:
         parser.error("--requests >= 0, --body-bytes >= 1 and --response-bytes >= 0 required")
@@ -82,9 +87,15 @@ def run(args):
         headers["x-response-bytes"] = str(args.response_bytes)
 
     ok = sent = received = 0
+    request_times = []
     try:
+        if args.pause_ms > 0:
+            connection.connect()
         for index in range(args.requests):
             body = request_body(args.body_bytes, index)
+            if args.pause_ms > 0:
+                time.sleep(args.pause_ms / 1000.0)
+                request_times.append(time.monotonic_ns())
             connection.request("POST", PATH, body=body, headers=headers)
             response = connection.getresponse()
             raw = response.read()  # must be drained before the connection is reused
@@ -97,8 +108,11 @@ def run(args):
                 raise ConnectionError(f"server closed the connection (HTTP {response.status})")
     finally:
         connection.close()
-    return {"pid": os.getpid(), "requests": args.requests, "ok": ok,
-            "sent_body_bytes": sent, "received_body_bytes": received}
+    result = {"pid": os.getpid(), "requests": args.requests, "ok": ok,
+              "sent_body_bytes": sent, "received_body_bytes": received}
+    if args.pause_ms > 0:
+        result["request_times_ns"] = request_times
+    return result
 
 
 def main(argv):

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include <algorithm>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -245,6 +247,86 @@ TEST(TraceTruncation, CallsOverMaxBytesAreMarkedTruncated) {
   }
   EXPECT_TRUE(saw_truncated);
   EXPECT_GE(summary.at("truncated_calls"), 1u);
+}
+
+// The main thread's voluntary context switches: one per sleep it wakes from.
+uint64_t voluntary_switches(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("voluntary_ctxt_switches:", 0) == 0) return std::stoull(line.substr(24));
+  }
+  return 0;
+}
+
+uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// While nothing comes, the capture loop sleeps 250 ms a round (capture::PollPacer); the first
+// record wakes it, because the programs submit with a forced wakeup while the reader says it is
+// idle. Both halves: the loop's wakeups in 2 s of silence (about 8; 100 when it looked every
+// 20 ms), and how long each request of a client that pauses between requests takes from its
+// SSL_write to llmtap's stdout (a few ms; up to 250 when the record waits for the timer).
+TEST(TraceIdle, SleepsWhileNothingComesAndWakesAtOnceForACall) {
+  LLMTAP_REQUIRE_ROOT();
+  Fixture f;
+  constexpr int kRequests = 7;
+  std::vector<std::string> argv = python_command(f, kRequests, 256, 256);
+  argv.insert(argv.end(), {"--pause-ms", "700"});
+  ChildProcess client(argv);
+  std::optional<TraceSession> trace;
+  try {
+    trace.emplace(std::vector<std::string>{"--pid", std::to_string(client.pid())});
+  } catch (const std::exception& e) {
+    LLMTAP_BPF_UNAVAILABLE(e.what());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const uint64_t switches_before = voluntary_switches(trace->pid());
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const uint64_t idle_wakeups = voluntary_switches(trace->pid()) - switches_before;
+  EXPECT_LT(idle_wakeups, 20u) << "the capture loop should sleep while nothing comes";
+
+  // Each write event's arrival on stdout, seen by looking every millisecond.
+  client.release();
+  std::vector<std::pair<uint64_t, uint64_t>> writes;  // (mono_ns of the call, seen at)
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  bool exited = false;
+  while (std::chrono::steady_clock::now() < give_up) {
+    const uint64_t now = monotonic_ns();
+    size_t seen = 0;
+    for (const TraceEvent& e : trace->events_for(client.pid())) {
+      if (e.direction != "write") continue;
+      if (seen++ < writes.size()) continue;
+      writes.emplace_back(e.json.at("mono_ns").get<uint64_t>(), now);
+    }
+    if (exited) break;  // one more look after the exit
+    exited = client.poll_exit().has_value();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const ChildResult result = client.wait();
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto times = nlohmann::json::parse(result.out).at("request_times_ns");
+  ASSERT_EQ(times.size(), static_cast<size_t>(kRequests));
+  std::vector<uint64_t> delays_ms;
+  for (const auto& t : times) {
+    // The request's first write: the first write event from its time on.
+    const auto first = std::find_if(writes.begin(), writes.end(), [&](const auto& w) {
+      return w.first >= t.get<uint64_t>();
+    });
+    ASSERT_NE(first, writes.end()) << "no write event for a request";
+    delays_ms.push_back((first->second - first->first) / 1'000'000);
+  }
+  std::vector<uint64_t> sorted = delays_ms;
+  std::sort(sorted.begin(), sorted.end());
+  std::string text;
+  for (uint64_t d : delays_ms) text += std::to_string(d) + " ";
+  EXPECT_LT(sorted[kRequests / 2], 40u)
+      << "a call after a pause should wake the capture loop at once; delays (ms): " << text;
+  trace->stop();
+  EXPECT_EQ(trace->exit_code(), 0);
 }
 
 TEST(TraceCommand, StopsAfterDuration) {

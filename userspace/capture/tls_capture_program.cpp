@@ -570,6 +570,12 @@ int TlsCaptureProgram::poll(std::chrono::milliseconds timeout) {
   return (n < 0 ? 0 : n) + drain();
 }
 
+void TlsCaptureProgram::set_reader_idle(bool idle) {
+  // Sequentially consistent: a record submitted after this store sees it (the poll that
+  // follows finds any submitted before).
+  __atomic_store_n(&impl_->skel->bss->reader_idle, idle ? 1u : 0u, __ATOMIC_SEQ_CST);
+}
+
 int TlsCaptureProgram::drain() {
   const int n = ring_buffer__consume(impl_->ring.get());
   return n < 0 ? 0 : n;

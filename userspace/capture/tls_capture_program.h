@@ -160,6 +160,9 @@ class TlsCaptureProgram {
   int poll(std::chrono::milliseconds timeout);
   // Hands over whatever is in the ring buffer now, without waiting.
   int drain();
+  // While set, every data record wakes a poll() that waits (PollPacer decides when): the
+  // reader can then wait long while nothing comes without delaying what does.
+  void set_reader_idle(bool idle);
 
   CaptureCounters counters() const;
   uint32_t ring_buffer_bytes() const;

@@ -2,12 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
 #include "capture/agent_capabilities.h"
 #include "capture/call_assembler.h"
 #include "capture/host_requirements.h"
+#include "capture/poll_pacer.h"
 #include "capture/tls_capture_program.h"
 #include "capture/tls_discovery.h"
 #include "capture/wall_clock.h"
@@ -189,8 +191,15 @@ int run_capture(const CaptureSelection& selection, double duration_seconds,
     for (const auto& [pid, mono_ns] : exited) handlers.on_process_exit(pid, mono_ns);
     exited.clear();
   };
+  capture::PollPacer pacer;
+  std::chrono::milliseconds timeout = pacer.first_timeout();
   while (!stop_requested() && Clock::now() < deadline) {
-    program.poll(std::chrono::milliseconds(LLMTAP_POLL_INTERVAL_MS));
+    // Never past the end of a timed run.
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+    const int records = program.poll(std::max(std::chrono::milliseconds(0), std::min(timeout, left)));
+    const capture::PollPacer::Step step = pacer.after_round(records);
+    if (step.reader_idle) program.set_reader_idle(*step.reader_idle);
+    timeout = step.timeout;
     apply_exits();
     if (!handlers.after_poll(monotonic_now_ns())) {
       spdlog::error("output closed; stopping");
