@@ -34,6 +34,24 @@ TEST(JsonSalvage, ReplacesUnpairedSurrogates) {
   EXPECT_FALSE(salvage_json(R"({"a":"\\ud83d"})"));       // an escaped backslash, not an escape
 }
 
+// Inside strings the bytes are searched 16 at a time: every byte that matters ('"', '\\') is
+// found wherever it falls in a block, and none past the text's end.
+TEST(JsonSalvage, FindsEscapesAndQuotesAtEveryOffsetOfALongString) {
+  for (size_t k = 0; k < 40; ++k) {
+    const std::string x(k, 'x');
+    const std::string y(k, 'y');
+    EXPECT_EQ(salvaged(R"({"a":")" + x + R"(\ud83d)" + y + R"(","b":[1,2)"),
+              R"({"a":")" + x + R"(\ufffd)" + y + R"(","b":[1]})")
+        << k;
+    EXPECT_EQ(salvaged(R"({"s":")" + x + R"(\",]}\\)" + y + R"(","t":)"),
+              R"({"s":")" + x + R"(\",]}\\)" + y + R"("})")
+        << k;
+    // Cut inside a string: back to the last complete value before it.
+    EXPECT_EQ(salvaged(R"({"a":1,"b":")" + x + y), R"({"a":1})") << k;
+    EXPECT_EQ(salvaged(R"({"a":1,"b":")" + x + "\\"), R"({"a":1})") << k;
+  }
+}
+
 TEST(JsonSalvage, ReplacesInvalidUtf8) {
   const auto s = salvage_json("{\"a\":\"\xFF\"}");
   ASSERT_TRUE(s);

@@ -2,7 +2,12 @@
 
 #include <simdjson.h>
 
+#include <bit>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "llm/api/utf8_text.h"
 
@@ -25,6 +30,25 @@ int unicode_escape_at(std::string_view text, size_t i) {
   return value;
 }
 
+// The first '"' or '\\' of `text` at or after `from` (text.size() when none): the bytes inside a
+// string that matter here. A prompt is mostly string, so this runs 16 bytes at a time.
+size_t quote_or_backslash(std::string_view text, size_t from) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  for (; from + 16 <= text.size(); from += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + from));
+    const auto hits = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash))));
+    if (hits != 0) return from + static_cast<size_t>(std::countr_zero(hits));
+  }
+#endif
+  for (; from < text.size(); ++from) {
+    if (text[from] == '"' || text[from] == '\\') return from;
+  }
+  return text.size();
+}
+
 bool is_high_surrogate(int v) { return v >= 0xD800 && v <= 0xDBFF; }
 bool is_low_surrogate(int v) { return v >= 0xDC00 && v <= 0xDFFF; }
 
@@ -43,6 +67,10 @@ StructureRepair repair_structure(std::string& text) {
   size_t cut_depth = 0;
   bool in_string = false;
   for (size_t i = 0; i < text.size(); ++i) {
+    if (in_string) {
+      i = quote_or_backslash(text, i);
+      if (i == text.size()) break;
+    }
     const char c = text[i];
     if (in_string) {
       if (c == '"') {
