@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -30,6 +31,16 @@ std::string read_file(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+uint64_t context_switches(pid_t pid) {
+  const std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
+  static const std::regex line("(?:^|\\n)(?:non)?voluntary_ctxt_switches:\\s*([0-9]+)");
+  uint64_t total = 0;
+  for (std::sregex_iterator it(status.begin(), status.end(), line), end; it != end; ++it) {
+    total += std::stoull((*it)[1]);
+  }
+  return total;
 }
 
 ChildProcess::ChildProcess(std::vector<std::string> argv)

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,5 +58,9 @@ ChildResult run_child(const std::vector<std::string>& argv, pid_t* pid_out = nul
                       std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
 std::string read_file(const std::string& path);
+
+// Times the process's main thread was switched to (voluntary + involuntary context switches):
+// a thread that sleeps in poll() with a timeout adds one per timeout.
+uint64_t context_switches(pid_t pid);
 
 }  // namespace llmtap::e2e

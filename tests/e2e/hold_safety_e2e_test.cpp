@@ -299,18 +299,6 @@ TEST_F(HoldSafety, GuardResumesAtTheDeadlineWhenLlmtapStalls) {
   std::cout << "held " << stopped_for.count() << " ms with the agent stalled" << std::endl;
 }
 
-// Times the process was switched to (voluntary + involuntary context switches): a process
-// that sleeps in poll() with a timeout adds one per timeout.
-uint64_t context_switches(pid_t pid) {
-  const std::string status = read_file("/proc/" + std::to_string(pid) + "/status");
-  static const std::regex line("(?:^|\\n)(?:non)?voluntary_ctxt_switches:\\s*([0-9]+)");
-  uint64_t total = 0;
-  for (std::sregex_iterator it(status.begin(), status.end(), line), end; it != end; ++it) {
-    total += std::stoull((*it)[1]);
-  }
-  return total;
-}
-
 TEST_F(HoldSafety, GuardSleepsWhileNothingIsHeldAndWakesForAHold) {
   Fixture f;
   auto llmtap = start_llmtap();

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -15,6 +14,7 @@
 #include <thread>
 
 #include "bpf_gate.h"
+#include "capture/wall_clock.h"
 #include "child_process.h"
 #include "e2e_fixture.h"
 #include "llmtap_abi.h"
@@ -249,22 +249,6 @@ TEST(TraceTruncation, CallsOverMaxBytesAreMarkedTruncated) {
   EXPECT_GE(summary.at("truncated_calls"), 1u);
 }
 
-// The main thread's voluntary context switches: one per sleep it wakes from.
-uint64_t voluntary_switches(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("voluntary_ctxt_switches:", 0) == 0) return std::stoull(line.substr(24));
-  }
-  return 0;
-}
-
-uint64_t monotonic_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
-}
-
 // While nothing comes, the capture loop sleeps 250 ms a round (capture::PollPacer); the first
 // record wakes it, because the programs submit with a forced wakeup while the reader says it is
 // idle. Both halves: the loop's wakeups in 2 s of silence (about 8; 100 when it looked every
@@ -284,9 +268,9 @@ TEST(TraceIdle, SleepsWhileNothingComesAndWakesAtOnceForACall) {
     LLMTAP_BPF_UNAVAILABLE(e.what());
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  const uint64_t switches_before = voluntary_switches(trace->pid());
+  const uint64_t switches_before = context_switches(trace->pid());
   std::this_thread::sleep_for(std::chrono::seconds(2));
-  const uint64_t idle_wakeups = voluntary_switches(trace->pid()) - switches_before;
+  const uint64_t idle_wakeups = context_switches(trace->pid()) - switches_before;
   EXPECT_LT(idle_wakeups, 20u) << "the capture loop should sleep while nothing comes";
 
   // Each write event's arrival on stdout, seen by looking every millisecond.
@@ -295,7 +279,7 @@ TEST(TraceIdle, SleepsWhileNothingComesAndWakesAtOnceForACall) {
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   bool exited = false;
   while (std::chrono::steady_clock::now() < give_up) {
-    const uint64_t now = monotonic_ns();
+    const uint64_t now = capture::monotonic_now_ns();
     size_t seen = 0;
     for (const TraceEvent& e : trace->events_for(client.pid())) {
       if (e.direction != "write") continue;
