@@ -14,7 +14,6 @@
 #include "capture/tls_discovery.h"
 #include "capture/wall_clock.h"
 #include "cli/stop_signal.h"
-#include "llmtap_abi.h"
 #include "probes/system_libraries.h"
 
 namespace llmtap::cli {
