@@ -6,7 +6,10 @@
 // per KiB and pattern databases passed per scan, over the clean prompts and over the bodies
 // bench/agent_cpu_bench sends (OpenAI request and answer, JSON-unescaped as the policy reads).
 //   build/bench/detector_gate_bench [--clean ../shared/dlp/clean.txt] [--piece 1024]
-//                                   [--only scanner]
+//                                   [--only scanner|gate]
+// --only gate: the run gate alone (policy::class_runs_reached with the built-in pack's
+// thresholds), each byte-classifying kernel this CPU has, over the same texts and over one
+// 1 MiB request (the agent bench's prose, as the daemon scans a 1 MiB prompt).
 #include <hs/hs.h>
 #include <re2/filtered_re2.h>
 #include <re2/re2.h>
@@ -21,6 +24,7 @@
 #include <vector>
 
 #include "llm_call_bodies.h"
+#include "policy/detection/byte_class_runs.h"
 #include "policy/detection/content_scanner.h"
 #include "policy/detection/detector_catalog.h"
 #include "policy/detection/pattern_facts.h"
@@ -125,16 +129,63 @@ void compare_run_gate(const std::string& clean, size_t piece) {
   }
 }
 
+// The run gate by itself: ns per KiB for each kernel (best of 7 passes, three rounds).
+void time_run_gate(const std::string& clean, size_t piece) {
+  const auto scanner = policy::ContentScanner::build(policy::builtin_detectors());
+  const policy::RunThresholds& thresholds = scanner->run_thresholds();
+  std::printf("run gate thresholds per class:");
+  for (const auto& t : thresholds) {
+    std::printf(" {");
+    for (size_t i = 0; i < t.size(); ++i) std::printf("%s%u", i ? "," : "", t[i]);
+    std::printf("}");
+  }
+  std::printf("\n");
+  std::vector<std::string> pieces, requests, large(1);
+  for (size_t at = 0; at < clean.size(); at += piece) pieces.push_back(clean.substr(at, piece));
+  std::string text;
+  for (uint64_t n = 0; n < 256; ++n) {
+    policy::json_unescaped(bench::openai_request_body(1024, n), text);
+    requests.push_back(text);
+  }
+  policy::json_unescaped(bench::openai_request_body(1 << 20, 7), large[0]);
+  const std::pair<const char*, const std::vector<std::string>*> sets[] = {
+      {"clean prompts in pieces", &pieces}, {"agent bench requests", &requests},
+      {"one 1 MiB request", &large}};
+  const char* const names[] = {"scalar", "ssse3", "avx2"};
+  for (const auto& [name, texts] : sets) {
+    size_t bytes = 0;
+    for (const auto& t : *texts) bytes += t.size();
+    for (int round = 0; round < 3; ++round) {
+      std::printf("  %-24s", name);
+      for (const policy::ByteClassKernel kernel : policy::byte_class_kernels()) {
+        double best = 1e18;
+        uint64_t sink = 0;
+        for (int pass = 0; pass < 7; ++pass) {
+          const auto start = Clock::now();
+          for (const auto& t : *texts) sink += policy::class_runs_reached(t, thresholds, kernel)[5];
+          const double ns = std::chrono::duration<double, std::nano>(Clock::now() - start).count();
+          best = std::min(best, ns / (static_cast<double>(bytes) / 1024.0));
+        }
+        std::printf("  %s %6.0f ns/KiB", names[static_cast<int>(kernel)], best);
+        if (sink == 1) std::printf(" ");  // keep the result
+      }
+      std::printf("\n");
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string clean_path = "../shared/dlp/clean.txt";
   size_t piece = 1024;
   bool scanner_only = false;
+  bool gate_only = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--clean")) clean_path = argv[i + 1];
     if (!std::strcmp(argv[i], "--piece")) piece = static_cast<size_t>(std::atol(argv[i + 1]));
     if (!std::strcmp(argv[i], "--only") && !std::strcmp(argv[i + 1], "scanner")) scanner_only = true;
+    if (!std::strcmp(argv[i], "--only") && !std::strcmp(argv[i + 1], "gate")) gate_only = true;
   }
   std::ifstream in(clean_path, std::ios::binary);
   std::stringstream buffer;
@@ -143,6 +194,10 @@ int main(int argc, char** argv) {
   if (text.empty()) {
     std::fprintf(stderr, "no text in %s\n", clean_path.c_str());
     return 1;
+  }
+  if (gate_only) {
+    time_run_gate(text, piece);
+    return 0;
   }
   if (scanner_only) {
     compare_run_gate(text, piece);

@@ -815,6 +815,8 @@ size_t ContentScanner::detector_count() const { return impl_->detectors.size(); 
 const std::vector<DetectorSpec>& ContentScanner::detectors() const { return impl_->specs; }
 size_t ContentScanner::database_bytes() const { return impl_->database_bytes; }
 
+const RunThresholds& ContentScanner::run_thresholds() const { return impl_->run_thresholds; }
+
 double shannon_entropy(std::string_view s) {
   if (s.empty()) return 0;
   std::array<size_t, 256> counts{};

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "policy/detection/byte_class_runs.h"
 #include "policy/detection/detection.h"
 #include "policy/detection/detector_spec.h"
 
@@ -72,6 +73,8 @@ class ContentScanner {
   size_t detector_count() const;
   const std::vector<DetectorSpec>& detectors() const;
   size_t database_bytes() const;  // compiled Hyperscan database size
+  // Per gate class, the runs the pattern databases need (what the run gate looks for).
+  const RunThresholds& run_thresholds() const;
 
   struct Impl;
 
