@@ -211,6 +211,25 @@ TEST(ByteClassRuns, ThresholdsReachedAgreeWithCountingByteByByte) {
   }
 }
 
+// Thresholds that start above 64 bytes, or jump past it, and runs around them placed at every
+// offset of a block: runs over 64 bytes are counted across blocks, not within one.
+TEST(ByteClassRuns, RunsOverSixtyFourBytesAreCountedAcrossBlocks) {
+  RunThresholds from_above;
+  for (auto& t : from_above) t = {65, 100, 128, 129, 300};
+  RunThresholds jumping;
+  for (auto& t : jumping) t = {2, 64, 65, 191, 192, 193};
+  for (const size_t length : {63, 64, 65, 99, 100, 128, 129, 191, 192, 193, 299, 300, 301}) {
+    for (size_t offset = 0; offset < 64; offset += 7) {
+      for (const char member : {'7', 'a', 'Z', '/'}) {
+        const std::string t = std::string(offset, '\n') + std::string(length, member) + "\n" +
+                              std::string(length / 2, member) + "\n\n";
+        ASSERT_NO_FATAL_FAILURE(expect_every_kernel_counts(t, from_above));
+        ASSERT_NO_FATAL_FAILURE(expect_every_kernel_counts(t, jumping));
+      }
+    }
+  }
+}
+
 // Every byte value, through each way of classifying this CPU has: the same runs as counting
 // byte by byte (bytes with the top bit set must fall outside every class, whatever the
 // vector instructions make of them).
