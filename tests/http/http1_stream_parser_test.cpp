@@ -336,6 +336,29 @@ TEST(Http1StreamParser, HugeDeclaredChunkSizeDoesNotAllocate) {
   EXPECT_EQ(overflow.state(), State::kError);
 }
 
+// A body of declared length that comes in many pieces is stored in one allocation, with
+// room past its end for in-place JSON parsers; one over the keep limit, the limit's worth.
+TEST(Http1StreamParser, DeclaredBodyIsStoredOnceWithSlackPastItsEnd) {
+  const std::string body(300000, 'x');
+  const std::string wire =
+      "POST / HTTP/1.1\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  std::vector<size_t> cuts;
+  for (size_t at = 100; at < wire.size(); at += 16384) cuts.push_back(at);
+  const Outcome whole = parse_pieces(Role::kRequest, wire, cuts);
+  ASSERT_EQ(whole.messages.size(), 1u);
+  EXPECT_EQ(whole.messages[0].body, body);
+  EXPECT_GE(whole.messages[0].body.capacity(), body.size() + kBodySlack);
+  EXPECT_LT(whole.messages[0].body.capacity(), body.size() + 4096);  // not doubled past it
+
+  const Http1StreamParser::Limits limits{.max_body_kept = 100000};
+  const Outcome cut = parse_pieces(Role::kRequest, wire, cuts, {}, limits);
+  ASSERT_EQ(cut.messages.size(), 1u);
+  EXPECT_EQ(cut.messages[0].body.size(), 100000u);
+  EXPECT_TRUE(cut.messages[0].body_truncated);
+  EXPECT_GE(cut.messages[0].body.capacity(), 100000 + kBodySlack);
+  EXPECT_LT(cut.messages[0].body.capacity(), 100000u + 4096);
+}
+
 TEST(Http1StreamParser, BodyOverTheKeepLimitIsTruncatedButCounted) {
   const Http1StreamParser::Limits limits{.max_body_kept = 10};
   Outcome fixed = parse_whole(Role::kRequest,

@@ -62,6 +62,8 @@ class HeaderFields {
   std::vector<HttpHeader> fields_;
 };
 
+inline constexpr size_t kBodySlack = 64;
+
 struct HttpMessage {
   bool is_request = false;
   // Requests: the request method. Responses: the method of the request this answers,
@@ -73,7 +75,10 @@ struct HttpMessage {
   int version_minor = 1;
   HeaderFields headers;
   HeaderFields trailers;  // chunked bodies (HTTP/1.1) and trailing HEADERS (HTTP/2) only
-  std::string body;  // de-chunked, possibly cut to the body limit
+  // De-chunked, possibly cut to the body limit. A body of declared length is stored in one
+  // allocation with at least kBodySlack bytes of capacity past its end (in-place JSON parsers
+  // read up to 64 bytes beyond what they parse).
+  std::string body;
   uint64_t body_bytes = 0;  // real body length on the wire after de-chunking, even if not kept
   bool body_truncated = false;
   uint64_t header_bytes = 0;  // start line + header section, line terminators included

@@ -2,8 +2,8 @@
 
 namespace llmtap::llm {
 
-RequestFacts ExtractionMemo::request(ApiFamily family, std::string_view body) {
-  if (body.size() > kMaxBodyBytes) return extract_request(family, body, options_);
+RequestFacts ExtractionMemo::request(ApiFamily family, std::string_view body, size_t readable) {
+  if (body.size() > kMaxBodyBytes) return extract_request(family, body, options_, readable);
   for (const RequestEntry& e : requests_) {
     if (e.used && e.family == family && e.body == body) {
       ++hits_;
@@ -12,7 +12,7 @@ RequestFacts ExtractionMemo::request(ApiFamily family, std::string_view body) {
   }
   RequestEntry& e = requests_[next_request_];
   next_request_ = (next_request_ + 1) % kEntries;
-  e.facts = extract_request(family, body, options_);
+  e.facts = extract_request(family, body, options_, readable);
   e.used = true;
   e.family = family;
   e.body.assign(body);

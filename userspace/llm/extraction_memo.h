@@ -23,7 +23,8 @@ class ExtractionMemo {
   explicit ExtractionMemo(ExtractOptions options) : options_(options) {}
 
   // extract_request / extract_response (extract.h), or an equal earlier call's result.
-  RequestFacts request(ApiFamily family, std::string_view body);
+  // `readable` as for extract_request.
+  RequestFacts request(ApiFamily family, std::string_view body, size_t readable = 0);
   ResponseFacts response(ApiFamily family, int status, const http::HeaderFields& headers,
                          std::string_view body);
 

@@ -75,7 +75,7 @@ LlmCall LlmCallBuilder::build(const http::HttpExchange& exchange, const CatalogM
   call.response_truncated = exchange.has_response && response.body_truncated;
   call.response_incomplete = exchange.response_incomplete;
 
-  const RequestFacts asked = memo_.request(match.family, request.body);
+  const RequestFacts asked = memo_.request(match.family, request.body, request.body.capacity());
   if (!asked.parsed && request.body_bytes != 0) ++stats_.request_parse_failures;
   // The path routes the call where it names the model (Gemini, Bedrock), so it wins over the
   // body; Gemini bodies that repeat it say "models/NAME".

@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "api_test_helpers.h"
 
 namespace llmtap::llm {
@@ -153,6 +157,46 @@ TEST(ExtractRequest, HugeBodyIsRead) {
   EXPECT_EQ(f.model, "gpt-4o");
   EXPECT_EQ(f.stream, false);
   EXPECT_EQ(f.prompt_text, "Lorem ipsum dolor sit amet, consectetur adipiscing elit");
+}
+
+// A body read where it lies (its buffer has simdjson's padding past it) says exactly what a
+// copied one says, whatever the padding holds: bytes that would close a string, a number or
+// the object if they were read as JSON.
+TEST(ExtractRequest, BodyReadInPlaceSaysWhatACopySays) {
+  const std::vector<std::string> bodies = {
+      R"({"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]})",
+      R"({"model":"gpt-4o","stream_options":{"include_usage":true},"stream":true})",
+      R"({"model":"gpt-4o","messages":[{"role":"user","content":"cut in the mid)",
+      R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":12)",
+      R"({"model":"m","temperature":0.)",
+      R"({"model")",
+      "[1,2]",
+      "42",
+      "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"bad \xFF byte\"}]}",
+      "not json at all",
+  };
+  for (const char fill : {'"', '}', '7', ' ', '\0', '\xFF'}) {
+    for (const std::string& body : bodies) {
+      for (const ExtractOptions& options : {kNoText, kWithText}) {
+        std::string padded;
+        padded.reserve(body.size() + 64);
+        padded.assign(body);
+        const size_t readable = padded.capacity();
+        ASSERT_GE(readable, body.size() + 64);
+        std::fill(padded.data() + padded.size(), padded.data() + readable, fill);
+        const RequestFacts in_place =
+            extract_request(ApiFamily::kOpenAiChatCompletions, padded, options, readable);
+        const RequestFacts copied =
+            extract_request(ApiFamily::kOpenAiChatCompletions, body, options);
+        EXPECT_EQ(in_place.model, copied.model) << body;
+        EXPECT_EQ(in_place.stream, copied.stream) << body;
+        EXPECT_EQ(in_place.include_usage, copied.include_usage) << body;
+        EXPECT_EQ(in_place.prompt_text, copied.prompt_text) << body;
+        EXPECT_EQ(in_place.parsed, copied.parsed) << body;
+        EXPECT_EQ(in_place.parse_error, copied.parse_error) << body;
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -56,8 +56,11 @@ struct ResponseFacts {
   std::string parse_error;  // as in RequestFacts; streams: the first event that failed
 };
 
+// `readable`: how many bytes from body.data() may be read (a std::string's capacity()). With
+// simdjson's padding (64 bytes, http::kBodySlack) readable past the body, the body is parsed
+// where it lies; otherwise it is copied once into a padded buffer.
 RequestFacts extract_request(ApiFamily family, std::string_view body,
-                             const ExtractOptions& options);
+                             const ExtractOptions& options, size_t readable = 0);
 
 // Whether extract_response reads the response's headers for `family` (Bedrock's token counts
 // and error kind); for the others it reads only the status and the body.

@@ -57,7 +57,7 @@ std::string_view raw_value(od::value value) {
 }
 
 // One pass over the top-level object. Values of other keys are skipped, not parsed.
-simdjson::error_code read_top_level(od::parser& parser, const simdjson::padded_string& text,
+simdjson::error_code read_top_level(od::parser& parser, simdjson::padded_string_view text,
                                     bool want_prompt, TopLevelKeys& keys) {
   od::document document;
   if (auto error = parser.iterate(text).get(document)) return error;
@@ -103,7 +103,7 @@ bool streams_by_default(ApiFamily family) {
 }  // namespace
 
 RequestFacts extract_request(ApiFamily family, std::string_view body,
-                             const ExtractOptions& options) {
+                             const ExtractOptions& options, size_t readable) {
   RequestFacts facts;
   if (body.empty()) {
     facts.parse_error = "empty body";
@@ -113,7 +113,14 @@ RequestFacts extract_request(ApiFamily family, std::string_view body,
   thread_local od::parser parser;
   const bool want_prompt = options.capture_text;
   TopLevelKeys keys;
-  simdjson::padded_string text(body);
+  simdjson::padded_string copy;
+  simdjson::padded_string_view text;
+  if (readable >= body.size() + simdjson::SIMDJSON_PADDING) {
+    text = simdjson::padded_string_view(body.data(), body.size(), readable);
+  } else {
+    copy = simdjson::padded_string(body);
+    text = copy;
+  }
   simdjson::error_code error = read_top_level(parser, text, want_prompt, keys);
   if (error) {
     if (std::optional<SalvagedJson> salvaged = salvage_json(body)) {
