@@ -211,6 +211,25 @@ TEST(ByteClassRuns, ThresholdsReachedAgreeWithCountingByteByByte) {
   }
 }
 
+// Every run length a threshold can ask for within two blocks, each at several offsets: the
+// exact largest threshold reached (a threshold of 40 met by a run of 39 or missed by one of
+// 40 shows here).
+TEST(ByteClassRuns, EveryThresholdUpToSixtySixIsExact) {
+  RunThresholds all;
+  for (auto& t : all) {
+    for (uint32_t n = 1; n <= 66; ++n) t.push_back(n);
+  }
+  for (size_t length = 1; length <= 70; ++length) {
+    for (size_t offset = 0; offset < 64; offset += 9) {
+      for (const char member : {'5', 'c', 'Q', '+'}) {
+        const std::string t =
+            std::string(offset, '\n') + std::string(length, member) + "\n" + std::string(3, member);
+        ASSERT_NO_FATAL_FAILURE(expect_every_kernel_counts(t, all));
+      }
+    }
+  }
+}
+
 // Thresholds that start above 64 bytes, or jump past it, and runs around them placed at every
 // offset of a block: runs over 64 bytes are counted across blocks, not within one.
 TEST(ByteClassRuns, RunsOverSixtyFourBytesAreCountedAcrossBlocks) {

@@ -176,22 +176,26 @@ struct Planes {
 
 // A run of n bytes (1-64; anything else is taken as the nearest) as its level and d.
 struct RunShape {
-  unsigned level;
-  uint32_t d;
+  uint8_t level = 0;
+  uint8_t d = 0;
 };
-RunShape shape_of(uint32_t n) {
-  n = std::clamp<uint32_t>(n, 1, 64);
-  const uint32_t p = std::bit_ceil((n + 1) / 2);  // n/2 <= p <= n
-  return {static_cast<unsigned>(std::countr_zero(p)), n - p};
-}
+constexpr std::array<RunShape, 65> kRunShapes = [] {
+  std::array<RunShape, 65> shapes{};
+  for (uint32_t n = 1; n <= 64; ++n) {
+    const uint32_t p = std::bit_ceil((n + 1) / 2);  // n/2 <= p <= n
+    shapes[n] = {static_cast<uint8_t>(std::countr_zero(p)), static_cast<uint8_t>(n - p)};
+  }
+  shapes[0] = shapes[1];
+  return shapes;
+}();
+RunShape shape_of(uint32_t n) { return kRunShapes[std::min<uint32_t>(n, 64)]; }
 
 // What each lane waits for, in the forms the scalar and the vector steps read.
 struct LaneNeeds {
   LaneWords active;                // ~0: the lane waits for a run of at most 64 bytes
   LaneWords shift;                 // d
   LaneWords carry_shift;           // 64 - d (64: nothing carried)
-  LaneWords at_or_below[kLevels];  // ~0 where level j <= the lane's level
-  std::array<uint8_t, kLanes> level{};
+  LaneWords level;                 // the level of p
   unsigned depth[2] = {0, 0};  // levels built for lanes 0-3 and 4-7
 
   void wait_for(size_t lane, uint32_t n) {
@@ -199,8 +203,7 @@ struct LaneNeeds {
     active.v[lane] = kAll;
     shift.v[lane] = run.d;
     carry_shift.v[lane] = 64 - run.d;
-    level[lane] = static_cast<uint8_t>(run.level);
-    for (unsigned j = 0; j < kLevels; ++j) at_or_below[j].v[lane] = j <= run.level ? kAll : 0;
+    level.v[lane] = run.level;
   }
   void stop(size_t lane) { active.v[lane] = 0; }
 };
@@ -230,7 +233,7 @@ bool step_lanes_scalar(const LaneWordArray& words, const Planes& prev, Planes& c
   }
   uint64_t any = 0;
   for (size_t l = 0; l < kLanes; ++l) {
-    const unsigned j = needs.level[l];
+    const uint64_t j = needs.level.v[l];
     hits.v[l] = run_end_bits(cur.level[j].v[l], prev.level[j].v[l],
                              static_cast<uint32_t>(needs.shift.v[l])) &
                 needs.active.v[l];
@@ -291,7 +294,7 @@ class RunFollower {
       const std::vector<uint32_t>& t = thresholds[c];
       if (t.empty()) continue;
       open_ |= 1u << c;
-      needs_.depth[c / 4] = std::max(needs_.depth[c / 4], shape_of(t.back()).level);
+      needs_.depth[c / 4] = std::max<unsigned>(needs_.depth[c / 4], shape_of(t.back()).level);
       if (t[0] <= 64) {
         needs_.wait_for(c, t[0]);
       } else {
@@ -419,8 +422,7 @@ struct LaneVectors {
 template <unsigned J>
 __attribute__((target("avx2"), always_inline)) inline void build_level(LaneVectors& v,
                                                                       const Planes& prev,
-                                                                      Planes& cur,
-                                                                      const LaneNeeds& needs,
+                                                                      Planes& cur, __m256i level,
                                                                       size_t at) {
   constexpr int k = 1 << (J - 1);
   v.y = _mm256_and_si256(v.y, _mm256_or_si256(_mm256_slli_epi64(v.y, k),
@@ -428,7 +430,7 @@ __attribute__((target("avx2"), always_inline)) inline void build_level(LaneVecto
   v.py = _mm256_load_si256(reinterpret_cast<const __m256i*>(prev.level[J].v + at));
   _mm256_store_si256(reinterpret_cast<__m256i*>(cur.level[J].v + at), v.y);
   const __m256d take =
-      _mm256_load_pd(reinterpret_cast<const double*>(needs.at_or_below[J].v + at));
+      _mm256_castsi256_pd(_mm256_cmpgt_epi64(level, _mm256_set1_epi64x(J - 1)));
   v.sel = _mm256_castpd_si256(
       _mm256_blendv_pd(_mm256_castsi256_pd(v.sel), _mm256_castsi256_pd(v.y), take));
   v.psel = _mm256_castpd_si256(
@@ -498,11 +500,12 @@ __attribute__((target("avx2"))) ClassRuns follow_runs_avx2(std::string_view text
       v.sel = v.y;
       v.psel = v.py;
       const unsigned depth = needs.depth[h];
-      if (depth >= 1) build_level<1>(v, prev, cur, needs, at);
-      if (depth >= 2) build_level<2>(v, prev, cur, needs, at);
-      if (depth >= 3) build_level<3>(v, prev, cur, needs, at);
-      if (depth >= 4) build_level<4>(v, prev, cur, needs, at);
-      if (depth >= 5) build_level<5>(v, prev, cur, needs, at);
+      const __m256i level = load(needs.level);
+      if (depth >= 1) build_level<1>(v, prev, cur, level, at);
+      if (depth >= 2) build_level<2>(v, prev, cur, level, at);
+      if (depth >= 3) build_level<3>(v, prev, cur, level, at);
+      if (depth >= 4) build_level<4>(v, prev, cur, level, at);
+      if (depth >= 5) build_level<5>(v, prev, cur, level, at);
       const __m256i shifted = _mm256_or_si256(_mm256_sllv_epi64(v.sel, load(needs.shift)),
                                               _mm256_srlv_epi64(v.psel, load(needs.carry_shift)));
       const __m256i hit = _mm256_and_si256(_mm256_and_si256(v.sel, shifted), load(needs.active));

@@ -1,8 +1,10 @@
 #pragma once
 // The text side of the scanner's run gate (pattern_runs.h is the pattern side): which runs of
 // consecutive bytes of each gate class a text holds, in one pass: two nibble-table lookups per
-// 32 bytes (AVX2; per 16 with SSSE3; a byte table elsewhere), a shift and a movemask per part
-// of the classes, and a few word operations per 64 bytes and class.
+// 32 bytes (AVX2; per 16 with SSSE3; a byte table elsewhere) and a shift and a movemask per
+// class give each 64-byte block's class masks; the seven classes then move side by side as
+// lanes (two AVX2 vectors) through bit planes of runs of 1, 2, 4 ... 32 bytes carried from
+// block to block, with no branch per block but "did a class meet the run it waits for".
 
 #include <array>
 #include <cstdint>
