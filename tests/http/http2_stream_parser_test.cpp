@@ -270,6 +270,31 @@ TEST(Http2StreamParser, BodyOverTheLimitIsCountedNotKept) {
   EXPECT_TRUE(out.messages[0].body_truncated);
 }
 
+// A body whose length the headers declare is stored in one allocation with slack past it,
+// however many DATA frames bring it; a length that is not a number reserves nothing.
+TEST(Http2StreamParser, DeclaredBodyIsStoredOnceWithSlackPastItsEnd) {
+  for (const std::string length : {"200000", "2000000", "20x"}) {
+    HpackEncoder hpack;
+    Http2StreamParser parser(Side::kServer, {.max_body_kept = 1 << 20});
+    Http2Output out;
+    Fields head = kOk;
+    head.push_back({"content-length", length});
+    parser.feed(h2_headers(hpack, 1, head, false), 1, out);
+    for (int i = 0; i < 12; ++i) parser.feed(h2_data(1, std::string(16384, 'x'), false), 1, out);
+    parser.feed(h2_data(1, std::string(3392, 'x'), true), 1, out);
+    ASSERT_EQ(out.messages.size(), 1u) << length;
+    const HttpMessage& m = out.messages[0];
+    EXPECT_EQ(m.body, std::string(200000, 'x')) << length;
+    if (length == "20x") {
+      EXPECT_LT(m.body.capacity(), 200000u + 64 * 1024) << "grew as it came";
+      continue;
+    }
+    const size_t reserved = std::min<size_t>(std::stoul(length), 1 << 20);
+    EXPECT_GE(m.body.capacity(), reserved + kBodySlack) << length;
+    EXPECT_LT(m.body.capacity(), reserved + 4096) << length;
+  }
+}
+
 TEST(Http2StreamParser, HeadFilterCanSkipTheBody) {
   HpackEncoder hpack;
   Http2StreamParser parser(Side::kClient);

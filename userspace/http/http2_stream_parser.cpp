@@ -65,6 +65,20 @@ std::vector<HttpMessage> Http2StreamParser::take_open_streams() {
   return open;
 }
 
+// As HTTP/1.1 does for a declared length: the body's first DATA frame reserves what the
+// content-length header announces (up to `cap`, plus kBodySlack), so a body of 16 KiB frames
+// is not copied at each doubling. The header is only a hint here; one that does not read as a
+// number reserves nothing.
+void Http2StreamParser::reserve_declared_body(HttpMessage& m, size_t cap) {
+  const std::optional<std::string_view> declared = find_header(m.headers, "content-length");
+  if (!declared) return;
+  uint64_t n = 0;
+  const char* end = declared->data() + declared->size();
+  const auto [at, ec] = std::from_chars(declared->data(), end, n);
+  if (ec != std::errc() || at != end) return;
+  m.body.reserve(std::min<uint64_t>(n, cap) + kBodySlack);
+}
+
 void Http2StreamParser::on_data(const Http2FrameHeader& frame, std::string_view data) {
   const auto it = streams_.find(frame.stream_id);
   if (it == streams_.end() || !it->second.headers_done) {
@@ -78,6 +92,7 @@ void Http2StreamParser::on_data(const Http2FrameHeader& frame, std::string_view 
   const size_t budget =
       limits_.max_open_body_kept - std::min(open_body_bytes_, limits_.max_open_body_kept);
   const size_t kept = std::min({room, budget, data.size()});
+  if (m.body.empty() && kept > 0) reserve_declared_body(m, std::min(room, budget));
   m.body.append(data.substr(0, kept));
   open_body_bytes_ += kept;
   if (kept < data.size()) {

@@ -124,6 +124,7 @@ class Http2StreamParser : private Http2FrameSink {
     std::string fragment;
   };
 
+  static void reserve_declared_body(HttpMessage& m, size_t cap);
   void on_data(const Http2FrameHeader& frame, std::string_view data) override;
   void on_frame(const Http2FrameHeader& frame, std::string_view payload) override;
 
