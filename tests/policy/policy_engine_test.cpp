@@ -414,6 +414,27 @@ TEST(PolicyEngine, AnEqualTextReusesItsScanAndJudgesTheSame) {
   EXPECT_EQ(cached.stats().scan_cache_hits, 2u);
 }
 
+// A prompt over the short entries' bound (a RAG prompt seen at both ends): the other end
+// reuses the scan, with the same evidence at the same offsets.
+TEST(PolicyEngine, ALongTextIsReusedByTheOtherEnd) {
+  const auto policy = compile("rules:\n  - id: s\n    data: {detectors: [\"category:secret\"]}\n");
+  std::string body = R"({"messages":[{"content":")";
+  while (body.size() < 3 * PolicyEngine::kMaxCachedScanBytes) body += "filler words of a long prompt ";
+  body += R"(key ghp_R8bQ2xZkLm4NpT7vW9yC3dF6gH1jK5sA0eUi"}]})";
+  PolicyEngine engine(policy);
+  const auto first = engine.judge(call("openai", "gpt-4o", 1), body, "");
+  const auto second = engine.judge(call("openai", "gpt-4o", 2), body, "");
+  EXPECT_EQ(engine.stats().scan_cache_hits, 1u);
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(second.size(), 1u);
+  ASSERT_EQ(first[0].evidence.size(), second[0].evidence.size());
+  for (size_t i = 0; i < first[0].evidence.size(); ++i) {
+    EXPECT_EQ(first[0].evidence[i].detection.offset, second[0].evidence[i].detection.offset);
+    EXPECT_EQ(first[0].evidence[i].detection.redacted, second[0].evidence[i].detection.redacted);
+  }
+  EXPECT_GT(first[0].evidence[0].detection.offset, 2 * PolicyEngine::kMaxCachedScanBytes);
+}
+
 TEST(PolicyEngine, TheScanCacheKeepsTheLatestTextsOnly) {
   PolicyEngine engine(compile("rules:\n  - id: s\n    data: {detectors: [\"category:secret\"]}\n"));
   auto text = [](size_t i) { return "prompt number " + std::to_string(i); };
@@ -425,11 +446,19 @@ TEST(PolicyEngine, TheScanCacheKeepsTheLatestTextsOnly) {
   EXPECT_EQ(engine.stats().scan_cache_hits, 1u);  // the newest is kept
   engine.judge(call("openai", "gpt-4o", 51), text(0), "");
   EXPECT_EQ(engine.stats().scan_cache_hits, 1u);  // the oldest was replaced
-  // Texts over the bound are never kept.
+  // Over the bound only the last text is kept: the other end of the same call.
   const std::string big(PolicyEngine::kMaxCachedScanBytes + 1, 'a');
+  std::string other_big = big;
+  other_big[other_big.size() / 2] = 'b';
   engine.judge(call("openai", "gpt-4o", 52), big, "");
   engine.judge(call("openai", "gpt-4o", 53), big, "");
-  EXPECT_EQ(engine.stats().scan_cache_hits, 1u);
+  EXPECT_EQ(engine.stats().scan_cache_hits, 2u);
+  engine.judge(call("openai", "gpt-4o", 54), other_big, "");  // same length, one byte apart
+  EXPECT_EQ(engine.stats().scan_cache_hits, 2u);
+  engine.judge(call("openai", "gpt-4o", 55), big, "");  // replaced by other_big
+  EXPECT_EQ(engine.stats().scan_cache_hits, 2u);
+  engine.judge(call("openai", "gpt-4o", 56), text(PolicyEngine::kScanCacheEntries), "");
+  EXPECT_EQ(engine.stats().scan_cache_hits, 3u);  // the short entries are kept apart
 }
 
 TEST(PolicyEngine, AScanIsNotReusedAcrossPolicies) {

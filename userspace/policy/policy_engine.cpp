@@ -155,6 +155,9 @@ std::vector<Finding> PolicyEngine::judge(const llm::LlmCall& call, std::string_v
   for (CachedScan& e : scan_cache_) {
     if (e.scanner && e.scanner != policy->scanner) e = CachedScan();
   }
+  if (last_long_scan_.scanner && last_long_scan_.scanner != policy->scanner) {
+    last_long_scan_ = CachedScan();
+  }
   for (ModelVerdict& v : model_verdicts_) {
     if (v.policy && v.policy != policy) v = ModelVerdict();
   }
@@ -225,32 +228,36 @@ const PolicyEngine::ModelVerdict& PolicyEngine::model_verdict(const CompiledRule
 void PolicyEngine::scan_text(const std::shared_ptr<const ContentScanner>& scanner,
                              std::string& text, std::vector<Evidence>& hits,
                              EvidenceSource source) {
-  if (text.size() <= kMaxCachedScanBytes) {
+  const bool is_long = text.size() > kMaxCachedScanBytes;
+  auto reuse = [&](const CachedScan& e) {
+    ++stats_.scan_cache_hits;
+    stats_.dropped_detections += e.dropped;
+    for (const Detection& d : e.detections) hits.push_back({d, source});
+  };
+  if (is_long) {
+    // Compared in full only at an equal length: a different text usually differs early.
+    const CachedScan& e = last_long_scan_;
+    if (e.scanner == scanner && e.text.size() == text.size() && e.text == text) return reuse(e);
+  } else {
     for (const CachedScan& e : scan_cache_) {
-      if (e.scanner == scanner && e.text == text) {
-        ++stats_.scan_cache_hits;
-        stats_.dropped_detections += e.dropped;
-        for (const Detection& d : e.detections) hits.push_back({d, source});
-        return;
-      }
+      if (e.scanner == scanner && e.text == text) return reuse(e);
     }
   }
   ScanResult result = scanner->scan(text);
   stats_.dropped_detections += result.dropped;
-  if (text.size() <= kMaxCachedScanBytes) {
-    CachedScan& e = scan_cache_[scan_cache_next_];
-    scan_cache_next_ = (scan_cache_next_ + 1) % kScanCacheEntries;
-    e.scanner = scanner;
-    // No copy: the caller's buffer is refilled for the next call anyway (unless a huge body
-    // once grew it: the cache keeps no buffer much larger than its bound).
-    if (text.capacity() <= 2 * kMaxCachedScanBytes) {
-      e.text.swap(text);
-    } else {
-      e.text.assign(text);
-    }
-    e.detections = result.detections;
-    e.dropped = result.dropped;
+  CachedScan& e = is_long ? last_long_scan_ : scan_cache_[scan_cache_next_];
+  if (!is_long) scan_cache_next_ = (scan_cache_next_ + 1) % kScanCacheEntries;
+  e.scanner = scanner;
+  // No copy: the caller's buffer is refilled for the next call anyway. A short text's entry
+  // keeps no buffer much larger than its bound (a huge body once grew the caller's); the long
+  // entry trades buffers with the caller, so one long buffer stays either side.
+  if (is_long || text.capacity() <= 2 * kMaxCachedScanBytes) {
+    e.text.swap(text);
+  } else {
+    e.text.assign(text);
   }
+  e.detections = result.detections;
+  e.dropped = result.dropped;
   for (auto& d : result.detections) hits.push_back({std::move(d), source});
 }
 

@@ -63,8 +63,10 @@ class PolicyEngine {
 
   const EngineStats& stats() const { return stats_; }
 
-  // Recent scans kept for reuse, and the largest text kept. A scan depends on the text and
-  // the scanner only, so a text equal byte for byte to a kept one gets the kept detections.
+  // Recent scans kept for reuse, and the largest text kept among them; of longer texts only the
+  // last one is kept (the other end of the same call, when both are on this host). A scan
+  // depends on the text and the scanner only, so a text equal byte for byte to a kept one gets
+  // the kept detections.
   static constexpr size_t kScanCacheEntries = 4;
   static constexpr size_t kMaxCachedScanBytes = 64 * 1024;
 
@@ -130,6 +132,7 @@ class PolicyEngine {
   // The latest texts scanned and their results (the newest replaces the oldest). They hold
   // copies of recent bodies, as the two text buffers above do of the last call's.
   std::array<CachedScan, kScanCacheEntries> scan_cache_;
+  CachedScan last_long_scan_;  // a text over kMaxCachedScanBytes
   size_t scan_cache_next_ = 0;
   std::shared_ptr<const CompiledPolicy> judging_;  // the policy of the call being judged
   std::array<ModelVerdict, kModelVerdicts> model_verdicts_;
