@@ -194,7 +194,6 @@ RunShape shape_of(uint32_t n) { return kRunShapes[std::min<uint32_t>(n, 64)]; }
 struct LaneNeeds {
   LaneWords active;                // ~0: the lane waits for a run of at most 64 bytes
   LaneWords shift;                 // d
-  LaneWords carry_shift;           // 64 - d (64: nothing carried)
   LaneWords level;                 // the level of p
   unsigned depth[2] = {0, 0};  // levels built for lanes 0-3 and 4-7
 
@@ -202,7 +201,6 @@ struct LaneNeeds {
     const RunShape run = shape_of(n);
     active.v[lane] = kAll;
     shift.v[lane] = run.d;
-    carry_shift.v[lane] = 64 - run.d;
     level.v[lane] = run.level;
   }
   void stop(size_t lane) { active.v[lane] = 0; }
@@ -506,8 +504,10 @@ __attribute__((target("avx2"))) ClassRuns follow_runs_avx2(std::string_view text
       if (depth >= 3) build_level<3>(v, prev, cur, level, at);
       if (depth >= 4) build_level<4>(v, prev, cur, level, at);
       if (depth >= 5) build_level<5>(v, prev, cur, level, at);
-      const __m256i shifted = _mm256_or_si256(_mm256_sllv_epi64(v.sel, load(needs.shift)),
-                                              _mm256_srlv_epi64(v.psel, load(needs.carry_shift)));
+      const __m256i d = load(needs.shift);  // the carry's shift, 64 - d, is 64 for d = 0: none
+      const __m256i shifted = _mm256_or_si256(
+          _mm256_sllv_epi64(v.sel, d),
+          _mm256_srlv_epi64(v.psel, _mm256_sub_epi64(_mm256_set1_epi64x(64), d)));
       const __m256i hit = _mm256_and_si256(_mm256_and_si256(v.sel, shifted), load(needs.active));
       _mm256_store_si256(reinterpret_cast<__m256i*>(hits.v + at), hit);
       any = _mm256_or_si256(any, hit);
