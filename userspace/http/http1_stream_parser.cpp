@@ -4,6 +4,8 @@
 #include <cstring>
 #include <limits>
 
+#include "http/field_values.h"
+
 namespace llmtap::http {
 namespace {
 
@@ -64,31 +66,10 @@ bool is_field_text(std::string_view s) {
 // request-target: no whitespace or controls, whatever form (origin, absolute, authority, *).
 bool is_target(std::string_view s) { return !s.empty() && all_bytes(s, kTargetByte); }
 
-bool is_ows(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim_ows(std::string_view s) {
-  while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_ows(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 // "HTTP/1.x" -> x; HTTP/2+ never arrives as text and HTTP/0.9 has no version.
 std::optional<int> parse_version(std::string_view s) {
   if (s.size() != 8 || !s.starts_with("HTTP/1.") || !is_digit(s[7])) return std::nullopt;
   return s[7] - '0';
-}
-
-// 1*DIGIT without overflow.
-std::optional<uint64_t> parse_decimal(std::string_view s) {
-  if (s.empty()) return std::nullopt;
-  uint64_t value = 0;
-  for (char c : s) {
-    if (!is_digit(c)) return std::nullopt;
-    const uint64_t digit = static_cast<uint64_t>(c - '0');
-    if (value > (std::numeric_limits<uint64_t>::max() - digit) / 10) return std::nullopt;
-    value = value * 10 + digit;
-  }
-  return value;
 }
 
 std::optional<uint64_t> hex_digit(char c) {
@@ -96,41 +77,6 @@ std::optional<uint64_t> hex_digit(char c) {
   if (c >= 'a' && c <= 'f') return static_cast<uint64_t>(c - 'a' + 10);
   if (c >= 'A' && c <= 'F') return static_cast<uint64_t>(c - 'A' + 10);
   return std::nullopt;
-}
-
-// Calls `fn` on each trimmed element of a comma-separated list; stops when it returns false.
-template <typename Fn>
-bool for_each_list_element(std::string_view list, Fn&& fn) {
-  while (true) {
-    const size_t comma = list.find(',');
-    if (!fn(trim_ows(list.substr(0, comma)))) return false;
-    if (comma == std::string_view::npos) return true;
-    list.remove_prefix(comma + 1);
-  }
-}
-
-struct ContentLength {
-  bool present = false;
-  bool valid = true;
-  uint64_t value = 0;
-};
-
-// Every Content-Length field and list element must agree (RFC 9110 8.6); anything else is
-// a smuggling vector, so it is an error rather than a guess.
-ContentLength content_length(const HeaderFields& headers) {
-  ContentLength result;
-  for (const HttpHeader& h : headers) {
-    if (!ascii_iequals(h.name, "content-length")) continue;
-    result.valid = for_each_list_element(h.value, [&](std::string_view element) {
-      const std::optional<uint64_t> n = parse_decimal(element);
-      if (!n || (result.present && *n != result.value)) return false;
-      result.present = true;
-      result.value = *n;
-      return true;
-    });
-    if (!result.valid) return result;
-  }
-  return result;
 }
 
 enum class TransferCoding { kNone, kChunked, kOther, kInvalid };

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "common/wire_text.h"
+#include "http/field_values.h"
 
 namespace llmtap::http {
 namespace {
@@ -67,16 +68,11 @@ std::vector<HttpMessage> Http2StreamParser::take_open_streams() {
 
 // As HTTP/1.1 does for a declared length: the body's first DATA frame reserves what the
 // content-length header announces (up to `cap`, plus kBodySlack), so a body of 16 KiB frames
-// is not copied at each doubling. The header is only a hint here; one that does not read as a
-// number reserves nothing.
+// is not copied at each doubling. A length that is absent or invalid reserves nothing.
 void Http2StreamParser::reserve_declared_body(HttpMessage& m, size_t cap) {
-  const std::optional<std::string_view> declared = find_header(m.headers, "content-length");
-  if (!declared) return;
-  uint64_t n = 0;
-  const char* end = declared->data() + declared->size();
-  const auto [at, ec] = std::from_chars(declared->data(), end, n);
-  if (ec != std::errc() || at != end) return;
-  m.body.reserve(std::min<uint64_t>(n, cap) + kBodySlack);
+  const ContentLength declared = content_length(m.headers);
+  if (!declared.present || !declared.valid) return;
+  m.body.reserve(std::min<uint64_t>(declared.value, cap) + kBodySlack);
 }
 
 void Http2StreamParser::on_data(const Http2FrameHeader& frame, std::string_view data) {
