@@ -94,6 +94,25 @@ std::pair<double, double> scanner_figures(const policy::ContentScanner& scanner,
   return {best, static_cast<double>(passes) / static_cast<double>(texts.size())};
 }
 
+// The texts both timings read: the clean prompts in `piece`-byte pieces, and the agent bench's
+// requests and answers as the policy reads them (JSON-unescaped).
+struct BenchTexts {
+  std::vector<std::string> pieces, requests, answers;
+};
+
+BenchTexts bench_texts(const std::string& clean, size_t piece) {
+  BenchTexts texts;
+  for (size_t at = 0; at < clean.size(); at += piece) texts.pieces.push_back(clean.substr(at, piece));
+  for (uint64_t n = 0; n < 256; ++n) {
+    std::string text;
+    policy::json_unescaped(bench::openai_request_body(1024, n), text);
+    texts.requests.push_back(text);
+    policy::json_unescaped(bench::chat_completion_body(1121, n), text);
+    texts.answers.push_back(text);
+  }
+  return texts;
+}
+
 void compare_run_gate(const std::string& clean, size_t piece) {
   policy::ScannerLimits gated_limits;
   policy::ScannerLimits ungated_limits;
@@ -102,23 +121,14 @@ void compare_run_gate(const std::string& clean, size_t piece) {
                                                    gated_limits);
   const auto ungated = policy::ContentScanner::build(policy::builtin_detectors(), nullptr,
                                                      ungated_limits);
-  std::vector<std::string> pieces;
-  for (size_t at = 0; at < clean.size(); at += piece) pieces.push_back(clean.substr(at, piece));
-  std::vector<std::string> requests, answers;
-  for (uint64_t n = 0; n < 256; ++n) {
-    std::string text;
-    policy::json_unescaped(bench::openai_request_body(1024, n), text);
-    requests.push_back(text);
-    policy::json_unescaped(bench::chat_completion_body(1121, n), text);
-    answers.push_back(text);
-  }
+  const BenchTexts corpus = bench_texts(clean, piece);
   std::printf("\nthe whole scanner (%zu detectors), ns per KiB and pattern databases passed per "
               "text, best of 7; run gate on / off:\n",
               gated->detector_count());
   const std::pair<const char*, const std::vector<std::string>*> sets[] = {
-      {"clean prompts in pieces", &pieces},
-      {"agent bench requests", &requests},
-      {"agent bench answers", &answers}};
+      {"clean prompts in pieces", &corpus.pieces},
+      {"agent bench requests", &corpus.requests},
+      {"agent bench answers", &corpus.answers}};
   for (const auto& [name, texts] : sets) {
     for (int round = 0; round < 3; ++round) {  // alternating
       const auto on = scanner_figures(*gated, *texts);
@@ -140,16 +150,11 @@ void time_run_gate(const std::string& clean, size_t piece) {
     std::printf("}");
   }
   std::printf("\n");
-  std::vector<std::string> pieces, requests, large(1);
-  for (size_t at = 0; at < clean.size(); at += piece) pieces.push_back(clean.substr(at, piece));
-  std::string text;
-  for (uint64_t n = 0; n < 256; ++n) {
-    policy::json_unescaped(bench::openai_request_body(1024, n), text);
-    requests.push_back(text);
-  }
+  const BenchTexts corpus = bench_texts(clean, piece);
+  std::vector<std::string> large(1);
   policy::json_unescaped(bench::openai_request_body(1 << 20, 7), large[0]);
   const std::pair<const char*, const std::vector<std::string>*> sets[] = {
-      {"clean prompts in pieces", &pieces}, {"agent bench requests", &requests},
+      {"clean prompts in pieces", &corpus.pieces}, {"agent bench requests", &corpus.requests},
       {"one 1 MiB request", &large}};
   const char* const names[] = {"scalar", "ssse3", "avx2"};
   for (const auto& [name, texts] : sets) {
