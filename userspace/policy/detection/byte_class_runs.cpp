@@ -93,17 +93,7 @@ const NibbleTables& nibble_tables() {
   return tables;
 }
 
-// A block's class words, lane c the 64-bit mask of the block's bytes in class c (lane 7 is
-// spare, always 0). First the parts (masks[p] bit i: block[i] is in part p), then each class
-// as its one or two parts.
-using LaneWordArray = uint64_t[8];
-
-void class_words_from_parts(const uint64_t (&parts)[kParts], LaneWordArray& words) {
-  const NibbleTables& t = nibble_tables();
-  for (size_t c = 0; c < kGateClassCount; ++c) words[c] = parts[t.part_a[c]] | parts[t.part_b[c]];
-  words[7] = 0;
-}
-
+// A block's parts: masks[p] bit i says block[i] is in part p.
 void part_masks_scalar(const unsigned char* block, uint64_t (&masks)[kParts]) {
   const NibbleTables& t = nibble_tables();
   for (uint64_t& m : masks) m = 0;
@@ -216,11 +206,20 @@ bool run_ends_in_block(const Planes& cur, const Planes& prev, size_t lane, uint3
   return run_end_bits(cur.level[j].v[lane], prev.level[j].v[lane], d) != 0;
 }
 
-// One block, every lane: this block's planes from its class words and the previous block's
-// planes; `hits` gets, per lane, where the run it waits for ends. True when any does.
-bool step_lanes_scalar(const LaneWordArray& words, const Planes& prev, Planes& cur,
-                       const LaneNeeds& needs, LaneWords& hits) {
-  std::copy(std::begin(words), std::end(words), cur.level[0].v);
+// A block's class words (its 1-byte runs), lane c the mask of the block's bytes in class c,
+// each class as its one or two parts; lane 7 is spare, always 0.
+void class_words_from_parts(const uint64_t (&parts)[kParts], LaneWords& words) {
+  const NibbleTables& t = nibble_tables();
+  for (size_t c = 0; c < kGateClassCount; ++c) {
+    words.v[c] = parts[t.part_a[c]] | parts[t.part_b[c]];
+  }
+  words.v[7] = 0;
+}
+
+// One block, every lane: this block's planes from its class words (already in level 0) and
+// the previous block's planes; `hits` gets, per lane, where the run it waits for ends. True
+// when any does.
+bool step_lanes_scalar(const Planes& prev, Planes& cur, const LaneNeeds& needs, LaneWords& hits) {
   const unsigned depth = std::max(needs.depth[0], needs.depth[1]);
   for (unsigned j = 1; j <= depth; ++j) {
     const unsigned k = 1u << (j - 1);
@@ -395,11 +394,10 @@ ClassRuns follow_runs(std::string_view text, const RunThresholds& thresholds, Pa
   for (size_t b = 0; blocks.more() && !follower.done(); ++b) {
     uint64_t parts[kParts];
     part_masks(blocks.next(), parts);
-    LaneWordArray words;
-    class_words_from_parts(parts, words);
     Planes& cur = planes[b & 1];
     const Planes& prev = planes[(b & 1) ^ 1];
-    if (step_lanes_scalar(words, prev, cur, follower.needs(), hits) || follower.has_beyond()) {
+    class_words_from_parts(parts, cur.level[0]);
+    if (step_lanes_scalar(prev, cur, follower.needs(), hits) || follower.has_beyond()) {
       follower.after_block(cur, prev, hits);
     }
   }
