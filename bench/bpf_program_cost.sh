@@ -71,7 +71,10 @@ measure() {  # binary, mode args...
   shift
   "$binary" "$@" > /dev/null 2> "$work/agent.err" &
   agent=$!
-  for _ in $(seq 300); do grep -q "ready" "$work/agent.err" 2>/dev/null && break; sleep 0.1; done
+  # The capture's own line ("...; ready"): the daemon's metrics line names /readyz before any
+  # probe is attached, and a SIGINT sent then is lost (an async command's SIGINT starts ignored).
+  for _ in $(seq 300); do grep -q "; ready" "$work/agent.err" 2>/dev/null && break; sleep 0.1; done
+  grep -q "; ready" "$work/agent.err" || { echo "not ready in 30 s" >&2; cat "$work/agent.err" >&2; exit 1; }
   sysctl -qw kernel.bpf_stats_enabled=1
   bpftool prog show -j > "$work/before.json"
   curl --config "$work/curl.cfg"
