@@ -41,7 +41,7 @@ const volatile bool hold_while_attaching = true;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, LLMTAP_DEFAULT_RINGBUF_BYTES); /* resized by userspace */
+	__uint(max_entries, 4096); /* sized by userspace before load (capture/ring_size.h) */
 } events SEC(".maps");
 
 struct {

@@ -28,7 +28,6 @@
 
 #define LLMTAP_DEFAULT_MAX_BYTES (1u << 20)   /* per call, before `truncated` */
 #define LLMTAP_MAX_BYTES_LIMIT (64u << 20)    /* the largest --max-bytes accepted */
-#define LLMTAP_DEFAULT_RINGBUF_BYTES (32u << 20)
 #define LLMTAP_DEFAULT_WAKEUP_BYTES (256u << 10) /* batch records up to this before waking */
 #define LLMTAP_POLL_INTERVAL_MS 20               /* and look at least this often */
 

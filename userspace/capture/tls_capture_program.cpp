@@ -22,6 +22,7 @@
 
 #include "capture/hold_guard.h"
 #include "capture/hold_pins.h"
+#include "capture/ring_size.h"
 #include "capture/wall_clock.h"
 #include "llmtap_abi.h"
 #include "tls_capture.skel.h"
@@ -126,17 +127,12 @@ bool kernel_has_socket_length_tracepoints() {
   return found;
 }
 
-uint32_t ring_size_for(uint32_t requested) {
-  const uint32_t page = static_cast<uint32_t>(sysconf(_SC_PAGESIZE));
-  return std::bit_ceil(std::max(requested, page));
-}
-
 }  // namespace
 
 CaptureOptions::CaptureOptions()
     : hold_deadline(LLMTAP_DEFAULT_HOLD_DEADLINE_NS),
       max_bytes_per_call(LLMTAP_DEFAULT_MAX_BYTES),
-      ring_buffer_bytes(LLMTAP_DEFAULT_RINGBUF_BYTES),
+      ring_buffer_bytes(0),
       wakeup_bytes(LLMTAP_DEFAULT_WAKEUP_BYTES) {}
 
 // Destroys detached links on its own thread: unregistering a uprobe waits for RCU grace
@@ -257,7 +253,9 @@ TlsCaptureProgram::TlsCaptureProgram(const CaptureOptions& options, RecordHandle
                  LLMTAP_COMM_LEN - 1);
   }
   skel->rodata->filter_cgroup = !options.target_cgroup.empty();
-  impl_->ring_bytes = ring_size_for(options.ring_buffer_bytes);
+  impl_->ring_bytes =
+      ring_bytes_for(options.ring_buffer_bytes, options.max_bytes_per_call,
+                     static_cast<uint32_t>(sysconf(_SC_PAGESIZE)));
   // Never wait for more than an eighth of the ring: a burst must not fill it before we wake.
   skel->rodata->wakeup_bytes = std::min(options.wakeup_bytes, impl_->ring_bytes / 8);
   bpf_map__set_max_entries(skel->maps.events, impl_->ring_bytes);

@@ -28,7 +28,8 @@ struct CaptureOptions {
   // A stopped process is resumed this long after its stop at the latest (by the guard).
   std::chrono::nanoseconds hold_deadline;
   uint32_t max_bytes_per_call;  // captured prefix per call; the rest is `truncated`
-  uint32_t ring_buffer_bytes;   // rounded up to a power of two
+  // 0: default_ring_bytes(max_bytes_per_call) (ring_size.h); else rounded up to a power of two.
+  uint32_t ring_buffer_bytes;
   // Records wait in the ring until this many bytes are pending or the next poll tick
   // (batching saves a wakeup per TLS call); 0 wakes the reader on every call.
   uint32_t wakeup_bytes;

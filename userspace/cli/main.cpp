@@ -7,6 +7,7 @@
 
 #include "capture/capture_error.h"
 #include "capture/hold_guard.h"
+#include "capture/ring_size.h"
 #include "enrich/kube_api_config.h"
 #include "cli/audit_command.h"
 #include "cli/catalog_command.h"
@@ -53,9 +54,11 @@ void add_capture_options(CLI::App* cmd, llmtap::cli::CaptureSelection& c) {
                 "Learn TLS sockets from syscall tracepoints (as before Linux 6.3), which slow "
                 "every syscall on the host; by default the socket layer's tracepoints are used");
   cmd->add_option("--ring-buffer-size", c.ring_buffer_bytes,
-                  "Kernel ring buffer bytes (rounded up to a power of two)")
-      ->default_val(LLMTAP_DEFAULT_RINGBUF_BYTES)
-      ->check(CLI::Range(4096u, 1u << 30));
+                  "Kernel ring buffer bytes (rounded up to a power of two). Default: 8 calls "
+                  "at --max-bytes, at least 4 MiB (8 MiB with the default --max-bytes); a "
+                  "larger ring absorbs longer stalls of the agent but costs every traced TLS "
+                  "call more (docs/bpf-maps.md)")
+      ->check(CLI::Range(4096u, llmtap::capture::kMaxRingBytes));
 }
 
 void add_duration_option(CLI::App* cmd, double& seconds) {
