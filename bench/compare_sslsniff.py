@@ -18,6 +18,9 @@ What it does (see docs/benchmarks.md, "llmtap against bcc's sslsniff"):
     sslsniff (bcc, a patched temporary copy), trace-lib (llmtap trace --no-discovery --lib
     libssl), trace (host-wide), daemon-llm / daemon-other (llmtap daemon host-wide; requests
     to /v1/chat/completions with Host api.openai.com, or to /api/orders);
+- before an llmtap agent's cells, 1.25 rings' worth of 64 KiB requests go through its data ring
+  unmeasured (--no-warm-ring: not), so that cells measure a ring in its steady state, not the
+  first touch of its fresh pages;
 - figures are CPU, never wall time alone: client CPU from wait4 rusage, server CPU and agent
   CPU from schedstat; agent CPU is counted until it has drained what the client caused;
 - the dd syscall tax (dd bs=512, CPU from rusage) in every mode; agent RSS; completeness
@@ -560,6 +563,7 @@ class Agent:
         self.counts = {}
         self.stderr_text = ""
         self.peak_rss_kb = 0
+        self.ring_bytes = 0  # llmtap's data ring, from its ready line
 
     def start(self):
         ctx, mode = self.ctx, self.mode
@@ -612,6 +616,8 @@ class Agent:
             time.sleep(0.05)
         else:
             raise RuntimeError(f"{mode} not ready in 120 s: " + self._tail(self.err_path))
+        ring = re.search(r"ring buffer (\d+) bytes", self._read(self.err_path))
+        self.ring_bytes = int(ring.group(1)) if ring else 0
         time.sleep(0.5)
         self.pids = descendants(self.proc.pid)
         # Start-up work can go on after the ready line (llmtap examines the running processes'
@@ -884,6 +890,20 @@ def run_cell(ctx, agent, client, path, body, rate, requests):
     if code != 0 or ok != requests:
         log(f"  warning: {client} exit {code}, {ok}/{requests} ok")
     return cell
+
+
+def warm_ring(ctx, agent):
+    """Sends 1.25 rings' worth of 64 KiB LLM requests, not measured, before an llmtap agent's
+    cells. A long-running agent's ring has been written round many times; a fresh one has pages
+    the traced processes have never touched, and on a VM the first touch of such a page costs
+    far more than any later one (a host page fault): short cells (15 requests at 1 MiB, 75 at
+    64 KiB) would otherwise measure the first pass over a fresh ring, not the steady state."""
+    if not agent.ring_bytes or ctx.args.no_warm_ring:
+        return
+    body = 64 * KIB
+    n = -(-agent.ring_bytes * 5 // 4 // (2 * body))  # both ends copy each body
+    run_cell(ctx, agent, "curl", LLM_PATH, body, 0, n)
+    log(f"  ring warmed: {n} requests of 64 KiB through a {agent.ring_bytes >> 20} MiB ring")
 
 
 def run_dd(count):
@@ -1185,6 +1205,9 @@ def parse_args():
     p.add_argument("--plot", help="PNG path (default: --out with .png, else /tmp/compare_sslsniff.png)")
     p.add_argument("--json", help="write every measured cell here")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    p.add_argument("--no-warm-ring", action="store_true",
+                   help="measure from a fresh ring (by default 1.25 rings' worth of 64 KiB "
+                        "requests go through llmtap's ring, unmeasured, before its cells)")
     a = p.parse_args()
     a.modes = [m for m in a.modes.split(",") if m]
     bad = [m for m in a.modes if m not in ALL_MODES]
@@ -1299,6 +1322,7 @@ def main():
                     ctx.children = []
                     continue
                 log(f"run {run + 1}/{args.runs}: {mode}")
+                warm_ring(ctx, agent)
                 for client, path, body, rate in workloads(args, mode):
                     n = requests_for(args, body)
                     if rate > 0:

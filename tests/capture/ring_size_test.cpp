@@ -5,26 +5,27 @@
 namespace llmtap::capture {
 namespace {
 
-TEST(RingSize, TheDefaultHoldsEightCallsAtTheLimit) {
-  EXPECT_EQ(default_ring_bytes(1u << 20), 8u << 20);  // the default --max-bytes
-  EXPECT_EQ(default_ring_bytes(2u << 20), 16u << 20);
-  // Rounded up to a power of two: 8 x 1.5 MiB = 12 MiB -> 16 MiB.
-  EXPECT_EQ(default_ring_bytes(3u << 19), 16u << 20);
-  EXPECT_EQ(default_ring_bytes((1u << 20) + 1), 16u << 20);
+TEST(RingSize, TheDefaultHoldsThirtyTwoCallsAtTheLimit) {
+  EXPECT_EQ(default_ring_bytes(1u << 20), 32u << 20);  // the default --max-bytes
+  EXPECT_EQ(default_ring_bytes(2u << 20), 64u << 20);
+  // Rounded up to a power of two: 32 x 1.5 MiB = 48 MiB -> 64 MiB.
+  EXPECT_EQ(default_ring_bytes(3u << 19), 64u << 20);
+  EXPECT_EQ(default_ring_bytes((1u << 20) + 1), 64u << 20);
 }
 
-TEST(RingSize, TheDefaultIsNeverBelowFourMiBNorAboveOneGiB) {
+TEST(RingSize, TheDefaultIsNeverBelowThirtyTwoMiBNorAboveOneGiB) {
   EXPECT_EQ(default_ring_bytes(1), kMinDefaultRingBytes);
-  EXPECT_EQ(default_ring_bytes(64u << 10), kMinDefaultRingBytes);  // 8 x 64 KiB = 512 KiB
-  EXPECT_EQ(default_ring_bytes(512u << 10), kMinDefaultRingBytes);
-  EXPECT_EQ(default_ring_bytes((512u << 10) + 1), 8u << 20);
-  EXPECT_EQ(default_ring_bytes(64u << 20), 512u << 20);  // the largest --max-bytes
+  EXPECT_EQ(default_ring_bytes(64u << 10), kMinDefaultRingBytes);  // 32 x 64 KiB = 2 MiB
+  EXPECT_EQ(default_ring_bytes(1u << 20), kMinDefaultRingBytes);
+  EXPECT_EQ(default_ring_bytes(32u << 20), kMaxRingBytes);
+  EXPECT_EQ(default_ring_bytes(64u << 20), kMaxRingBytes);    // the largest --max-bytes
   EXPECT_EQ(default_ring_bytes(UINT32_MAX), kMaxRingBytes);  // no overflow past 4 GiB
 }
 
 TEST(RingSize, ANamedSizeIsKeptAndRoundedUpToAPowerOfTwoOfAtLeastAPage) {
-  EXPECT_EQ(ring_bytes_for(0, 1u << 20, 4096), 8u << 20);
-  EXPECT_EQ(ring_bytes_for(32u << 20, 1u << 20, 4096), 32u << 20);
+  EXPECT_EQ(ring_bytes_for(0, 1u << 20, 4096), 32u << 20);
+  EXPECT_EQ(ring_bytes_for(0, 4u << 20, 4096), 128u << 20);
+  EXPECT_EQ(ring_bytes_for(8u << 20, 1u << 20, 4096), 8u << 20);
   EXPECT_EQ(ring_bytes_for(65536, 1u << 20, 4096), 65536u);  // smaller than the default: kept
   EXPECT_EQ(ring_bytes_for(65537, 1u << 20, 4096), 131072u);
   EXPECT_EQ(ring_bytes_for(1, 1u << 20, 4096), 4096u);

@@ -54,10 +54,8 @@ void add_capture_options(CLI::App* cmd, llmtap::cli::CaptureSelection& c) {
                 "Learn TLS sockets from syscall tracepoints (as before Linux 6.3), which slow "
                 "every syscall on the host; by default the socket layer's tracepoints are used");
   cmd->add_option("--ring-buffer-size", c.ring_buffer_bytes,
-                  "Kernel ring buffer bytes (rounded up to a power of two). Default: 8 calls "
-                  "at --max-bytes, at least 4 MiB (8 MiB with the default --max-bytes); a "
-                  "larger ring absorbs longer stalls of the agent but costs every traced TLS "
-                  "call more (docs/bpf-maps.md)")
+                  "Kernel ring buffer bytes (rounded up to a power of two). Default: 32 calls "
+                  "at --max-bytes, at least 32 MiB (32 MiB with the default --max-bytes)")
       ->check(CLI::Range(4096u, llmtap::capture::kMaxRingBytes));
 }
 
