@@ -13,13 +13,14 @@ TEST(RingSize, TheDefaultHoldsThirtyTwoCallsAtTheLimit) {
   EXPECT_EQ(default_ring_bytes((1u << 20) + 1), 64u << 20);
 }
 
-TEST(RingSize, TheDefaultIsNeverBelowThirtyTwoMiBNorAboveOneGiB) {
+TEST(RingSize, TheDefaultIsNeverBelowThirtyTwoMiBNorAbove256MiB) {
   EXPECT_EQ(default_ring_bytes(1), kMinDefaultRingBytes);
   EXPECT_EQ(default_ring_bytes(64u << 10), kMinDefaultRingBytes);  // 32 x 64 KiB = 2 MiB
   EXPECT_EQ(default_ring_bytes(1u << 20), kMinDefaultRingBytes);
-  EXPECT_EQ(default_ring_bytes(32u << 20), kMaxRingBytes);
-  EXPECT_EQ(default_ring_bytes(64u << 20), kMaxRingBytes);    // the largest --max-bytes
-  EXPECT_EQ(default_ring_bytes(UINT32_MAX), kMaxRingBytes);  // no overflow past 4 GiB
+  EXPECT_EQ(default_ring_bytes(8u << 20), 256u << 20);
+  EXPECT_EQ(default_ring_bytes((8u << 20) + 1), kMaxDefaultRingBytes);
+  EXPECT_EQ(default_ring_bytes(64u << 20), kMaxDefaultRingBytes);  // the largest --max-bytes
+  EXPECT_EQ(default_ring_bytes(UINT32_MAX), kMaxDefaultRingBytes);  // no overflow past 4 GiB
 }
 
 TEST(RingSize, ANamedSizeIsKeptAndRoundedUpToAPowerOfTwoOfAtLeastAPage) {
@@ -30,6 +31,7 @@ TEST(RingSize, ANamedSizeIsKeptAndRoundedUpToAPowerOfTwoOfAtLeastAPage) {
   EXPECT_EQ(ring_bytes_for(65537, 1u << 20, 4096), 131072u);
   EXPECT_EQ(ring_bytes_for(1, 1u << 20, 4096), 4096u);
   EXPECT_EQ(ring_bytes_for(1, 1u << 20, 65536), 65536u);  // 64 KiB pages
+  EXPECT_EQ(ring_bytes_for(1u << 30, 1u << 20, 4096), 1u << 30);  // named: past the default's cap
   EXPECT_EQ(ring_bytes_for(UINT32_MAX, 1u << 20, 4096), kMaxRingBytes);
 }
 

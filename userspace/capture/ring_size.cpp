@@ -8,7 +8,7 @@ namespace llmtap::capture {
 uint32_t default_ring_bytes(uint32_t max_bytes_per_call) {
   const uint64_t want = uint64_t{kRingCallsAtLimit} * max_bytes_per_call;
   const uint64_t clamped =
-      std::clamp<uint64_t>(want, kMinDefaultRingBytes, kMaxRingBytes);
+      std::clamp<uint64_t>(want, kMinDefaultRingBytes, kMaxDefaultRingBytes);
   return static_cast<uint32_t>(std::bit_ceil(clamped));
 }
 

@@ -55,7 +55,7 @@ void add_capture_options(CLI::App* cmd, llmtap::cli::CaptureSelection& c) {
                 "every syscall on the host; by default the socket layer's tracepoints are used");
   cmd->add_option("--ring-buffer-size", c.ring_buffer_bytes,
                   "Kernel ring buffer bytes (rounded up to a power of two). Default: 32 calls "
-                  "at --max-bytes, at least 32 MiB (32 MiB with the default --max-bytes)")
+                  "at --max-bytes, 32 to 256 MiB (32 MiB with the default --max-bytes)")
       ->check(CLI::Range(4096u, llmtap::capture::kMaxRingBytes));
 }
 
