@@ -156,10 +156,9 @@ off_t stdout_bytes(pid_t pid) {
   return st.st_size;
 }
 
-// Returns once the agent's output has not grown for 200 ms (it flushes every 20 ms poll), so
-// every call made so far has been processed.
-// Settled: its output has not grown for 200 ms and it used under a tenth of a core meanwhile
-// (an agent still draining a backlog can stop writing for longer, blocked in a write).
+// Returns once the agent's output has not grown for 200 ms (it flushes every 20 ms poll) and it
+// used under a tenth of a core meanwhile (an agent still draining a backlog can stop writing for
+// longer, blocked in a write), so every call made so far has been processed.
 void wait_until_settled(pid_t pid) {
   const auto deadline = Clock::now() + std::chrono::seconds(20);
   off_t last = stdout_bytes(pid);
@@ -397,8 +396,10 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(o.calls),
                 static_cast<unsigned long long>(o.warmup), o.body, o.response, o.runs);
   }
-  std::printf("ring warmed first: %llu MiB x 1.25 of 64 KiB calls, unmeasured\n",
-              static_cast<unsigned long long>(o.warm_ring_mib));
+  if (o.warm_ring_mib > 0) {
+    std::printf("ring warmed first: %llu MiB x 1.25 of 64 KiB calls, unmeasured\n",
+                static_cast<unsigned long long>(o.warm_ring_mib));
+  }
   std::printf("request: %zu B of OpenAI chat JSON, response %zu B, different every call; both "
               "ends in this process (comm %s)\n",
               llmtap::bench::openai_request_body(o.body, 1).size(), chat_completion(o.response, 1, false).bytes.size(),
