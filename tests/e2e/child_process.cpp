@@ -43,7 +43,7 @@ uint64_t context_switches(pid_t pid) {
   return total;
 }
 
-ChildProcess::ChildProcess(std::vector<std::string> argv)
+ChildProcess::ChildProcess(std::vector<std::string> argv, int stdout_fd)
     : out_path_(temp_path("out")), err_path_(temp_path("err")) {
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
@@ -59,7 +59,7 @@ ChildProcess::ChildProcess(std::vector<std::string> argv)
     if (read(pipefd[0], &go, 1) != 1) _exit(125);
     const int out = open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     const int err = open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(out, STDOUT_FILENO);
+    dup2(stdout_fd >= 0 ? stdout_fd : out, STDOUT_FILENO);
     dup2(err, STDERR_FILENO);
     const int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, STDIN_FILENO);

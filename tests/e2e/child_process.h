@@ -20,8 +20,9 @@ struct ChildResult {
 
 class ChildProcess {
  public:
-  // Forks; the child waits for release() before exec'ing argv[0] (searched in PATH).
-  explicit ChildProcess(std::vector<std::string> argv);
+  // Forks; the child waits for release() before exec'ing argv[0] (searched in PATH). Its stdout
+  // goes to out_path(), or to `stdout_fd` when one is given (e.g. a pipe the test reads).
+  explicit ChildProcess(std::vector<std::string> argv, int stdout_fd = -1);
   ~ChildProcess();  // kills the child if it still runs
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;

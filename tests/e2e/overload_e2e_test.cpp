@@ -1,6 +1,7 @@
 // Overload: above the rated load losses are counted and the capture recovers by itself; BPF
 // maps full of other entries (bounded LRU maps) neither stop a process nor misattribute a byte.
 #include <bpf/bpf.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -78,6 +79,55 @@ TEST(OverloadE2E, LossesAreCountedAndTheCaptureRecoversWhenTheLoadDrops) {
   const auto summary = trace->stop();
   EXPECT_GT(summary.at("lost_bytes"), 0u) << "the burst should have overflowed the ring";
   EXPECT_GT(summary.at("lost_calls"), 0u);
+}
+
+// stdout's reader stops reading for a while (a paused pager, a slow pipeline): trace goes on
+// draining the ring into its stdout backlog, so a burst far larger than the pipe and the ring
+// together is captured whole, and arrives in order once the reader reads again. (Before the
+// backlog, trace waited in write() once the pipe was full, the ring filled, and calls were lost.)
+TEST(OverloadE2E, AStdoutReaderThatStopsReadingCostsNoCall) {
+  LLMTAP_REQUIRE_ROOT();
+  Fixture f;
+  int out[2];
+  ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
+  std::optional<TraceSession> trace;
+  try {
+    trace.emplace(std::vector<std::string>{"--comm", "python3", "--ring-buffer-size", "4194304"},
+                  std::chrono::seconds(30), std::vector<std::string>{}, "trace", out[1]);
+  } catch (const std::exception& e) {
+    close(out[0]);
+    close(out[1]);
+    LLMTAP_BPF_UNAVAILABLE(e.what());
+  }
+  close(out[1]);
+  // 16 calls of 512 KiB up and 32 KiB down, nothing read meanwhile: 8.5 MiB of data, 11 MiB of
+  // JSON: ten times the pipe (1 MiB) and twice the ring (4 MiB).
+  const ClientRun run = run_client(f, python_command(f, 16, 512 * 1024, 32 * 1024));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  std::string got;
+  std::thread reader([&] {
+    char buf[65536];
+    for (ssize_t n; (n = read(out[0], buf, sizeof buf)) > 0;) got.append(buf, static_cast<size_t>(n));
+  });
+  const auto summary = trace->stop();
+  reader.join();
+  close(out[0]);
+  EXPECT_EQ(summary.at("lost_calls"), 0u);
+  EXPECT_EQ(summary.at("lost_bytes"), 0u);
+  EXPECT_EQ(trace->stderr_text().find("not written"), std::string::npos) << trace->stderr_text();
+  std::vector<TraceEvent> events;
+  for (auto& e : tls_events_in(got)) {
+    if (e.pid == static_cast<uint32_t>(run.pid)) events.push_back(std::move(e));
+  }
+  ASSERT_EQ(run.connections.size(), 1u);
+  const auto& c = run.connections[0];
+  const std::string src = endpoint_text(c.peer_address, c.peer_port);
+  const std::string writes = concat_data(events, "write", src);
+  const std::string reads = concat_data(events, "read", src);
+  EXPECT_EQ(writes.size(), c.received.size());
+  EXPECT_TRUE(writes == c.received) << "captured writes differ";
+  EXPECT_EQ(reads.size(), c.sent.size());
+  EXPECT_TRUE(reads == c.sent) << "captured reads differ";
 }
 
 TEST(OverloadE2E, FullMapsOfOtherEntriesNeitherStopNorMisattribute) {

@@ -52,7 +52,7 @@ std::string llmtap_binary() {
 TraceSession::TraceSession(const std::vector<std::string>& args,
                            std::chrono::milliseconds ready_timeout,
                            const std::vector<std::string>& global_args,
-                           const std::string& command) {
+                           const std::string& command, int stdout_fd) {
   const bool verbose = std::getenv("LLMTAP_TEST_VERBOSE") != nullptr;  // for debugging
   std::vector<std::string> argv = {llmtap_binary()};
   if (verbose) argv.push_back("-v");
@@ -63,7 +63,7 @@ TraceSession::TraceSession(const std::vector<std::string>& args,
     argv.push_back("--syscall-hooks");
   }
   argv.insert(argv.end(), args.begin(), args.end());
-  process_ = std::make_unique<ChildProcess>(argv);
+  process_ = std::make_unique<ChildProcess>(argv, stdout_fd);
   if (verbose) {
     process_->keep_output_files();
     std::fprintf(stderr, "trace output kept: %s %s\n", process_->out_path().c_str(),
@@ -105,8 +105,16 @@ std::vector<nlohmann::json> TraceSession::json_lines() const {
 }
 
 std::vector<TraceEvent> TraceSession::events() const {
+  return tls_events_in(read_file(process_->out_path()));
+}
+
+std::vector<TraceEvent> tls_events_in(const std::string& json_lines) {
   std::vector<TraceEvent> events;
-  for (auto& j : json_lines()) {
+  std::istringstream in(json_lines);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (in.eof()) break;  // a line still being written
+    auto j = nlohmann::json::parse(line);
     if (j.at("type") == "tls") events.push_back(to_event(std::move(j)));
   }
   return events;

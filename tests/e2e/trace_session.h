@@ -35,11 +35,12 @@ using TraceSummary = std::map<std::string, uint64_t>;
 class TraceSession {
  public:
   // Starts `llmtap COMMAND ARGS...` (trace, daemon, watch); returns once it reports ready.
+  // stdout goes to a file the accessors below read, or to `stdout_fd` (they then see nothing).
   // Throws std::runtime_error with llmtap's stderr when it fails to start.
   explicit TraceSession(const std::vector<std::string>& args,
                         std::chrono::milliseconds ready_timeout = std::chrono::seconds(30),
                         const std::vector<std::string>& global_args = {},
-                        const std::string& command = "trace");
+                        const std::string& command = "trace", int stdout_fd = -1);
   ~TraceSession();
   TraceSession(const TraceSession&) = delete;
   TraceSession& operator=(const TraceSession&) = delete;
@@ -70,6 +71,9 @@ class TraceSession {
   std::unique_ptr<ChildProcess> process_;  // llmtap trace; stdout and stderr go to files
   int exit_code_ = -1;
 };
+
+// The `tls` events among JSON lines (trace's stdout); a last line without its newline is left out.
+std::vector<TraceEvent> tls_events_in(const std::string& json_lines);
 
 // The path of the llmtap binary under test.
 std::string llmtap_binary();

@@ -155,6 +155,14 @@ void AgentMetrics::watch_sinks(const exporter::EventRouter& router) {
   }
 }
 
+void AgentMetrics::watch_stdout(const StdoutLines& out) {
+  r_.gauge_fn("llmtap_stdout_backlog_bytes", "output waiting for stdout's reader", {},
+              [&out] { return static_cast<double>(out.backlog_bytes()); });
+  r_.gauge_fn("llmtap_stdout_dropped_events",
+              "events not written to stdout: its reader fell behind by more than --stdout-backlog",
+              {}, [&out] { return static_cast<double>(out.stats().dropped_lines); });
+}
+
 std::pair<bool, std::string> AgentMetrics::readiness() const {
   if (!capturing_.load(std::memory_order_acquire)) return {false, "probes not attached yet"};
   if (router_ != nullptr) {

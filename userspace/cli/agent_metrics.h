@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "cli/capture_session.h"
+#include "cli/stdout_lines.h"
 #include "export/event_router.h"
 #include "llm/llm_call.h"
 #include "metrics/metric_registry.h"
@@ -31,6 +32,8 @@ class AgentMetrics {
   void on_finding(const policy::Finding& finding);
   void on_capture(const CaptureSnapshot& snapshot);
   void watch_sinks(const exporter::EventRouter& router);
+  // stdout's backlog and what it dropped; `out` must outlive the registry's readers.
+  void watch_stdout(const StdoutLines& out);
 
   // Ready: probes attached and no sink failing; else why not (for /readyz).
   std::pair<bool, std::string> readiness() const;

@@ -34,13 +34,14 @@ void log_sink_summary(const exporter::EventRouter& router) {
 
 int run_daemon(const DaemonOptions& options) {
   const ExportSetup setup = build_export_setup(options.exports);
-  StdoutLines out;
+  StdoutLines out(options.stdout_backlog_bytes);
   const sink::OcsfContext context = ocsf_context();
   exporter::RouterIdentity identity{context.hostname, std::to_string(::getpid())};
   exporter::EventRouter router(setup.config, identity);
   metrics::MetricRegistry registry;
   AgentMetrics agent_metrics(registry);
   agent_metrics.watch_sinks(router);
+  agent_metrics.watch_stdout(out);
   std::unique_ptr<metrics::MetricsServer> metrics_server;
   if (setup.config.metrics) {
     metrics::MetricsServerOptions mo;
@@ -109,7 +110,7 @@ int run_daemon(const DaemonOptions& options) {
   };
   handlers.after_poll = [&](uint64_t) { return out.flush(); };
   handlers.on_capture_snapshot = [&](const CaptureSnapshot& s) { agent_metrics.on_capture(s); };
-  handlers.at_end = [&](uint64_t) { return out.flush(); };
+  handlers.at_end = [&](uint64_t) { return out.finish(); };
   LlmSessionOptions session = options.session;
   session.finding_uid_prefix = context.uid_prefix;
   const int status = run_llm_session(session, handlers);

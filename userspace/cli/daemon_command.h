@@ -5,12 +5,14 @@
 
 #include "cli/export_options.h"
 #include "cli/llm_session.h"
+#include "cli/stdout_lines.h"
 
 namespace llmtap::cli {
 
 struct DaemonOptions {
   LlmSessionOptions session;
   ExportFlags exports;
+  size_t stdout_backlog_bytes = kDefaultStdoutBacklogBytes;
 };
 
 int run_daemon(const DaemonOptions& options);

@@ -59,6 +59,14 @@ void add_capture_options(CLI::App* cmd, llmtap::cli::CaptureSelection& c) {
       ->check(CLI::Range(4096u, llmtap::capture::kMaxRingBytes));
 }
 
+void add_stdout_backlog_option(CLI::App* cmd, size_t& bytes) {
+  cmd->add_option("--stdout-backlog", bytes,
+                  "Bytes of output kept waiting for a slow stdout reader; past them lines are "
+                  "dropped (counted) rather than the capture waiting")
+      ->default_val(llmtap::cli::kDefaultStdoutBacklogBytes)
+      ->check(CLI::Range(size_t{0}, size_t{1} << 30));
+}
+
 void add_duration_option(CLI::App* cmd, double& seconds) {
   cmd->add_option("--duration", seconds, "Stop after this many seconds")
       ->check(CLI::NonNegativeNumber);
@@ -190,6 +198,7 @@ int main(int argc, char** argv) {
       app.add_subcommand("trace", "Write every captured TLS read/write as a JSON line on stdout");
   add_capture_options(trace_cmd, trace.capture);
   add_duration_option(trace_cmd, trace.duration_seconds);
+  add_stdout_backlog_option(trace_cmd, trace.stdout_backlog_bytes);
 
   llmtap::cli::DaemonOptions daemon;
   auto* daemon_cmd = app.add_subcommand(
@@ -200,6 +209,7 @@ int main(int argc, char** argv) {
   add_duration_option(daemon_cmd, daemon.session.duration_seconds);
   add_llm_options(daemon_cmd, daemon.session);
   add_export_options(daemon_cmd, daemon.exports);
+  add_stdout_backlog_option(daemon_cmd, daemon.stdout_backlog_bytes);
 
   llmtap::cli::WatchOptions watch;
   auto* watch_cmd = app.add_subcommand(
@@ -207,6 +217,7 @@ int main(int argc, char** argv) {
   add_capture_options(watch_cmd, watch.session.capture);
   add_duration_option(watch_cmd, watch.session.duration_seconds);
   add_llm_options(watch_cmd, watch.session);
+  add_stdout_backlog_option(watch_cmd, watch.stdout_backlog_bytes);
   watch_cmd
       ->add_option("--summary-interval", watch.summary_interval_seconds,
                    "Seconds between summaries (0: only at exit)")

@@ -4,8 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include <charconv>
-#include <cstdio>
 
 #include "common/file_prefix.h"
 
@@ -38,14 +39,40 @@ int widen_pipe(int fd, int bytes) {
   return got > 0 ? got : now;
 }
 
-StdoutLines::StdoutLines() { widen_pipe(STDOUT_FILENO, kStdoutPipeBytes); }
+namespace {
+
+int widened_stdout() {
+  widen_pipe(STDOUT_FILENO, kStdoutPipeBytes);  // before the writer reads the pipe's size
+  return STDOUT_FILENO;
+}
+
+}  // namespace
+
+StdoutLines::StdoutLines(size_t max_backlog_bytes)
+    : max_backlog_(max_backlog_bytes), writer_(widened_stdout(), max_backlog_bytes) {}
 
 bool StdoutLines::flush() {
   if (buffer_.empty()) return true;
-  const bool ok = std::fwrite(buffer_.data(), 1, buffer_.size(), stdout) == buffer_.size() &&
-                  std::fflush(stdout) == 0;
-  buffer_.clear();
+  const bool ok = writer_.submit(buffer_);
+  if (!warned_ && ok && writer_.stats().dropped_batches > 0) {
+    warned_ = true;
+    spdlog::warn("stdout's reader is more than {} MiB behind: lines are dropped (counted) until "
+                 "it catches up; raise --stdout-backlog to hold more",
+                 max_backlog_ >> 20);
+  }
   return ok;
+}
+
+bool StdoutLines::finish() {
+  const bool flushed = flush();
+  const bool drained = flushed && writer_.drain(kStdoutStallLimit);
+  const common::BacklogStats s = writer_.stats();
+  if (s.dropped_lines > 0) {
+    spdlog::warn("stdout: {} lines ({} bytes) not written: its reader fell behind by more than "
+                 "--stdout-backlog, stopped reading or exited",
+                 s.dropped_lines, s.dropped_bytes);
+  }
+  return drained;
 }
 
 }  // namespace llmtap::cli

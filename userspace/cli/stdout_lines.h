@@ -1,7 +1,13 @@
 #pragma once
-// Batches output lines and writes them to stdout once per poll round.
+// Batches output lines and hands them to stdout once per poll round, never waiting for its
+// reader: a reader that falls behind gets a backlog (common/backlog_writer.h), capped; past the
+// cap whole lines are dropped and counted, and the capture loop goes on draining the ring.
 
+#include <chrono>
+#include <cstddef>
 #include <string>
+
+#include "common/backlog_writer.h"
 
 namespace llmtap::cli {
 
@@ -17,17 +23,34 @@ inline constexpr int kStdoutPipeBytes = 1 << 20;
 // pipe as it was and is not an error: output still works, with more wakeups.
 int widen_pipe(int fd, int bytes);
 
+// The default cap on what waits for stdout's reader (--stdout-backlog): a few seconds of trace
+// output of large bodies at full speed; memory used only while the reader is behind.
+inline constexpr size_t kDefaultStdoutBacklogBytes = size_t{64} << 20;
+
+// How long finish() waits on a reader that reads nothing before it gives up.
+inline constexpr std::chrono::milliseconds kStdoutStallLimit{10000};
+
 class StdoutLines {
  public:
   // Widens stdout's pipe when it is one (widen_pipe, kStdoutPipeBytes).
-  StdoutLines();
+  explicit StdoutLines(size_t max_backlog_bytes = kDefaultStdoutBacklogBytes);
 
   std::string& buffer() { return buffer_; }
-  // Writes what is buffered; false when stdout is gone (reader exited), which ends the run.
+  // Hands what is buffered to stdout: written, queued behind a slow reader, or (past the
+  // backlog's cap) dropped and counted, with one warning the first time. False when stdout is
+  // gone (its reader exited), which ends the run.
   bool flush();
+  // flush(), then waits until the backlog is written (at most kStdoutStallLimit without
+  // progress) and warns about what was dropped. False when stdout is gone or stalled.
+  bool finish();
+  common::BacklogStats stats() const { return writer_.stats(); }
+  size_t backlog_bytes() const { return writer_.backlog_bytes(); }
 
  private:
   std::string buffer_;
+  size_t max_backlog_;
+  common::BacklogWriter writer_;
+  bool warned_ = false;
 };
 
 }  // namespace llmtap::cli

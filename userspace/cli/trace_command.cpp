@@ -7,7 +7,7 @@
 namespace llmtap::cli {
 
 int run_trace(const TraceOptions& options) {
-  StdoutLines out;
+  StdoutLines out(options.stdout_backlog_bytes);
   conn::ConnectionTable connections;
   auto write_close = [&](const conn::ConnectionState& state, capture::CloseReason reason,
                          uint64_t mono_ns) {
@@ -27,7 +27,7 @@ int run_trace(const TraceOptions& options) {
     }
   };
   handlers.after_poll = [&](uint64_t) { return out.flush(); };
-  handlers.at_end = [&](uint64_t) { return out.flush(); };
+  handlers.at_end = [&](uint64_t) { return out.finish(); };
   return run_capture(options.capture, options.duration_seconds, handlers);
 }
 

@@ -22,7 +22,7 @@ std::string verdict_of(const std::vector<policy::Finding>& findings) {
 }  // namespace
 
 int run_watch(const WatchOptions& options) {
-  StdoutLines out;
+  StdoutLines out(options.stdout_backlog_bytes);
   sink::WatchStyle style;
   style.color = options.color;
   sink::WatchSummary window;
@@ -53,7 +53,7 @@ int run_watch(const WatchOptions& options) {
   };
   handlers.at_end = [&](uint64_t) {
     out.buffer() += "\n-- whole run --\n" + run.render() + "\n";
-    return out.flush();
+    return out.finish();
   };
   return run_llm_session(options.session, handlers);
 }

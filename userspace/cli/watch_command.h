@@ -3,6 +3,7 @@
 // every --summary-interval seconds and at exit.
 
 #include "cli/llm_session.h"
+#include "cli/stdout_lines.h"
 
 namespace llmtap::cli {
 
@@ -10,6 +11,7 @@ struct WatchOptions {
   LlmSessionOptions session;
   double summary_interval_seconds = 60;
   bool color = false;
+  size_t stdout_backlog_bytes = kDefaultStdoutBacklogBytes;
 };
 
 int run_watch(const WatchOptions& options);
