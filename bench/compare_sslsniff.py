@@ -145,16 +145,21 @@ elif kind in ("trace", "daemon"):
     for line in stream:
         total_bytes += len(line)
         lines += 1
+        # A trace event's base64 "data" comes last: only the head is parsed and the data's length
+        # read off its quotes, as cheaply as the sslsniff reader reads only its header lines (a
+        # full json.loads of a 1 MiB call's 1.4 MB line made this reader the slowest process).
+        at = line.find(b'"data":"') if kind == "trace" else -1
+        end = line.rfind(b'"') if at >= 0 else -1
         try:
-            j = json.loads(line)
+            j = json.loads(line[:at] + b'"data":""}' if end > at + 7 else line)
         except ValueError:
             acc(0, "bad_lines")
             continue
         if kind == "trace":
             if j.get("type") != "tls":
                 continue
-            d = j.get("data") or ""
-            n = len(d) * 3 // 4 - d[-2:].count("=")
+            d = line[at + 8:end] if end > at + 7 else b""
+            n = len(d) * 3 // 4 - d[-2:].count(b"=")
             acc(j.get("pid", 0), "calls")
             acc(j.get("pid", 0), "bytes", n)
             if j.get("truncated"):

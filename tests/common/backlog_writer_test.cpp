@@ -20,6 +20,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using Probe = BacklogWriter::Probe;
+using WhenFull = BacklogWriter::WhenFull;
 
 class BacklogWriterTest : public ::testing::Test {
  protected:
@@ -80,7 +81,7 @@ std::string read_all(int fd, size_t want) {
 
 // The writer must hand over batches a reader that is not reading cannot take, without blocking.
 void check_nothing_blocks_and_all_arrives_in_order(Fds fds, Probe probe) {
-  BacklogWriter writer(fds.w, 8 << 20, probe);
+  BacklogWriter writer(fds.w, 8 << 20, WhenFull::kDrop, probe);
   std::string expected;
   const auto start = std::chrono::steady_clock::now();
   for (int b = 0; b < 40; ++b) {  // 40 x 40 KiB: far more than the pipe or socket holds
@@ -183,6 +184,29 @@ TEST_F(BacklogWriterTest, PastItsCapWholeBatchesAreDroppedAndCountedNeverHalfALi
   }
   EXPECT_EQ(at, got.size()) << "a line arrived cut, changed or out of order";
   EXPECT_EQ(batches + dropped.dropped_batches, sent.size());
+}
+
+TEST_F(BacklogWriterTest, WhenFullAndToldToWaitItWaitsForRoomAndDropsNothing) {
+  Fds fds = make_pipe(64 * 1024);
+  BacklogWriter writer(fds.w, 128 * 1024, WhenFull::kWait);
+  std::string expected;
+  std::string got;
+  std::thread reader([&] {
+    std::this_thread::sleep_for(400ms);  // 10 x 40 KiB: more than the pipe and the backlog hold
+    got = read_all(fds.r, 10 * 40 * 1024);
+  });
+  const auto start = std::chrono::steady_clock::now();
+  for (int b = 0; b < 10; ++b) {
+    std::string batch = batch_of_lines(b, 40, 1024);
+    expected += batch;
+    EXPECT_TRUE(writer.submit(batch));
+    EXPECT_LE(writer.backlog_bytes(), 128u * 1024 + 40 * 1024);
+  }
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 300ms) << "it should have waited";
+  EXPECT_TRUE(writer.drain(5s));
+  reader.join();
+  EXPECT_TRUE(got == expected);
+  EXPECT_EQ(writer.stats().dropped_batches, 0u);
 }
 
 TEST_F(BacklogWriterTest, EvenWithNoBacklogAPartWrittenBatchIsFinished) {

@@ -2,6 +2,7 @@
 // @anthropic-ai/sdk npm packages) call a local TLS server that replays corpus responses while
 // the real `llmtap daemon` (or `watch`) runs host-wide; its records must name the right
 // provider, API, model and tokens, one per call.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -266,6 +267,59 @@ TEST(QuietE2E, ConnectionsOfOtherApisStopBeingCopiedUntilAnLlmRequest) {
   EXPECT_EQ(summary.at("llm_calls"), 1u) << daemon->stderr_text();
   EXPECT_NE(daemon->stdout_text().find("\"quiet-resumed-model\""), std::string::npos)
       << daemon->stdout_text();
+}
+
+// stdout's reader has stopped (its pipe is full from the start): the daemon goes on capturing,
+// judging and delivering to its other sinks, and counts the stdout lines it could not write.
+// (Before stdout had its backlog, the daemon waited in its first write for ever: the second
+// call below never reached the file sink.)
+TEST(DaemonStdoutE2E, AStoppedStdoutReaderHoldsNothingElseUp) {
+  LLMTAP_REQUIRE_ROOT();
+  Fixture fixture;
+  int out[2];
+  ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
+  const int capacity = fcntl(out[1], F_SETPIPE_SZ, 1 << 20);
+  ASSERT_GT(capacity, 0);
+  ASSERT_EQ(fcntl(out[1], F_SETFL, O_NONBLOCK), 0);
+  const std::string junk(4095, 'j');
+  while (write(out[1], (junk + "\n").data(), junk.size() + 1) > 0) {
+  }
+  ASSERT_EQ(fcntl(out[1], F_SETFL, 0), 0);
+  const std::filesystem::path file = fixture.dir / "events.jsonl";
+  std::unique_ptr<TraceSession> daemon;
+  try {
+    daemon = std::make_unique<TraceSession>(
+        std::vector<std::string>{"--comm", "python3", "--output-file", file.string(),
+                                 "--stdout-backlog", "0"},
+        std::chrono::seconds(30), std::vector<std::string>{}, "daemon", out[1]);
+  } catch (const std::exception& e) {
+    close(out[0]);
+    close(out[1]);
+    LLMTAP_BPF_UNAVAILABLE(e.what());
+  }
+  close(out[1]);
+  const std::string port = std::to_string(fixture.server->port());
+  const std::string client = source_path("tests/clients/garbage_client.py");
+  auto file_has = [&](const std::string& model) {
+    for (int i = 0; i < 100; ++i) {
+      std::ifstream in(file);
+      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (text.find("\"" + model + "\"") != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  };
+  for (const std::string model : {"stalled-stdout-first", "stalled-stdout-second"}) {
+    const ChildResult r = run_child({"python3", client, "--port", port, "--not-llm", "1",
+                                     "--then-llm", model});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(file_has(model)) << model << " never reached the file sink";
+  }
+  const auto summary = daemon->stop();
+  close(out[0]);
+  EXPECT_EQ(daemon->exit_code(), 0) << daemon->stderr_text();
+  EXPECT_EQ(summary.at("llm_calls"), 2u) << daemon->stderr_text();
+  EXPECT_NE(daemon->stderr_text().find("not written"), std::string::npos) << daemon->stderr_text();
 }
 
 struct SdkCase {

@@ -92,7 +92,8 @@ TEST(OverloadE2E, AStdoutReaderThatStopsReadingCostsNoCall) {
   ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
   std::optional<TraceSession> trace;
   try {
-    trace.emplace(std::vector<std::string>{"--comm", "python3", "--ring-buffer-size", "4194304"},
+    trace.emplace(std::vector<std::string>{"--comm", "python3", "--ring-buffer-size", "4194304",
+                                           "--stdout-backlog", "67108864"},
                   std::chrono::seconds(30), std::vector<std::string>{}, "trace", out[1]);
   } catch (const std::exception& e) {
     close(out[0]);

@@ -98,6 +98,7 @@ int run_daemon(const DaemonOptions& options) {
     agent_metrics.on_call(call);
     if (stdout_only) {
       sink::append_ocsf_http_activity(call, context, out.buffer());
+      out.flush_if_full();
     } else {
       line.clear();
       sink::append_ocsf_http_activity(call, context, line);

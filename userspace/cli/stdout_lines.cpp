@@ -48,8 +48,8 @@ int widened_stdout() {
 
 }  // namespace
 
-StdoutLines::StdoutLines(size_t max_backlog_bytes)
-    : max_backlog_(max_backlog_bytes), writer_(widened_stdout(), max_backlog_bytes) {}
+StdoutLines::StdoutLines(size_t max_backlog_bytes, common::BacklogWriter::WhenFull when_full)
+    : max_backlog_(max_backlog_bytes), writer_(widened_stdout(), max_backlog_bytes, when_full) {}
 
 bool StdoutLines::flush() {
   if (buffer_.empty()) return true;

@@ -7,7 +7,9 @@
 namespace llmtap::cli {
 
 int run_trace(const TraceOptions& options) {
-  StdoutLines out(options.stdout_backlog_bytes);
+  // trace waits when stdout's backlog is full: past it the kernel ring holds what comes, and
+  // what it cannot hold is dropped there, before it is formatted for nothing.
+  StdoutLines out(options.stdout_backlog_bytes, common::BacklogWriter::WhenFull::kWait);
   conn::ConnectionTable connections;
   auto write_close = [&](const conn::ConnectionState& state, capture::CloseReason reason,
                          uint64_t mono_ns) {
@@ -17,6 +19,7 @@ int run_trace(const TraceOptions& options) {
   handlers.on_call = [&](const capture::TlsCall& call) {
     connections.on_call(call);
     sink::append_tls_event_json(call, realtime_ns(call.mono_ns), out.buffer());
+    out.flush_if_full();
   };
   handlers.on_close = [&](const capture::TlsClose& close) {
     if (auto state = connections.on_close(close)) write_close(*state, close.reason, close.mono_ns);

@@ -9,7 +9,7 @@ namespace llmtap::cli {
 struct TraceOptions {
   CaptureSelection capture;
   double duration_seconds = 0;  // 0: until SIGINT/SIGTERM
-  size_t stdout_backlog_bytes = kDefaultStdoutBacklogBytes;
+  size_t stdout_backlog_bytes = 0;  // waits for its reader (stdout_lines.h)
 };
 
 // Runs until stopped; returns the process exit status. Throws on setup failure.

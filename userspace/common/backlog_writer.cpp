@@ -29,8 +29,14 @@ enum class Kind {
 };
 
 constexpr size_t kPage = 4096;
-constexpr size_t kSpareBuffers = 4;
-constexpr size_t kMaxSpareCapacity = size_t{4} << 20;
+// Written batches' buffers are kept for the next ones, so that the caller fills buffers whose
+// pages are already there: a fresh one costs a page fault per 4 KiB on first touch, which on
+// this project's VM made trace's output of 1 MiB calls behind a slow reader cost 2.5 times the
+// CPU. At most as many bytes as the backlog may hold (16 MiB at least) are kept while the
+// backlog is in use; once it has been empty for kTrimAfter, kIdleSpareBytes.
+constexpr size_t kMinSpareBytes = size_t{16} << 20;
+constexpr size_t kIdleSpareBytes = size_t{4} << 20;
+constexpr auto kTrimAfter = std::chrono::seconds(5);
 
 Kind kind_of(int fd) {
   struct stat st {};
@@ -52,14 +58,21 @@ struct BacklogWriter::Shared {
   int fd = -1;
   size_t max_backlog = 0;
   Kind kind = Kind::kThreadOnly;
+  WhenFull when_full = WhenFull::kDrop;
   bool try_nowait = true;  // pwritev2(RWF_NOWAIT) until the kernel says it cannot
   size_t pipe_capacity = 0;
 
   std::mutex mu;
   std::condition_variable wake;  // the writer thread: a batch queued, or stop
-  std::condition_variable idle;  // drain(): the backlog emptied, or the fd failed
-  std::deque<std::string> queue;
+  std::condition_variable idle;  // a batch written (room made), or the fd failed
+  struct Pending {
+    std::string bytes;
+    size_t from = 0;  // what an inline write already wrote
+    size_t size() const { return bytes.size() - from; }
+  };
+  std::deque<Pending> queue;
   std::vector<std::string> spare;  // written batches' buffers, handed back to submit()
+  size_t spare_bytes = 0;
   size_t backlog_bytes = 0;        // queued, plus the batch being written
   bool writing = false;            // the writer thread is writing a batch
   bool failed = false;
@@ -73,6 +86,7 @@ struct BacklogWriter::Shared {
   // Everything, waiting as long as the reader takes. False on a write error.
   bool write_all(const char* data, size_t size);
   void drop(std::string_view bytes);  // mu held
+  void trim_spares(size_t keep);      // mu held
   void run();
 };
 
@@ -136,16 +150,26 @@ void BacklogWriter::Shared::drop(std::string_view bytes) {
   stats.dropped_lines += count_lines(bytes);
 }
 
+void BacklogWriter::Shared::trim_spares(size_t keep) {
+  while (spare_bytes > keep && !spare.empty()) {
+    spare_bytes -= spare.back().capacity();
+    spare.pop_back();
+  }
+}
+
 void BacklogWriter::Shared::run() {
   std::unique_lock lock(mu);
   for (;;) {
-    wake.wait(lock, [&] { return stop || !queue.empty(); });
+    if (!wake.wait_for(lock, kTrimAfter, [&] { return stop || !queue.empty(); })) {
+      trim_spares(kIdleSpareBytes);  // idle: give back what a burst left
+      continue;
+    }
     if (stop) return;
-    std::string batch = std::move(queue.front());
+    Pending batch = std::move(queue.front());
     queue.pop_front();
     writing = true;
     lock.unlock();
-    const bool ok = write_all(batch.data(), batch.size());
+    const bool ok = write_all(batch.bytes.data() + batch.from, batch.size());
     lock.lock();
     writing = false;
     backlog_bytes -= batch.size();
@@ -153,22 +177,24 @@ void BacklogWriter::Shared::run() {
       ++stats.written_later;
     } else {
       failed = true;
-      drop(batch);
-      for (const std::string& b : queue) drop(b);
+      drop(std::string_view(batch.bytes).substr(batch.from));
+      for (const Pending& p : queue) drop(std::string_view(p.bytes).substr(p.from));
       queue.clear();
       backlog_bytes = 0;
     }
-    batch.clear();
-    if (spare.size() < kSpareBuffers && batch.capacity() <= kMaxSpareCapacity) {
-      spare.push_back(std::move(batch));
+    batch.bytes.clear();
+    if (spare_bytes + batch.bytes.capacity() <= std::max(kMinSpareBytes, max_backlog)) {
+      spare_bytes += batch.bytes.capacity();
+      spare.push_back(std::move(batch.bytes));
     }
-    if (queue.empty()) idle.notify_all();
+    idle.notify_all();
   }
 }
 
-BacklogWriter::BacklogWriter(int fd, size_t max_backlog_bytes, Probe probe)
+BacklogWriter::BacklogWriter(int fd, size_t max_backlog_bytes, WhenFull when_full, Probe probe)
     : shared_(std::make_shared<Shared>()) {
   shared_->fd = fd;
+  shared_->when_full = when_full;
   shared_->max_backlog = max_backlog_bytes;
   shared_->kind = kind_of(fd);
   shared_->try_nowait = probe == Probe::kAuto;
@@ -227,18 +253,32 @@ bool BacklogWriter::submit(std::string& batch) {
   // A batch of which nothing was written is dropped whole when it does not fit; the rest of a
   // batch partly written is always queued, so that the reader never gets half a line.
   if (done == 0 && s.backlog_bytes + rest > s.max_backlog) {
-    s.drop(batch);
-    batch.clear();
-    return true;
+    if (s.when_full == WhenFull::kDrop) {
+      s.drop(batch);
+      batch.clear();
+      return true;
+    }
+    // Room for it, or an empty backlog (a batch larger than the cap waits for nothing else).
+    s.idle.wait(lock, [&] {
+      return s.failed || s.backlog_bytes == 0 || s.backlog_bytes + rest <= s.max_backlog;
+    });
+    if (s.failed) {
+      s.drop(batch);
+      batch.clear();
+      return false;
+    }
   }
-  if (done > 0) batch.erase(0, done);
   s.backlog_bytes += rest;
   s.stats.peak_backlog_bytes = std::max(s.stats.peak_backlog_bytes, s.backlog_bytes);
-  s.queue.push_back(std::move(batch));
+  const size_t capacity = batch.capacity();
+  s.queue.push_back({std::move(batch), done});
   batch = std::string();
   if (!s.spare.empty()) {
     batch = std::move(s.spare.back());
     s.spare.pop_back();
+    s.spare_bytes -= batch.capacity();
+  } else {
+    batch.reserve(capacity);  // one allocation rather than growing through the sizes again
   }
   if (!s.thread.joinable()) {
     s.thread = std::thread([shared = shared_] { shared->run(); });
@@ -262,9 +302,9 @@ bool BacklogWriter::drain(std::chrono::milliseconds stall_limit) {
       seen = written;
       last_progress = now;
     } else if (now - last_progress >= stall_limit) {
-      for (const std::string& b : s.queue) {
-        s.drop(b);
-        s.backlog_bytes -= b.size();
+      for (const auto& p : s.queue) {
+        s.drop(std::string_view(p.bytes).substr(p.from));
+        s.backlog_bytes -= p.size();
       }
       s.queue.clear();
       return false;

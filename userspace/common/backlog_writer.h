@@ -36,17 +36,25 @@ struct BacklogStats {
 class BacklogWriter {
  public:
   enum class Probe { kAuto, kNoNowait };  // kNoNowait: as on a kernel without RWF_NOWAIT pipes
+  // What submit() does with a batch that would take the backlog past its cap.
+  enum class WhenFull {
+    kDrop,  // drop it, counted: the caller never waits (the daemon: its actions must go on)
+    kWait,  // wait until the writer has made room (trace: the kernel ring, already paid for,
+            // holds the rest, and what it cannot hold is dropped there before any work is done)
+  };
 
   // `fd` stays the caller's (not closed). `max_backlog_bytes` 0: nothing is queued; what the
-  // descriptor cannot take at once is dropped.
-  BacklogWriter(int fd, size_t max_backlog_bytes, Probe probe = Probe::kAuto);
+  // descriptor cannot take at once is dropped (kDrop) or waited for (kWait).
+  BacklogWriter(int fd, size_t max_backlog_bytes, WhenFull when_full = WhenFull::kDrop,
+                Probe probe = Probe::kAuto);
   // Stops the writer thread without writing what is still queued (drain() first for that). A
   // writer thread stuck in write() on a reader that never reads is left to the process's exit.
   ~BacklogWriter();
   BacklogWriter(const BacklogWriter&) = delete;
   BacklogWriter& operator=(const BacklogWriter&) = delete;
 
-  // Writes or queues `batch`, or drops it when the backlog would pass its cap. `batch` comes back
+  // Writes or queues `batch`; when the backlog would pass its cap, drops it or first waits for
+  // room (WhenFull). `batch` comes back
   // empty, keeping a capacity when it can. False once the descriptor has failed (EPIPE: the
   // reader is gone; any other write error): that batch and every later one are dropped.
   bool submit(std::string& batch);
