@@ -1,5 +1,4 @@
 // llmtap: see every request this host makes to an AI model API, even over TLS.
-#include <malloc.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -189,18 +188,7 @@ void add_llm_options(CLI::App* cmd, llmtap::cli::LlmSessionOptions& o) {
 
 }  // namespace
 
-// Memory the agent frees stays in its heap for the next large event instead of going back to
-// the kernel (glibc's defaults: blocks from 128 KiB are mmap'ed and unmapped when freed, and the
-// heap's top is trimmed from 128 KiB): a buffer touched afresh costs a page fault per 4 KiB,
-// which made `trace` of 1 MiB calls cost about half again as much CPU (docs/benchmarks.md).
-// At most 64 MiB stays kept.
-void keep_freed_memory() {
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 64 << 20);
-}
-
 int main(int argc, char** argv) {
-  keep_freed_memory();
   CLI::App app{"llmtap: see and control what this host sends to AI model APIs"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("llmtap ") + LLMTAP_VERSION);
