@@ -34,7 +34,7 @@ inline constexpr size_t kDefaultStdoutBacklogBytes = size_t{64} << 20;
 inline constexpr size_t kStdoutBatchBytes = size_t{1} << 20;
 
 // How long finish() waits on a reader that reads nothing before it gives up.
-inline constexpr std::chrono::milliseconds kStdoutStallLimit{10000};
+inline constexpr std::chrono::milliseconds kStdoutStallLimit{2000};
 
 class StdoutLines {
  public:
