@@ -87,5 +87,30 @@ TEST(StdoutLines, WidensStdoutWhenItIsAPipeAndWritesThroughIt) {
   EXPECT_EQ(total, wrote ? 200u * 1024 : 0u);
 }
 
+TEST(StdoutLines, HandsALargeRoundOverWithoutWaitingForTheRoundsEnd) {
+  char path[] = "/tmp/llmtap-stdout-lines-XXXXXX";
+  const int file = mkstemp(path);
+  ASSERT_GE(file, 0);
+  unlink(path);
+  std::fflush(stdout);
+  const int saved = dup(STDOUT_FILENO);
+  ASSERT_GE(saved, 0);
+  ASSERT_GE(dup2(file, STDOUT_FILENO), 0);
+  {
+    StdoutLines out;
+    out.buffer().assign(kStdoutBatchBytes - 1, 'x');
+    out.flush_if_full();
+    EXPECT_EQ(out.buffer().size(), kStdoutBatchBytes - 1) << "below a batch: kept for the round";
+    out.buffer() += '\n';  // exactly a batch
+    out.flush_if_full();
+    EXPECT_TRUE(out.buffer().empty()) << "a batch's worth: handed over at once";
+    EXPECT_TRUE(out.finish());
+  }
+  ASSERT_GE(dup2(saved, STDOUT_FILENO), 0);
+  close(saved);
+  EXPECT_EQ(lseek(file, 0, SEEK_END), static_cast<off_t>(kStdoutBatchBytes));
+  close(file);
+}
+
 }  // namespace
 }  // namespace llmtap::cli
