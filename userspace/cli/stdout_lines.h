@@ -1,7 +1,7 @@
 #pragma once
-// Batches output lines and hands them to stdout once per poll round, never waiting for its
-// reader: a reader that falls behind gets a backlog (common/backlog_writer.h), capped; past the
-// cap whole lines are dropped and counted, and the capture loop goes on draining the ring.
+// Batches output lines and hands them to stdout once per poll round (and at each
+// kStdoutBatchBytes). A reader that falls behind gets a capped backlog (common/backlog_writer.h);
+// when it is full, the daemon and watch drop whole lines, counted, and go on; trace waits.
 
 #include <chrono>
 #include <cstddef>

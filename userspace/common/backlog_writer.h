@@ -2,7 +2,8 @@
 // Writes batches of bytes to a file descriptor in order without making the caller wait for the
 // reader at the other end: what the descriptor takes at once is written on the spot; the rest
 // joins a backlog that a writer thread of its own writes out. The backlog is capped: a batch
-// that would take it past the cap is dropped whole and counted.
+// that would take it past the cap is dropped whole and counted, or (WhenFull::kWait) waits for
+// room.
 //
 // Why: the agent's capture loop writes its output (stdout) between ring drains. A reader that
 // falls behind (a terminal, `| less`, a slow pipeline) used to block that loop in write(): the
