@@ -86,6 +86,7 @@ struct BacklogWriter::Shared {
   // Everything, waiting as long as the reader takes. False on a write error.
   bool write_all(const char* data, size_t size);
   void drop(std::string_view bytes);  // mu held
+  void drop_queued();                 // mu held: every queued batch, out of the backlog
   void trim_spares(size_t keep);      // mu held
   void run();
 };
@@ -150,6 +151,14 @@ void BacklogWriter::Shared::drop(std::string_view bytes) {
   stats.dropped_lines += count_lines(bytes);
 }
 
+void BacklogWriter::Shared::drop_queued() {
+  for (const Pending& p : queue) {
+    drop(std::string_view(p.bytes).substr(p.from));
+    backlog_bytes -= p.size();
+  }
+  queue.clear();
+}
+
 void BacklogWriter::Shared::trim_spares(size_t keep) {
   while (spare_bytes > keep && !spare.empty()) {
     spare_bytes -= spare.back().capacity();
@@ -178,9 +187,7 @@ void BacklogWriter::Shared::run() {
     } else {
       failed = true;
       drop(std::string_view(batch.bytes).substr(batch.from));
-      for (const Pending& p : queue) drop(std::string_view(p.bytes).substr(p.from));
-      queue.clear();
-      backlog_bytes = 0;
+      drop_queued();
     }
     batch.bytes.clear();
     if (spare_bytes + batch.bytes.capacity() <= std::max(kMinSpareBytes, max_backlog)) {
@@ -302,11 +309,7 @@ bool BacklogWriter::drain(std::chrono::milliseconds stall_limit) {
       seen = written;
       last_progress = now;
     } else if (now - last_progress >= stall_limit) {
-      for (const auto& p : s.queue) {
-        s.drop(std::string_view(p.bytes).substr(p.from));
-        s.backlog_bytes -= p.size();
-      }
-      s.queue.clear();
+      s.drop_queued();
       return false;
     }
   }
