@@ -126,6 +126,43 @@ TEST(JsonWriter, StringsAreEscapedAsJsonTextEscapesThem) {
   }
 }
 
+// Every length up to 48 (the whole-word paths for short strings, the 16-byte steps and the
+// last-16-bytes step of long ones), plain, and with each kind of byte that is not plain at
+// every position: the same text as append_json_string.
+TEST(JsonWriter, EveryLengthAndEveryPositionOfAnEscapeComesOutRight) {
+  const std::vector<std::string> specials = {"\"", "\\", "\n", "\x01", "\x7f", "\xc3\xa9", "\xff"};
+  auto check = [](const std::string& value) {
+    std::string out;
+    {
+      JsonWriter w(out);
+      w.begin_object();
+      w.string("k", value);
+      w.end_object();
+    }
+    std::string expected = "{\"k\":";
+    append_json_string(expected, value);
+    expected += "}";
+    ASSERT_EQ(out, expected) << "value of " << value.size() << " bytes";
+  };
+  for (size_t n = 0; n <= 48; ++n) {
+    std::string plain(n, ' ');
+    for (size_t i = 0; i < n; ++i) plain[i] = static_cast<char>('a' + (i * 7) % 26);
+    check(plain);
+    for (const std::string& special : specials) {
+      for (size_t at = 0; at + special.size() <= n; ++at) {
+        std::string value = plain;
+        value.replace(at, special.size(), special);
+        check(value);
+        // And a second one at the end: an escape before the last bytes.
+        if (at + special.size() < n) {
+          value[n - 1] = '"';
+          check(value);
+        }
+      }
+    }
+  }
+}
+
 TEST(JsonWriter, NothingShowsUntilFinishAndAWriterInsideAWriterWorks) {
   std::string outer_text = "x";
   std::string inner_text;

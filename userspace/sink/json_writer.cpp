@@ -49,13 +49,13 @@ inline uint64_t special_bytes8(uint64_t w) {
 }
 
 #if defined(__SSE2__)
-// The plain bytes at the start of 16: bytes below 0x20 or from 0x80 (signed, both are below
-// 0x20), '"', '\\' and 0x7F end the run.
-inline unsigned plain_run16(__m128i v) {
+// The plain bytes of 16 from byte `from` (0 to 15) on: bytes below 0x20 or from 0x80 (signed,
+// both are below 0x20), '"', '\\' and 0x7F end the run. 16: bytes from..15 are all plain.
+inline unsigned plain_run16(__m128i v, unsigned from = 0) {
   const __m128i special = _mm_or_si128(
       _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)), _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))),
       _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')), _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F))));
-  const auto mask = static_cast<unsigned>(_mm_movemask_epi8(special));
+  const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(special)) >> from << from;
   return mask == 0 ? 16 : static_cast<unsigned>(std::countr_zero(mask));
 }
 #endif
@@ -100,27 +100,64 @@ void JsonWriter::grow(size_t n) {
 // As append_json_escaped (json_text.h): the same bytes, written in place.
 void JsonWriter::escaped(std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
-  // At most 6 bytes out per byte in (\u00XX, or \ufffd for an invalid byte).
-  char* const start = room(6 * text.size());
+  // At most 6 bytes out per byte in (\u00XX, or \ufffd for an invalid byte), and 16 more:
+  // the word stores below may write past the last byte (pos_ ends at the last byte).
+  const size_t n = text.size();
+  const char* const s = text.data();
+  char* const start = room(6 * n + 16);
+  // Most values are short and plain (hosts, models, names): two overlapping words cover the
+  // whole string and are stored as they are.
+  if (n >= 8 && n <= 16) {
+    uint64_t head, tail;
+    std::memcpy(&head, s, 8);
+    std::memcpy(&tail, s + n - 8, 8);
+    if ((special_bytes8(head) | special_bytes8(tail)) == 0) {
+      std::memcpy(start, &head, 8);
+      std::memcpy(start + n - 8, &tail, 8);
+      pos_ = start + n;
+      return;
+    }
+  } else if (n >= 4 && n < 8) {
+    uint32_t head, tail;
+    std::memcpy(&head, s, 4);
+    std::memcpy(&tail, s + n - 4, 4);
+    if (special_bytes8((uint64_t{tail} << 32) | head) == 0) {
+      std::memcpy(start, &head, 4);
+      std::memcpy(start + n - 4, &tail, 4);
+      pos_ = start + n;
+      return;
+    }
+  }
   char* p = start;
-  for (size_t i = 0; i < text.size();) {
+  for (size_t i = 0; i < n;) {
 #if defined(__SSE2__)
     // Sixteen bytes at a time while they are plain: stored whole (the room asked for is six
     // times what is left to read), kept as far as the run goes.
-    if (i + 16 <= text.size()) {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + i));
+    if (i + 16 <= n) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v);
       const unsigned run = plain_run16(v);
       p += run;
       i += run;
       if (run == 16) continue;
+    } else if (n >= 16 && p - start == static_cast<ptrdiff_t>(i)) {
+      // The last few bytes of a long string, while nothing before them was escaped (the
+      // output is the input so far): the string's last 16 bytes, loaded and stored at the
+      // same place, when none of those not yet copied needs escaping.
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + n - 16));
+      const unsigned done = static_cast<unsigned>(16 - (n - i));  // bytes of v already out
+      if (plain_run16(v, done) == 16) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(start + n - 16), v);
+        p = start + n;
+        break;
+      }
     }
-    if (i >= text.size()) break;
+    if (i >= n) break;
 #endif
     // Then eight at a time, and the last few one by one, copied as they are read.
-    if (i + 8 <= text.size()) {
+    if (i + 8 <= n) {
       uint64_t w;
-      std::memcpy(&w, text.data() + i, 8);
+      std::memcpy(&w, s + i, 8);
       std::memcpy(p, &w, 8);
       const uint64_t special = special_bytes8(w);
       const unsigned run = special == 0 ? 8 : static_cast<unsigned>(std::countr_zero(special)) / 8;
@@ -128,8 +165,8 @@ void JsonWriter::escaped(std::string_view text) {
       i += run;
       if (run == 8) continue;
     }
-    while (i < text.size() && kPlain.plain[static_cast<uint8_t>(text[i])]) *p++ = text[i++];
-    if (i >= text.size()) break;
+    while (i < n && kPlain.plain[static_cast<uint8_t>(s[i])]) *p++ = s[i++];
+    if (i >= n) break;
     const auto c = static_cast<uint8_t>(text[i]);  // not plain
     if (c == '"' || c == '\\') {
       *p++ = '\\';
