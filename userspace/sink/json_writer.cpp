@@ -100,11 +100,10 @@ void JsonWriter::grow(size_t n) {
 // As append_json_escaped (json_text.h): the same bytes, written in place.
 void JsonWriter::escaped(std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
-  // At most 6 bytes out per byte in (\u00XX, or \ufffd for an invalid byte), and 16 more:
-  // the word stores below may write past the last byte (pos_ ends at the last byte).
+  // At most 6 bytes out per byte in (\u00XX, or \ufffd for an invalid byte).
   const size_t n = text.size();
   const char* const s = text.data();
-  char* const start = room(6 * n + 16);
+  char* const start = room(6 * n);
   // Most values are short and plain (hosts, models, names): two overlapping words cover the
   // whole string and are stored as they are.
   if (n >= 8 && n <= 16) {
