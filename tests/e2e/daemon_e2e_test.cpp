@@ -276,28 +276,25 @@ TEST(QuietE2E, ConnectionsOfOtherApisStopBeingCopiedUntilAnLlmRequest) {
 TEST(DaemonStdoutE2E, AStoppedStdoutReaderHoldsNothingElseUp) {
   LLMTAP_REQUIRE_ROOT();
   Fixture fixture;
-  int out[2];
-  ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
-  const int capacity = fcntl(out[1], F_SETPIPE_SZ, 1 << 20);
+  StdoutPipe out;
+  const int capacity = fcntl(out.write_fd(), F_SETPIPE_SZ, 1 << 20);
   ASSERT_GT(capacity, 0);
-  ASSERT_EQ(fcntl(out[1], F_SETFL, O_NONBLOCK), 0);
+  ASSERT_EQ(fcntl(out.write_fd(), F_SETFL, O_NONBLOCK), 0);
   const std::string junk(4095, 'j');
-  while (write(out[1], (junk + "\n").data(), junk.size() + 1) > 0) {
+  while (write(out.write_fd(), (junk + "\n").data(), junk.size() + 1) > 0) {
   }
-  ASSERT_EQ(fcntl(out[1], F_SETFL, 0), 0);
+  ASSERT_EQ(fcntl(out.write_fd(), F_SETFL, 0), 0);
   const std::filesystem::path file = fixture.dir / "events.jsonl";
   std::unique_ptr<TraceSession> daemon;
   try {
     daemon = std::make_unique<TraceSession>(
         std::vector<std::string>{"--comm", "python3", "--output-file", file.string(),
                                  "--stdout-backlog", "0"},
-        std::chrono::seconds(30), std::vector<std::string>{}, "daemon", out[1]);
+        std::chrono::seconds(30), std::vector<std::string>{}, "daemon", out.write_fd());
   } catch (const std::exception& e) {
-    close(out[0]);
-    close(out[1]);
     LLMTAP_BPF_UNAVAILABLE(e.what());
   }
-  close(out[1]);
+  out.close_write();
   const std::string port = std::to_string(fixture.server->port());
   const std::string client = source_path("tests/clients/garbage_client.py");
   auto file_has = [&](const std::string& model) {
@@ -316,7 +313,6 @@ TEST(DaemonStdoutE2E, AStoppedStdoutReaderHoldsNothingElseUp) {
     EXPECT_TRUE(file_has(model)) << model << " never reached the file sink";
   }
   const auto summary = daemon->stop();
-  close(out[0]);
   EXPECT_EQ(daemon->exit_code(), 0) << daemon->stderr_text();
   EXPECT_EQ(summary.at("llm_calls"), 2u) << daemon->stderr_text();
   EXPECT_NE(daemon->stderr_text().find("not written"), std::string::npos) << daemon->stderr_text();

@@ -1,7 +1,6 @@
 // Overload: above the rated load losses are counted and the capture recovers by itself; BPF
 // maps full of other entries (bounded LRU maps) neither stop a process nor misattribute a byte.
 #include <bpf/bpf.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -88,19 +87,16 @@ TEST(OverloadE2E, LossesAreCountedAndTheCaptureRecoversWhenTheLoadDrops) {
 TEST(OverloadE2E, AStdoutReaderThatStopsReadingCostsNoCall) {
   LLMTAP_REQUIRE_ROOT();
   Fixture f;
-  int out[2];
-  ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
+  StdoutPipe out;
   std::optional<TraceSession> trace;
   try {
     trace.emplace(std::vector<std::string>{"--comm", "python3", "--ring-buffer-size", "4194304",
                                            "--stdout-backlog", "67108864"},
-                  std::chrono::seconds(30), std::vector<std::string>{}, "trace", out[1]);
+                  std::chrono::seconds(30), std::vector<std::string>{}, "trace", out.write_fd());
   } catch (const std::exception& e) {
-    close(out[0]);
-    close(out[1]);
     LLMTAP_BPF_UNAVAILABLE(e.what());
   }
-  close(out[1]);
+  out.close_write();
   // 16 calls of 512 KiB up and 32 KiB down, nothing read meanwhile: 8.5 MiB of data, 11 MiB of
   // JSON: ten times the pipe (1 MiB) and twice the ring (4 MiB).
   const ClientRun run = run_client(f, python_command(f, 16, 512 * 1024, 32 * 1024));
@@ -108,11 +104,12 @@ TEST(OverloadE2E, AStdoutReaderThatStopsReadingCostsNoCall) {
   std::string got;
   std::thread reader([&] {
     char buf[65536];
-    for (ssize_t n; (n = read(out[0], buf, sizeof buf)) > 0;) got.append(buf, static_cast<size_t>(n));
+    for (ssize_t n; (n = read(out.read_fd(), buf, sizeof buf)) > 0;) {
+      got.append(buf, static_cast<size_t>(n));
+    }
   });
   const auto summary = trace->stop();
   reader.join();
-  close(out[0]);
   EXPECT_EQ(summary.at("lost_calls"), 0u);
   EXPECT_EQ(summary.at("lost_bytes"), 0u);
   EXPECT_EQ(trace->stderr_text().find("not written"), std::string::npos) << trace->stderr_text();

@@ -1,11 +1,14 @@
 #include "trace_session.h"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <sstream>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 
 #include "child_process.h"
@@ -43,6 +46,20 @@ TraceEvent to_event(nlohmann::json j) {
 }
 
 }  // namespace
+
+StdoutPipe::StdoutPipe() {
+  if (pipe2(fds_, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
+}
+
+StdoutPipe::~StdoutPipe() {
+  close_write();
+  if (fds_[0] >= 0) close(fds_[0]);
+}
+
+void StdoutPipe::close_write() {
+  if (fds_[1] >= 0) close(fds_[1]);
+  fds_[1] = -1;
+}
 
 std::string llmtap_binary() {
   if (const char* env = std::getenv("LLMTAP_BINARY")) return env;

@@ -72,6 +72,24 @@ class TraceSession {
   int exit_code_ = -1;
 };
 
+// A pipe for a session's stdout (TraceSession's `stdout_fd`): the session gets write_fd(), and
+// the test closes it with close_write() once the session holds its own copy; the test reads
+// read_fd(), or leaves it unread. Whatever is still open is closed when it goes.
+class StdoutPipe {
+ public:
+  StdoutPipe();  // throws std::system_error
+  ~StdoutPipe();
+  StdoutPipe(const StdoutPipe&) = delete;
+  StdoutPipe& operator=(const StdoutPipe&) = delete;
+
+  int read_fd() const { return fds_[0]; }
+  int write_fd() const { return fds_[1]; }
+  void close_write();
+
+ private:
+  int fds_[2] = {-1, -1};
+};
+
 // The `tls` events among JSON lines (trace's stdout); a last line without its newline is left out.
 std::vector<TraceEvent> tls_events_in(const std::string& json_lines);
 
