@@ -2,7 +2,8 @@
 """The daemon's CPU per LLM call on issue 16's own workload, binaries alternating.
 
 curl (the system's libssl) POSTs 1 KiB OpenAI chat bodies over one keep-alive connection to a
-node HTTPS server on 127.0.0.1 (node's static OpenSSL); `llmtap daemon` runs host-wide and
+node HTTPS server on 127.0.0.1 (the upstream node builds link OpenSSL statically; Debian's
+nodejs uses the system's libssl); `llmtap daemon` runs host-wide and
 records both ends of every call, its stdout read through a pipe by a counting reader. Before
 each measured burst the ring is warmed with 320 calls of 64 KiB (as a long-running agent's
 is). The agent's CPU is the sum of /proc/PID/task/*/schedstat over its threads and its hold
@@ -12,7 +13,8 @@ agent wrote one record per end of every call.
     bench/daemon_issue_workload.py [--runs 8] [--calls 6000] BINARY [BINARY...]
         [--agent-cpus 1 --client-cpus 0]   (pin: where the agent runs against the writers)
 
-Needs node, curl, openssl and root (the daemon's probes). Not part of CI.
+Runs as root (the daemon's probes); installs node, curl and openssl from Debian when they are
+missing. Not part of CI.
 """
 
 import argparse
@@ -177,12 +179,15 @@ def main():
     ap.add_argument("--agent-cpus", default="", help="taskset list for the agent")
     ap.add_argument("--client-cpus", default="", help="taskset list for curl and node")
     args = ap.parse_args()
-    for tool in ("node", "curl", "openssl") + (("taskset",) if args.agent_cpus or
-                                               args.client_cpus else ()):
-        if not shutil.which(tool):
-            sys.exit(f"daemon_issue_workload: {tool} is needed")
     if os.geteuid() != 0:
         sys.exit("daemon_issue_workload: run as root (the daemon attaches probes)")
+    packages = {"node": "nodejs", "curl": "curl", "openssl": "openssl", "taskset": "util-linux"}
+    missing = [packages[tool] for tool in packages if not shutil.which(tool)]
+    if missing:
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], env=env, stdout=subprocess.DEVNULL)
+        subprocess.run(["apt-get", "install", "-y", "-qq"] + missing, env=env, check=True,
+                       stdout=subprocess.DEVNULL)
     work = tempfile.mkdtemp(prefix="llmtap-issue-workload.")
     try:
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
