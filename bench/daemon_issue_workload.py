@@ -109,10 +109,11 @@ def cpu_ns(main_pid):
     return over_tasks(main_pid, "schedstat", lambda text: int(text.split()[0]))
 
 
-def involuntary_switches(main_pid):
+def switches(main_pid, kind):
+    """voluntary (the agent slept: its wakeups) or nonvoluntary (it was preempted)."""
     def read(text):
         for line in text.splitlines():
-            if line.startswith("nonvoluntary_ctxt_switches"):
+            if line.startswith(kind + "_ctxt_switches"):
                 return int(line.split()[1])
         return 0
     return over_tasks(main_pid, "status", read)
@@ -154,16 +155,19 @@ def one_run(binary, args, work):
         curl = pinned(["curl", "-K"], args.client_cpus)
         subprocess.run(curl + [f"{work}/warm.cfg"], check=True)
         time.sleep(1)
-        cpu0, sw0 = cpu_ns(agent.pid), involuntary_switches(agent.pid)
+        before = (cpu_ns(agent.pid), switches(agent.pid, "voluntary"),
+                  switches(agent.pid, "nonvoluntary"))
         subprocess.run(curl + [f"{work}/calls.cfg"], check=True)
         time.sleep(1)
-        cpu1, sw1 = cpu_ns(agent.pid), involuntary_switches(agent.pid)
+        after = (cpu_ns(agent.pid), switches(agent.pid, "voluntary"),
+                 switches(agent.pid, "nonvoluntary"))
         agent.send_signal(signal.SIGINT)
         agent.wait(timeout=60)
         counter.wait(timeout=60)
         records = int(open(count_path).read())
         expected = 2 * (WARM_CALLS + args.calls)
-        return (cpu1 - cpu0) / 1000 / args.calls, (sw1 - sw0) / args.calls, records, expected
+        cpu, woken, preempted = (b - a for a, b in zip(before, after))
+        return cpu / 1000 / args.calls, woken, preempted / args.calls, records, expected
     finally:
         for p in (agent, counter, server):
             if p and p.poll() is None:
@@ -203,11 +207,12 @@ def main():
         results = {b: [] for b in args.binaries}
         for run in range(args.runs):
             for binary in args.binaries:
-                us, switches, records, expected = one_run(binary, args, work)
+                us, woken, preempted, records, expected = one_run(binary, args, work)
                 results[binary].append(us)
                 flag = "" if records == expected else f"  RECORDS MISSING: {records}/{expected}"
-                print(f"run {run + 1} {binary}: {us:.2f} µs per call, {switches:.3f} "
-                      f"preemptions per call, {records} records{flag}", flush=True)
+                print(f"run {run + 1} {binary}: {us:.2f} µs per call, woken {woken} times, "
+                      f"{preempted:.3f} preemptions per call, {records} records{flag}",
+                      flush=True)
         print()
         for binary, values in results.items():
             v = sorted(values)

@@ -28,8 +28,8 @@
 
 #define LLMTAP_DEFAULT_MAX_BYTES (1u << 20)   /* per call, before `truncated` */
 #define LLMTAP_MAX_BYTES_LIMIT (64u << 20)    /* the largest --max-bytes accepted */
-#define LLMTAP_DEFAULT_WAKEUP_BYTES (256u << 10) /* batch records up to this before waking */
-#define LLMTAP_POLL_INTERVAL_MS 20               /* and look at least this often */
+#define LLMTAP_DEFAULT_WAKEUP_BYTES (1024u << 10) /* batch records up to this before waking */
+#define LLMTAP_POLL_INTERVAL_MS 50                /* and look at least this often */
 
 #define LLMTAP_MAX_CONNS 65536   /* (tgid, SSL*) -> connection entries (LRU) */
 #define LLMTAP_MAX_KNOWN_FILES 65536 /* files already examined for TLS functions */

@@ -1,7 +1,7 @@
 #pragma once
 // How long the capture loop waits for records, round by round. While records come, the BPF
 // programs batch them without waking the reader and the loop looks every `busy` interval
-// (20 ms): one wakeup for many records. Once `quiet_rounds` rounds in a row found nothing, the
+// (50 ms): one wakeup for many records. Once `quiet_rounds` rounds in a row found nothing, the
 // loop tells the programs to wake it for the next record (TlsCaptureProgram::set_reader_idle),
 // looks once more at the busy interval (a record whose program read the flag just before it
 // was set was submitted without a wakeup: that round finds it), and then waits `idle` (250 ms)
