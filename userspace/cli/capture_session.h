@@ -70,8 +70,8 @@ struct CaptureHandlers {
   std::function<void(const capture::TlsCall&)> on_call;
   std::function<void(const capture::TlsClose&)> on_close;
   std::function<void(uint32_t pid, uint64_t mono_ns)> on_process_exit;
-  // After each poll round (about every 50 ms while records come): flush output, periodic work. Returning false
-  // stops the run with status 1 (e.g. stdout closed).
+  // After each poll round (about every 50 ms while records come): flush output, periodic work.
+  // Returning false stops the run with status 1 (e.g. stdout closed).
   std::function<bool(uint64_t now_mono_ns)> after_poll;
   // Once, after the last record: end open state, final flush. Returning false gives status 1.
   std::function<bool(uint64_t now_mono_ns)> at_end;
