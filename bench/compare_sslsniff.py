@@ -44,6 +44,8 @@ import tempfile
 import time
 import urllib.request
 
+from proc_cpu import descendants, task_cpu_ns, tree_cpu_ns
+
 DEBIAN_PYTHON = "/usr/bin/python3"
 if os.path.realpath(sys.executable) != os.path.realpath(DEBIAN_PYTHON) and os.path.exists(DEBIAN_PYTHON):
     # bcc's python module and python3-matplotlib live in Debian's python, not in a pyenv one.
@@ -385,45 +387,6 @@ def tool_versions(llmtap):
 
 # --------------------------------------------------------------------------------------------
 # CPU and memory of running processes
-
-def task_cpu_ns(pid):
-    total = 0
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return 0
-    for t in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{t}/schedstat") as f:
-                total += int(f.read().split()[0])
-        except (OSError, ValueError, IndexError):
-            pass
-    return total
-
-
-def descendants(pid):
-    children = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                st = f.read()
-            ppid = int(st[st.rindex(")") + 2:].split()[1])
-        except (OSError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(d))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(children.get(p, []))
-    return out
-
-
-def tree_cpu_ns(pids):
-    return sum(task_cpu_ns(p) for p in pids)
-
 
 def bpf_prog_stats(pids):
     """{prog_id: (type, run_cnt, run_time_ns)} of the BPF programs the processes hold open

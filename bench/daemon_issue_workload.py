@@ -27,6 +27,8 @@ import sys
 import tempfile
 import time
 
+from proc_cpu import context_switches, descendants, tree_cpu_ns
+
 SERVER_JS = r"""
 const https = require('https'); const fs = require('fs');
 const answer = JSON.stringify({id: 'chatcmpl-1', object: 'chat.completion', created: 1,
@@ -74,51 +76,6 @@ def pinned(cmd, cpus):
     return (["taskset", "-c", cpus] + cmd) if cpus else cmd
 
 
-def task_ids(pid):
-    try:
-        return [(pid, t) for t in os.listdir(f"/proc/{pid}/task")]
-    except OSError:
-        return []
-
-
-def agent_pids(main_pid):
-    """The agent and its children (the hold guard)."""
-    pids = [main_pid]
-    try:
-        out = subprocess.run(["pgrep", "-P", str(main_pid)], capture_output=True, text=True)
-        pids += [int(p) for p in out.stdout.split()]
-    except OSError:
-        pass
-    return pids
-
-
-def over_tasks(main_pid, name, read):
-    """read(text of /proc/P/task/T/<name>) summed over the agent's threads."""
-    total = 0
-    for pid in agent_pids(main_pid):
-        for p, t in task_ids(pid):
-            try:
-                with open(f"/proc/{p}/task/{t}/{name}") as f:
-                    total += read(f.read())
-            except OSError:
-                pass
-    return total
-
-
-def cpu_ns(main_pid):
-    return over_tasks(main_pid, "schedstat", lambda text: int(text.split()[0]))
-
-
-def switches(main_pid, kind):
-    """voluntary (the agent slept: its wakeups) or nonvoluntary (it was preempted)."""
-    def read(text):
-        for line in text.splitlines():
-            if line.startswith(kind + "_ctxt_switches"):
-                return int(line.split()[1])
-        return 0
-    return over_tasks(main_pid, "status", read)
-
-
 def wait_for(path, text, timeout):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -135,7 +92,7 @@ def one_run(binary, args, work):
     server = subprocess.Popen(pinned(["node", f"{work}/srv.js", f"{work}/key.pem",
                                       f"{work}/cert.pem"], args.client_cpus),
                               stdout=subprocess.PIPE, text=True)
-    agent = counter = None
+    agent = counter = err = None
     try:
         if server.stdout.readline().strip() != "listening":
             raise RuntimeError("the node server did not start")
@@ -155,12 +112,15 @@ def one_run(binary, args, work):
         curl = pinned(["curl", "-K"], args.client_cpus)
         subprocess.run(curl + [f"{work}/warm.cfg"], check=True)
         time.sleep(1)
-        before = (cpu_ns(agent.pid), switches(agent.pid, "voluntary"),
-                  switches(agent.pid, "nonvoluntary"))
+        def counts():  # the agent's threads and its hold guard's
+            pids = descendants(agent.pid)
+            return (tree_cpu_ns(pids), context_switches(pids, "voluntary"),
+                    context_switches(pids, "nonvoluntary"))
+
+        before = counts()
         subprocess.run(curl + [f"{work}/calls.cfg"], check=True)
         time.sleep(1)
-        after = (cpu_ns(agent.pid), switches(agent.pid, "voluntary"),
-                 switches(agent.pid, "nonvoluntary"))
+        after = counts()
         agent.send_signal(signal.SIGINT)
         agent.wait(timeout=60)
         counter.wait(timeout=60)
@@ -173,6 +133,8 @@ def one_run(binary, args, work):
             if p and p.poll() is None:
                 p.kill()
                 p.wait()
+        if err:
+            err.close()
 
 
 def main():
